@@ -1,0 +1,126 @@
+package io.mmulab.api;
+
+import io.mmulab.api.sync.Lockable;
+import io.mmulab.api.sync.RwSemaphore;
+
+/**
+ * A process address space as a driver sees it (kernel {@code struct mm_struct}): the place to
+ * subscribe to invalidations, its {@code mmap} lock, and its user count.
+ *
+ * <p>Addresses and lengths are unsigned 64-bit values.
+ */
+public interface AddressSpace {
+  /**
+   * Returns a short name for messages and traces, such as {@code "mm#3"}.
+   *
+   * @return the name
+   */
+  String name();
+
+  /**
+   * Subscribes to invalidations of {@code [start, start + length)} (kernel {@code
+   * mmu_interval_notifier_insert}). Never blocks on invalidations. The subscription may not be
+   * visible to invalidations already running; use {@link MmuIntervalNotifier#readBegin} before
+   * trusting any page-table walk. The caller must hold a user reference ({@link #mmget}) and must
+   * not hold the mmap lock.
+   *
+   * <p>Without a declared update lock, {@code readRetry} and {@code setSeq} only check that the
+   * caller holds some lock; prefer {@link #insertIntervalNotifier(long, long,
+   * MmuIntervalNotifierOps, Lockable)}.
+   *
+   * @param start first address (unsigned)
+   * @param length number of bytes (unsigned, at least 1)
+   * @param ops the driver's callback
+   * @return the subscription
+   * @throws ErrnoException {@link Errno#EOVERFLOW} if {@code length} is 0 or the range passes
+   *     {@code 2^64}; {@link Errno#EINVAL} if the address space has no users
+   * @throws LockRuleViolation if the mmap lock is held by the caller
+   */
+  MmuIntervalNotifier insertIntervalNotifier(long start, long length, MmuIntervalNotifierOps ops)
+      throws ErrnoException;
+
+  /**
+   * Like {@link #insertIntervalNotifier(long, long, MmuIntervalNotifierOps)}, declaring the
+   * driver's update lock so that {@code readRetry} and {@code setSeq} check exactly that lock.
+   *
+   * @param start first address (unsigned)
+   * @param length number of bytes (unsigned, at least 1)
+   * @param ops the driver's callback
+   * @param updateLock the lock held around {@code setSeq} and {@code readRetry}
+   * @return the subscription
+   * @throws ErrnoException as {@link #insertIntervalNotifier(long, long, MmuIntervalNotifierOps)}
+   */
+  MmuIntervalNotifier insertIntervalNotifier(
+      long start, long length, MmuIntervalNotifierOps ops, Lockable updateLock)
+      throws ErrnoException;
+
+  /**
+   * Like {@link #insertIntervalNotifier(long, long, MmuIntervalNotifierOps, Lockable)} for a caller
+   * that already holds the mmap lock for write (kernel {@code
+   * mmu_interval_notifier_insert_locked}).
+   *
+   * @param start first address (unsigned)
+   * @param length number of bytes (unsigned, at least 1)
+   * @param ops the driver's callback
+   * @param updateLock the driver's update lock, or null if not declared
+   * @return the subscription
+   * @throws ErrnoException as {@link #insertIntervalNotifier(long, long, MmuIntervalNotifierOps)}
+   * @throws LockRuleViolation if the caller does not hold the mmap lock for write
+   */
+  MmuIntervalNotifier insertIntervalNotifierLocked(
+      long start, long length, MmuIntervalNotifierOps ops, Lockable updateLock)
+      throws ErrnoException;
+
+  /**
+   * Registers a classic whole-address-space notifier (kernel {@code mmu_notifier_register}). Takes
+   * the mmap lock for write. The newest registration is called first.
+   *
+   * @param notifier the notifier
+   * @throws ErrnoException {@link Errno#EINVAL} if the address space has no users
+   * @throws IllegalArgumentException if it is already registered here
+   */
+  void registerNotifier(MmuNotifier notifier) throws ErrnoException;
+
+  /**
+   * Unregisters a classic notifier (kernel {@code mmu_notifier_unregister}); if the address space
+   * has not been released yet, calls the notifier's {@link MmuNotifier#release} first so that it
+   * drops every device mapping.
+   *
+   * @param notifier a registered notifier
+   * @throws IllegalArgumentException if it is not registered here
+   */
+  void unregisterNotifier(MmuNotifier notifier);
+
+  /**
+   * Returns the lock that protects the VMAs and page tables (kernel {@code mmap_lock}).
+   *
+   * @return the mmap lock
+   */
+  RwSemaphore mmapLock();
+
+  /** Takes a user reference (kernel {@code mmget}); the caller must already hold one. */
+  void mmget();
+
+  /**
+   * Takes a user reference unless the address space has already lost all users (kernel {@code
+   * mmget_not_zero}).
+   *
+   * @return true if a reference was taken
+   */
+  boolean mmgetNotZero();
+
+  /**
+   * Drops a user reference (kernel {@code mmput}); dropping the last one tears the address space
+   * down: a RELEASE invalidation, then unmapping of every mapping.
+   *
+   * @throws IllegalStateException if no user reference is held
+   */
+  void mmput();
+
+  /**
+   * Returns the number of user references (kernel {@code mm_users}).
+   *
+   * @return the user count, 0 once the address space has exited
+   */
+  int users();
+}

@@ -1,0 +1,82 @@
+package io.mmulab.core;
+
+import io.mmulab.api.AddressSpace;
+import io.mmulab.api.MmuIntervalNotifier;
+import io.mmulab.api.MmuIntervalNotifierOps;
+import io.mmulab.api.sync.Lockable;
+
+/**
+ * One interval subscription (kernel {@code struct mmu_interval_notifier}). The object is its own
+ * tree node and its own deferred-list link, so a subscription costs one allocation.
+ *
+ * <p>Fields other than {@link #invalidateSeq} are guarded by the owning {@link
+ * MmuNotifierSubscriptions}' lock. {@code invalidateSeq} is always odd; it is written under that
+ * lock by insert, and by the driver in {@link #setSeq} under the driver's update lock, and read
+ * under the update lock ({@link #readRetry}) or without any lock ({@link #checkRetry}) — hence
+ * volatile.
+ */
+final class IntervalSubscription extends IntervalTree.Node implements MmuIntervalNotifier {
+  final MmuNotifierSubscriptions subscriptions;
+  final MmuIntervalNotifierOps ops;
+  final Lockable updateLock;
+  volatile long invalidateSeq;
+
+  IntervalSubscription deferredNext;
+  IntervalSubscription deferredPrev;
+  boolean onDeferredList;
+  boolean removeCalled;
+
+  IntervalSubscription(
+      MmuNotifierSubscriptions subscriptions,
+      long start,
+      long last,
+      MmuIntervalNotifierOps ops,
+      Lockable updateLock) {
+    this.subscriptions = subscriptions;
+    this.ops = ops;
+    this.updateLock = updateLock;
+    setInterval(start, last);
+  }
+
+  @Override
+  public AddressSpace addressSpace() {
+    return subscriptions.mm();
+  }
+
+  @Override
+  public long readBegin() {
+    return subscriptions.readBegin(this);
+  }
+
+  @Override
+  public boolean readRetry(long seq) {
+    subscriptions.checkUpdateLockHeld(this, "readRetry");
+    return invalidateSeq != seq;
+  }
+
+  @Override
+  public boolean checkRetry(long seq) {
+    return invalidateSeq != seq;
+  }
+
+  @Override
+  public void setSeq(long curSeq) {
+    subscriptions.checkSetSeq(this, curSeq);
+    invalidateSeq = curSeq;
+  }
+
+  @Override
+  public void remove() {
+    subscriptions.remove(this);
+  }
+
+  @Override
+  public String toString() {
+    return "interval[0x"
+        + Long.toHexString(start())
+        + ", 0x"
+        + Long.toHexString(last())
+        + "] of "
+        + subscriptions.mm().name();
+  }
+}

@@ -1,0 +1,300 @@
+package io.mmulab.core;
+
+import io.mmulab.api.AddressSpace;
+import io.mmulab.api.Errno;
+import io.mmulab.api.ErrnoException;
+import io.mmulab.api.LockRule;
+import io.mmulab.api.LockRuleViolation;
+import io.mmulab.api.MmuIntervalNotifier;
+import io.mmulab.api.MmuIntervalNotifierOps;
+import io.mmulab.api.MmuNotifier;
+import io.mmulab.api.MmuNotifierRange;
+import io.mmulab.api.sync.Lockable;
+import io.mmulab.api.sync.RwSemaphore;
+import io.mmulab.api.sync.SyncRuntime;
+import java.lang.System.Logger.Level;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * The kernel side of one address space (kernel {@code struct mm_struct}): user and structure
+ * reference counts, the mmap lock, and the notifier subscriptions. Drivers see it as an {@link
+ * AddressSpace}; the simulated memory manager calls the {@code invalidateRange*} entry points
+ * around every page-table change.
+ *
+ * <p>An {@code MmStruct} on its own has no mappings; the sim module gives it VMAs and page tables
+ * and supplies what exit does ({@code exitMmap}).
+ */
+public final class MmStruct implements AddressSpace {
+  private static final System.Logger LOG = System.getLogger(MmStruct.class.getName());
+  private static final AtomicInteger IDS = new AtomicInteger();
+
+  private final String name;
+  private final RwSemaphore mmapLock;
+  private final AtomicInteger users = new AtomicInteger(1);
+  // mm_count: one reference stands for all users together, one more per interval subscription.
+  private final AtomicInteger count = new AtomicInteger(1);
+  private final MmuNotifierSubscriptions subscriptions;
+  private final Consumer<MmStruct> exitMmap;
+  private final List<String> warnings = new CopyOnWriteArrayList<>();
+  private volatile boolean notifierRegistered;
+  private volatile boolean released;
+
+  /**
+   * Creates an address space with one user whose exit only sends the RELEASE invalidation.
+   *
+   * @param runtime where locks and waits come from
+   */
+  public MmStruct(SyncRuntime runtime) {
+    this(runtime, "mm#" + IDS.incrementAndGet(), MmStruct::mmuNotifierRelease);
+  }
+
+  /**
+   * Creates an address space with one user.
+   *
+   * @param runtime where locks and waits come from
+   * @param name a name for messages
+   * @param exitMmap what dropping the last user does (kernel {@code exit_mmap}); it must call
+   *     {@link #mmuNotifierRelease()} before tearing mappings down
+   */
+  public MmStruct(SyncRuntime runtime, String name, Consumer<MmStruct> exitMmap) {
+    Objects.requireNonNull(runtime, "runtime is null");
+    this.name = Objects.requireNonNull(name, "name is null");
+    this.exitMmap = Objects.requireNonNull(exitMmap, "exitMmap is null");
+    this.mmapLock = runtime.newRwSemaphore(name + ".mmap_lock");
+    this.subscriptions = new MmuNotifierSubscriptions(this, runtime);
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  /**
+   * Returns the notifier state, for inspection by tests, checkers and benchmarks.
+   *
+   * @return the subscriptions of this address space
+   */
+  public MmuNotifierSubscriptions notifierSubscriptions() {
+    return subscriptions;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // AddressSpace
+
+  @Override
+  public MmuIntervalNotifier insertIntervalNotifier(
+      long start, long length, MmuIntervalNotifierOps ops) throws ErrnoException {
+    return insertIntervalNotifier(start, length, ops, null);
+  }
+
+  @Override
+  public MmuIntervalNotifier insertIntervalNotifier(
+      long start, long length, MmuIntervalNotifierOps ops, Lockable updateLock)
+      throws ErrnoException {
+    if (mmapLock.isHeldByCurrentThread()) {
+      throw new LockRuleViolation(
+          LockRule.INSERT_HOLDING_MMAP_LOCK,
+          "insert on " + name + " while holding " + mmapLock.name() + "; use the locked variant");
+    }
+    if (!notifierRegistered && users() > 0) {
+      // The first registration takes the mmap lock for write (kernel mmu_notifier_register).
+      mmapLock.downWrite();
+      notifierRegistered = true;
+      mmapLock.upWrite();
+    }
+    return subscriptions.insert(start, length, ops, updateLock);
+  }
+
+  @Override
+  public MmuIntervalNotifier insertIntervalNotifierLocked(
+      long start, long length, MmuIntervalNotifierOps ops, Lockable updateLock)
+      throws ErrnoException {
+    if (!mmapLock.isWriteHeldByCurrentThread()) {
+      throw new LockRuleViolation(
+          LockRule.INSERT_LOCKED_WITHOUT_MMAP_WRITE_LOCK,
+          "insertLocked on " + name + " without " + mmapLock.name() + " held for write");
+    }
+    notifierRegistered = true;
+    return subscriptions.insert(start, length, ops, updateLock);
+  }
+
+  @Override
+  public void registerNotifier(MmuNotifier notifier) throws ErrnoException {
+    Objects.requireNonNull(notifier, "notifier is null");
+    if (users() <= 0) {
+      throw new ErrnoException(Errno.EINVAL, "register on " + name + ", which has no users");
+    }
+    mmapLock.downWrite();
+    try {
+      notifierRegistered = true;
+      subscriptions.registerClassic(notifier);
+    } finally {
+      mmapLock.upWrite();
+    }
+  }
+
+  @Override
+  public void unregisterNotifier(MmuNotifier notifier) {
+    Objects.requireNonNull(notifier, "notifier is null");
+    if (!subscriptions.isClassicRegistered(notifier)) {
+      if (released) {
+        return; // release already unregistered it, as in the kernel
+      }
+      throw new IllegalArgumentException(notifier + " is not registered on " + name);
+    }
+    if (!released) {
+      notifier.release(this);
+    }
+    subscriptions.unregisterClassic(notifier);
+  }
+
+  @Override
+  public RwSemaphore mmapLock() {
+    return mmapLock;
+  }
+
+  @Override
+  public void mmget() {
+    if (users.getAndIncrement() <= 0) {
+      users.decrementAndGet();
+      throw new IllegalStateException(
+          "mmget on " + name + ", which has no users; use mmgetNotZero");
+    }
+  }
+
+  @Override
+  public boolean mmgetNotZero() {
+    int u;
+    do {
+      u = users.get();
+      if (u <= 0) {
+        return false;
+      }
+    } while (!users.compareAndSet(u, u + 1));
+    return true;
+  }
+
+  @Override
+  public void mmput() {
+    int u;
+    do {
+      u = users.get();
+      if (u <= 0) {
+        throw new IllegalStateException("mmput on " + name + ", which has no users");
+      }
+    } while (!users.compareAndSet(u, u - 1));
+    if (u == 1) {
+      try {
+        exitMmap.accept(this);
+      } finally {
+        mmdrop();
+      }
+    }
+  }
+
+  @Override
+  public int users() {
+    return users.get();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Structure references (kernel mmgrab / mmdrop)
+
+  void mmgrab() {
+    count.incrementAndGet();
+  }
+
+  void mmdrop() {
+    if (count.decrementAndGet() < 0) {
+      throw new IllegalStateException("mm_count of " + name + " went negative");
+    }
+  }
+
+  /**
+   * Returns the structure reference count (kernel {@code mm_count}): one for the users together
+   * plus one per live interval subscription.
+   *
+   * @return the count
+   */
+  public int mmCount() {
+    return count.get();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Core-mm entry points
+
+  /**
+   * Announces a blockable invalidation (kernel {@code mmu_notifier_invalidate_range_start}): calls
+   * every intersecting interval subscription, then every classic notifier. The caller changes the
+   * page tables afterwards and then calls {@link #invalidateRangeEnd} with the same range on the
+   * same thread. If a callback throws, the window is closed again and the exception propagates: the
+   * caller must not call end.
+   *
+   * @param range the invalidation; its blockable flag is overwritten with true
+   * @throws IllegalArgumentException if the range belongs to another address space
+   */
+  public void invalidateRangeStart(MmuNotifierRange range) {
+    subscriptions.invalidateRangeStart(range);
+  }
+
+  /**
+   * Announces a non-blockable invalidation (kernel {@code
+   * mmu_notifier_invalidate_range_start_nonblock}), as the OOM reaper does.
+   *
+   * @param range the invalidation; its blockable flag is overwritten with false
+   * @throws ErrnoException {@link Errno#EAGAIN} if a subscriber could not proceed without sleeping;
+   *     the window is then already closed and end must not be called
+   */
+  public void invalidateRangeStartNonblock(MmuNotifierRange range) throws ErrnoException {
+    subscriptions.invalidateRangeStartNonblock(range);
+  }
+
+  /**
+   * Closes an invalidation opened on this thread (kernel {@code
+   * mmu_notifier_invalidate_range_end}); the last end of a window applies deferred inserts and
+   * removals and wakes sleepers.
+   *
+   * @param range the range passed to the start
+   * @throws LockRuleViolation if this thread has no open start for the range
+   */
+  public void invalidateRangeEnd(MmuNotifierRange range) {
+    subscriptions.invalidateRangeEnd(range);
+  }
+
+  /**
+   * Process exit, before mappings are torn down (kernel {@code mmu_notifier_release}): one
+   * blockable RELEASE window over {@code [0, ULONG_MAX)} for the interval subscriptions (which stay
+   * subscribed), then every classic notifier's release, after which they are unregistered.
+   */
+  public void mmuNotifierRelease() {
+    released = true;
+    subscriptions.release();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Warnings (kernel WARN_ON): recorded, logged, never thrown.
+
+  void warn(String message) {
+    warnings.add(message);
+    LOG.log(Level.WARNING, "{0}: {1}", name, message);
+  }
+
+  /**
+   * Returns the warnings recorded so far: driver bugs the kernel would {@code WARN_ON} but survive,
+   * such as a callback returning false for a blockable range.
+   *
+   * @return an unmodifiable snapshot, oldest first
+   */
+  public List<String> warnings() {
+    return List.copyOf(warnings);
+  }
+
+  @Override
+  public String toString() {
+    return name;
+  }
+}

@@ -1,0 +1,648 @@
+package io.mmulab.core;
+
+import io.mmulab.api.Errno;
+import io.mmulab.api.ErrnoException;
+import io.mmulab.api.LockRule;
+import io.mmulab.api.LockRuleViolation;
+import io.mmulab.api.MmuIntervalNotifier;
+import io.mmulab.api.MmuIntervalNotifierOps;
+import io.mmulab.api.MmuNotifier;
+import io.mmulab.api.MmuNotifierRange;
+import io.mmulab.api.sync.Lockable;
+import io.mmulab.api.sync.SpinLock;
+import io.mmulab.api.sync.SyncRuntime;
+import io.mmulab.api.sync.WaitQueue;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * The notifier state of one address space (kernel {@code struct mmu_notifier_subscriptions}): the
+ * interval tree of subscriptions, the collision-retry sequence word, the count of open
+ * invalidations, the deferred list, the wait queue and the classic notifiers.
+ *
+ * <h2>Locking and ordering</h2>
+ *
+ * <ul>
+ *   <li>{@code lock} guards every field except the classic list and the lockdep sets. It is never
+ *       held across a callback.
+ *   <li>{@code invalidateSeq} is even when no window that hit a subscription is open, odd while one
+ *       is ("tree frozen"). While odd, the tree's structure does not change: insertions and
+ *       removals go to the deferred list and are applied by the last end. That is why the
+ *       invalidating thread may walk the tree after releasing the lock: its lock acquisition in
+ *       start happened after the last structural change, and none happens until its own end.
+ *   <li>{@code invalidateSeq} is volatile only because {@link #readBegin}'s sleep condition reads
+ *       it without the lock; every write is under the lock.
+ * </ul>
+ *
+ * <p>Deliberate difference from the kernel: the kernel counts open windows only once the first
+ * interval subscription registered ({@code has_itree}); we count from creation. The kernel flips
+ * {@code has_itree} under {@code mm_take_all_locks}, when no invalidation can be in flight, so the
+ * two are indistinguishable to a driver.
+ */
+public final class MmuNotifierSubscriptions {
+  /** The initial sequence value; the first subscription inserted while idle gets 1. */
+  static final long INITIAL_SEQ = 2;
+
+  private final MmStruct mm;
+  private final SpinLock lock;
+  private final WaitQueue wq;
+
+  private volatile long invalidateSeq = INITIAL_SEQ;
+  private long activeInvalidateRanges;
+  private final IntervalTree<IntervalSubscription> itree = new IntervalTree<>();
+  private IntervalSubscription deferredHead;
+  private int deferredCount;
+
+  private final CopyOnWriteArrayList<MmuNotifier> classic = new CopyOnWriteArrayList<>();
+
+  // Lockdep: locks taken inside callbacks of this address space, and locks held by threads while
+  // they called readBegin/remove here. A lock in both sets is a potential deadlock.
+  private final Set<Lockable> callbackLocks = ConcurrentHashMap.newKeySet();
+  private final Set<Lockable> locksHeldAcrossWait = ConcurrentHashMap.newKeySet();
+
+  MmuNotifierSubscriptions(MmStruct mm, SyncRuntime runtime) {
+    this.mm = mm;
+    this.lock = runtime.newSpinLock(mm.name() + ".notifier_subscriptions.lock");
+    this.wq = runtime.newWaitQueue(mm.name() + ".notifier_subscriptions.wq");
+  }
+
+  MmStruct mm() {
+    return mm;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Subscribing
+
+  IntervalSubscription insert(
+      long start, long length, MmuIntervalNotifierOps ops, Lockable updateLock)
+      throws ErrnoException {
+    if (ops == null) {
+      throw new NullPointerException("ops is null");
+    }
+    if (length == 0 || Long.compareUnsigned(length - 1, -1L - start) > 0) {
+      throw new ErrnoException(
+          Errno.EOVERFLOW,
+          "interval start 0x"
+              + Long.toHexString(start)
+              + " length 0x"
+              + Long.toHexString(length)
+              + " is empty or passes 2^64");
+    }
+    if (mm.users() <= 0) {
+      mm.warn("interval insert on " + mm.name() + ", which has no users");
+      throw new ErrnoException(
+          Errno.EINVAL, "interval insert on " + mm.name() + ", which has no users");
+    }
+    IntervalSubscription sub =
+        new IntervalSubscription(this, start, start + length - 1, ops, updateLock);
+    mm.mmgrab();
+    lock.lock();
+    try {
+      if (activeInvalidateRanges != 0) {
+        if (isInvalidating()) {
+          deferredPush(sub);
+        } else {
+          invalidateSeq |= 1;
+          itree.insert(sub);
+        }
+        sub.invalidateSeq = invalidateSeq;
+      } else {
+        if (isInvalidating()) {
+          mm.warn("idle address space " + mm.name() + " has odd seq " + invalidateSeq);
+        }
+        sub.invalidateSeq = invalidateSeq - 1;
+        itree.insert(sub);
+      }
+    } finally {
+      lock.unlock();
+    }
+    return sub;
+  }
+
+  void remove(IntervalSubscription sub) {
+    checkMayWaitForInvalidations(
+        sub, LockRule.REMOVE_IN_CALLBACK, LockRule.REMOVE_HOLDING_CALLBACK_LOCK);
+    long waitSeq = 0;
+    lock.lock();
+    try {
+      if (sub.removeCalled) {
+        throw new LockRuleViolation(LockRule.DOUBLE_REMOVE, "second remove of " + sub);
+      }
+      sub.removeCalled = true;
+      if (isInvalidating()) {
+        if (!sub.inTree()) {
+          // Its insert is still deferred: no iterator can have seen it.
+          deferredUnlink(sub);
+        } else {
+          deferredPush(sub);
+          waitSeq = invalidateSeq;
+        }
+      } else {
+        if (!sub.inTree()) {
+          mm.warn("remove of " + sub + ", which is not in the tree while idle");
+        } else {
+          itree.remove(sub);
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (waitSeq != 0) {
+      final long seq = waitSeq;
+      // The comparison runs under the lock: the final end unlinks the node before it releases
+      // the lock, so seeing the new seq under the lock means the node is gone (kernel fix
+      // 319561669a59; comparing without the lock could return while the unlink was in flight).
+      wq.waitEvent(() -> seqReleased(seq));
+    }
+    mm.mmdrop();
+  }
+
+  private boolean seqReleased(long seq) {
+    lock.lock();
+    try {
+      return invalidateSeq != seq;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  void registerClassic(MmuNotifier notifier) {
+    if (classic.contains(notifier)) {
+      throw new IllegalArgumentException(notifier + " is already registered on " + mm.name());
+    }
+    classic.add(0, notifier); // newest first, like hlist_add_head
+  }
+
+  boolean unregisterClassic(MmuNotifier notifier) {
+    return classic.remove(notifier);
+  }
+
+  boolean isClassicRegistered(MmuNotifier notifier) {
+    return classic.contains(notifier);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Read side
+
+  long readBegin(IntervalSubscription sub) {
+    checkMayWaitForInvalidations(
+        sub, LockRule.READ_BEGIN_IN_CALLBACK, LockRule.READ_BEGIN_HOLDING_CALLBACK_LOCK);
+    long seq;
+    boolean busy;
+    lock.lock();
+    try {
+      if (sub.removeCalled) {
+        throw new LockRuleViolation(LockRule.USE_AFTER_REMOVE, "readBegin on removed " + sub);
+      }
+      seq = sub.invalidateSeq;
+      busy = seq == invalidateSeq;
+    } finally {
+      lock.unlock();
+    }
+    // Equal values mean this subscription's callback already ran in the open window, and the
+    // page tables may be mid-change: wait for the window to end. A window that has not reached
+    // this subscription does not block; readRetry catches it.
+    if (busy) {
+      wq.waitEvent(() -> invalidateSeq != seq);
+    }
+    return seq;
+  }
+
+  void checkUpdateLockHeld(IntervalSubscription sub, String op) {
+    if (sub.updateLock != null
+        ? !sub.updateLock.isHeldByCurrentThread()
+        : !LockDep.holdsAnyLock()) {
+      LockRule rule =
+          op.equals("readRetry")
+              ? LockRule.READ_RETRY_WITHOUT_UPDATE_LOCK
+              : LockRule.SET_SEQ_WITHOUT_UPDATE_LOCK;
+      throw new LockRuleViolation(
+          rule,
+          op
+              + " on "
+              + sub
+              + " without "
+              + (sub.updateLock != null ? "its update lock " + sub.updateLock.name() : "any lock"));
+    }
+  }
+
+  void checkSetSeq(IntervalSubscription sub, long curSeq) {
+    ThreadState.CallbackFrame frame = null;
+    for (ThreadState.CallbackFrame f : ThreadState.current().callbacks) {
+      if (f.sub() == sub) {
+        frame = f;
+      }
+    }
+    if (frame == null) {
+      throw new LockRuleViolation(
+          LockRule.SET_SEQ_OUTSIDE_CALLBACK,
+          "setSeq(" + curSeq + ") on " + sub + " outside its callback");
+    }
+    if (frame.curSeq() != curSeq) {
+      throw new LockRuleViolation(
+          LockRule.SET_SEQ_WRONG_VALUE,
+          "setSeq(" + curSeq + ") on " + sub + " whose callback received curSeq " + frame.curSeq());
+    }
+    checkUpdateLockHeld(sub, "setSeq");
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Invalidation (the core-mm side)
+
+  void invalidateRangeStart(MmuNotifierRange range) {
+    MmuNotifierRange r = checkOwnRange(range).withBlockable(true);
+    itreeInvalidate(r);
+    int started = 0;
+    try {
+      for (MmuNotifier n : classic) {
+        if (!n.invalidateRangeStart(r)) {
+          mm.warn("classic notifier " + n + " failed blockable " + r);
+        }
+        started++;
+      }
+    } catch (RuntimeException | Error e) {
+      unwindFailedStart(r, started);
+      throw e;
+    }
+    ThreadState.current().openWindows.add(new ThreadState.OpenWindow(this, r));
+  }
+
+  void invalidateRangeStartNonblock(MmuNotifierRange range) throws ErrnoException {
+    MmuNotifierRange r = checkOwnRange(range).withBlockable(false);
+    ThreadState ts = ThreadState.current();
+    if (!itreeInvalidate(r)) {
+      ts.lastFailedNonblockStart = new ThreadState.OpenWindow(this, r);
+      throw new ErrnoException(Errno.EAGAIN, "an interval subscription could not block for " + r);
+    }
+    int started = 0;
+    try {
+      for (MmuNotifier n : classic) {
+        if (!n.invalidateRangeStart(r)) {
+          // The kernel leaves the interval window open in this case (a defect noted in the
+          // spec); we close it so that no sequence stays odd.
+          unwindFailedStart(r, started);
+          ts.lastFailedNonblockStart = new ThreadState.OpenWindow(this, r);
+          throw new ErrnoException(
+              Errno.EAGAIN, "classic notifier " + n + " could not block for " + r);
+        }
+        started++;
+      }
+    } catch (RuntimeException | Error e) {
+      unwindFailedStart(r, started);
+      throw e;
+    }
+    ts.openWindows.add(new ThreadState.OpenWindow(this, r));
+  }
+
+  void invalidateRangeEnd(MmuNotifierRange range) {
+    checkOwnRange(range);
+    ThreadState ts = ThreadState.current();
+    ThreadState.OpenWindow w = ts.takeOpenWindow(this, range);
+    if (w == null) {
+      ThreadState.OpenWindow failed = ts.lastFailedNonblockStart;
+      if (failed != null && failed.subscriptions() == this && failed.range().sameWindow(range)) {
+        throw new LockRuleViolation(
+            LockRule.END_AFTER_FAILED_NONBLOCK_START,
+            "end of " + range + " whose non-blocking start failed with EAGAIN");
+      }
+      throw new LockRuleViolation(
+          LockRule.END_WITHOUT_START,
+          Thread.currentThread().getName()
+              + " ends "
+              + range
+              + " without an open start on "
+              + mm.name());
+    }
+    itreeInvEnd();
+    endClassic(w.range(), classic.size());
+  }
+
+  /**
+   * Process exit (kernel {@code mmu_notifier_release}): one RELEASE window, then classic release.
+   */
+  void release() {
+    MmuNotifierRange r = MmuNotifierRange.release(mm);
+    itreeInvalidate(r);
+    itreeInvEnd();
+    List<MmuNotifier> notifiers = List.copyOf(classic);
+    classic.clear();
+    RuntimeException firstFailure = null;
+    for (MmuNotifier n : notifiers) {
+      try {
+        n.release(mm);
+      } catch (RuntimeException e) {
+        if (firstFailure == null) {
+          firstFailure = e;
+        }
+      }
+    }
+    if (firstFailure != null) {
+      throw firstFailure;
+    }
+  }
+
+  /**
+   * Opens the interval side of a window and calls every intersecting subscription. Returns false if
+   * a non-blockable callback declined, in which case the window is already closed. If a callback
+   * throws, the window is closed and the exception propagates.
+   */
+  private boolean itreeInvalidate(MmuNotifierRange range) {
+    long curSeq;
+    IntervalSubscription sub;
+    long qs = range.start();
+    long ql = range.last();
+    lock.lock();
+    try {
+      activeInvalidateRanges++;
+      sub = itree.iterFirst(qs, ql);
+      if (sub != null) {
+        invalidateSeq |= 1;
+      }
+      curSeq = invalidateSeq;
+    } finally {
+      lock.unlock();
+    }
+    ThreadState ts = ThreadState.current();
+    for (; sub != null; sub = itree.iterNext(sub, qs, ql)) {
+      boolean ok;
+      try {
+        ok = callInvalidate(ts, sub, range, curSeq);
+      } catch (RuntimeException | Error e) {
+        itreeInvEnd();
+        throw e;
+      }
+      if (!ok) {
+        if (range.blockable()) {
+          mm.warn("callback of " + sub + " returned false for blockable " + range);
+        } else {
+          itreeInvEnd();
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  private boolean callInvalidate(
+      ThreadState ts, IntervalSubscription sub, MmuNotifierRange range, long curSeq) {
+    ts.callbacks.add(new ThreadState.CallbackFrame(this, sub, range, curSeq));
+    try {
+      return sub.ops.invalidate(sub, range, curSeq);
+    } finally {
+      ts.callbacks.remove(ts.callbacks.size() - 1);
+    }
+  }
+
+  /** Closes one interval window; the last end of an odd window publishes the deferred changes. */
+  private void itreeInvEnd() {
+    lock.lock();
+    try {
+      activeInvalidateRanges--;
+      if (activeInvalidateRanges != 0 || !isInvalidating()) {
+        return;
+      }
+      invalidateSeq++;
+      while (deferredHead != null) {
+        IntervalSubscription sub = deferredHead;
+        deferredUnlink(sub);
+        if (sub.inTree()) {
+          itree.remove(sub);
+        } else {
+          itree.insert(sub);
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    wq.wakeUpAll();
+  }
+
+  private void unwindFailedStart(MmuNotifierRange r, int classicStarted) {
+    itreeInvEnd();
+    endClassic(r, classicStarted);
+  }
+
+  /** Ends the first {@code count} classic notifiers; all are ended even if one throws. */
+  private void endClassic(MmuNotifierRange r, int count) {
+    RuntimeException firstFailure = null;
+    int i = 0;
+    for (MmuNotifier n : classic) {
+      if (i++ >= count) {
+        break;
+      }
+      try {
+        n.invalidateRangeEnd(r);
+      } catch (RuntimeException e) {
+        if (firstFailure == null) {
+          firstFailure = e;
+        }
+      }
+    }
+    if (firstFailure != null) {
+      throw firstFailure;
+    }
+  }
+
+  private MmuNotifierRange checkOwnRange(MmuNotifierRange range) {
+    if (range.mm() != mm) {
+      throw new IllegalArgumentException(
+          "range " + range + " belongs to " + range.mm().name() + ", not " + mm.name());
+    }
+    return range;
+  }
+
+  private boolean isInvalidating() {
+    return (invalidateSeq & 1) != 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Deferred list: intrusive, doubly linked, pushed and drained at the head (LIFO).
+
+  private void deferredPush(IntervalSubscription sub) {
+    sub.deferredNext = deferredHead;
+    sub.deferredPrev = null;
+    if (deferredHead != null) {
+      deferredHead.deferredPrev = sub;
+    }
+    deferredHead = sub;
+    sub.onDeferredList = true;
+    deferredCount++;
+  }
+
+  private void deferredUnlink(IntervalSubscription sub) {
+    if (sub.deferredPrev != null) {
+      sub.deferredPrev.deferredNext = sub.deferredNext;
+    } else {
+      deferredHead = sub.deferredNext;
+    }
+    if (sub.deferredNext != null) {
+      sub.deferredNext.deferredPrev = sub.deferredPrev;
+    }
+    sub.deferredNext = null;
+    sub.deferredPrev = null;
+    sub.onDeferredList = false;
+    deferredCount--;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lock rules
+
+  private void checkMayWaitForInvalidations(
+      IntervalSubscription sub, LockRule inCallbackRule, LockRule holdingRule) {
+    ThreadState ts = ThreadState.current();
+    ThreadState.CallbackFrame frame = ts.innermostCallback();
+    if (frame != null) {
+      throw new LockRuleViolation(
+          inCallbackRule,
+          "called on "
+              + sub
+              + " from inside the callback of "
+              + frame.sub()
+              + " for "
+              + frame.range());
+    }
+    for (Lockable held : ts.held) {
+      if (callbackLocks.contains(held)) {
+        throw new LockRuleViolation(
+            holdingRule,
+            "called on "
+                + sub
+                + " holding "
+                + held.name()
+                + ", which an invalidate callback of "
+                + mm.name()
+                + " takes: deadlock hazard");
+      }
+    }
+    locksHeldAcrossWait.addAll(ts.held);
+  }
+
+  void checkCallbackMayTake(Lockable l) {
+    if (locksHeldAcrossWait.contains(l)) {
+      throw new LockRuleViolation(
+          LockRule.CALLBACK_TAKES_LOCK_HELD_ACROSS_WAIT,
+          "an invalidate callback of "
+              + mm.name()
+              + " takes "
+              + l.name()
+              + ", which a thread held while calling readBegin or remove: deadlock hazard");
+    }
+  }
+
+  void noteCallbackLock(Lockable l) {
+    callbackLocks.add(l);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inspection (a consistent snapshot under the lock)
+
+  /**
+   * Returns the sequence word: even when idle, odd while a window that hit a subscription is open.
+   *
+   * @return the current value
+   */
+  public long invalidateSeq() {
+    return invalidateSeq;
+  }
+
+  /**
+   * Returns the number of starts not yet ended.
+   *
+   * @return the count of open invalidations
+   */
+  public long activeInvalidateRanges() {
+    lock.lock();
+    try {
+      return activeInvalidateRanges;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Returns the subscriptions in the tree, in ascending start order.
+   *
+   * @return a snapshot
+   */
+  public List<MmuIntervalNotifier> treeMembers() {
+    lock.lock();
+    try {
+      List<MmuIntervalNotifier> out = new ArrayList<>(itree.size());
+      for (IntervalSubscription s = itree.iterFirst(0, -1L);
+          s != null;
+          s = itree.iterNext(s, 0, -1L)) {
+        out.add(s);
+      }
+      return out;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Returns the subscriptions waiting on the deferred list, head first (the order they will be
+   * applied in).
+   *
+   * @return a snapshot
+   */
+  public List<MmuIntervalNotifier> deferredMembers() {
+    lock.lock();
+    try {
+      List<MmuIntervalNotifier> out = new ArrayList<>(deferredCount);
+      for (IntervalSubscription s = deferredHead; s != null; s = s.deferredNext) {
+        out.add(s);
+      }
+      return out;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Checks every structural invariant under the lock: the tree's own invariants, seq even when
+   * nothing is open, seq odd only while something is open, every subscription's seq odd, the
+   * deferred list's links and count.
+   *
+   * @throws IllegalStateException naming the first broken invariant
+   */
+  public void checkConsistency() {
+    lock.lock();
+    try {
+      itree.checkInvariants();
+      if (activeInvalidateRanges < 0) {
+        throw new IllegalStateException("active invalidations negative: " + activeInvalidateRanges);
+      }
+      if (activeInvalidateRanges == 0 && isInvalidating()) {
+        throw new IllegalStateException("idle but seq odd: " + invalidateSeq);
+      }
+      if (activeInvalidateRanges == 0 && deferredHead != null) {
+        throw new IllegalStateException("idle but deferred list not empty");
+      }
+      for (IntervalSubscription s = itree.iterFirst(0, -1L);
+          s != null;
+          s = itree.iterNext(s, 0, -1L)) {
+        if ((s.invalidateSeq & 1) == 0) {
+          throw new IllegalStateException(s + " has even seq " + s.invalidateSeq);
+        }
+      }
+      int n = 0;
+      IntervalSubscription prev = null;
+      for (IntervalSubscription s = deferredHead; s != null; s = s.deferredNext) {
+        if (s.deferredPrev != prev || !s.onDeferredList) {
+          throw new IllegalStateException("deferred list link broken at " + s);
+        }
+        prev = s;
+        n++;
+      }
+      if (n != deferredCount) {
+        throw new IllegalStateException(
+            "deferred count " + deferredCount + " but " + n + " linked");
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+}

@@ -1,0 +1,48 @@
+package io.mmulab.core;
+
+import io.mmulab.api.MmuNotifierRange;
+import io.mmulab.api.sync.Lockable;
+import java.util.ArrayList;
+
+/**
+ * What the lock rules know about one thread: the locks it holds, the invalidate callbacks it is
+ * inside, and the invalidation windows it has opened. Only the owning thread touches its state, so
+ * nothing here is synchronized.
+ */
+final class ThreadState {
+  private static final ThreadLocal<ThreadState> CURRENT = ThreadLocal.withInitial(ThreadState::new);
+
+  /** A callback the thread is running: which subscription, for which range, with which seq. */
+  record CallbackFrame(
+      MmuNotifierSubscriptions subscriptions,
+      IntervalSubscription sub,
+      MmuNotifierRange range,
+      long curSeq) {}
+
+  /** A start this thread made whose end is still due. */
+  record OpenWindow(MmuNotifierSubscriptions subscriptions, MmuNotifierRange range) {}
+
+  final ArrayList<Lockable> held = new ArrayList<>(4);
+  final ArrayList<CallbackFrame> callbacks = new ArrayList<>(2);
+  final ArrayList<OpenWindow> openWindows = new ArrayList<>(2);
+  OpenWindow lastFailedNonblockStart;
+
+  static ThreadState current() {
+    return CURRENT.get();
+  }
+
+  CallbackFrame innermostCallback() {
+    return callbacks.isEmpty() ? null : callbacks.get(callbacks.size() - 1);
+  }
+
+  /** Finds and removes the newest open window matching {@code range}; null if there is none. */
+  OpenWindow takeOpenWindow(MmuNotifierSubscriptions subscriptions, MmuNotifierRange range) {
+    for (int i = openWindows.size() - 1; i >= 0; i--) {
+      OpenWindow w = openWindows.get(i);
+      if (w.subscriptions() == subscriptions && w.range().sameWindow(range)) {
+        return openWindows.remove(i);
+      }
+    }
+    return null;
+  }
+}
