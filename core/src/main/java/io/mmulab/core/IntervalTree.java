@@ -95,14 +95,14 @@ public final class IntervalTree<N extends IntervalTree.Node> {
    *
    * @throws IllegalStateException if the node is already in a tree
    */
-  public void insert(N member) {
-    // Private fields are not reachable through the type variable, hence the widening.
-    final Node node = Objects.requireNonNull(member, "node");
-    if (node.inTree) {
+  public void insert(N node) {
+    // Private fields are not reachable through the type variable, hence the widened local.
+    final Node n = Objects.requireNonNull(node, "node");
+    if (n.inTree) {
       throw new IllegalStateException("node is already in a tree");
     }
-    final long start = node.start;
-    final long last = node.last;
+    final long start = n.start;
+    final long last = n.last;
     Node parent = null;
     Node cur = root;
     boolean goLeft = false;
@@ -121,24 +121,24 @@ public final class IntervalTree<N extends IntervalTree.Node> {
         isLeftmost = false;
       }
     }
-    node.parent = parent;
-    node.left = null;
-    node.right = null;
-    node.red = true;
-    node.subtreeLast = last;
-    node.inTree = true;
+    n.parent = parent;
+    n.left = null;
+    n.right = null;
+    n.red = true;
+    n.subtreeLast = last;
+    n.inTree = true;
     if (parent == null) {
-      root = node;
+      root = n;
     } else if (goLeft) {
-      parent.left = node;
+      parent.left = n;
     } else {
-      parent.right = node;
+      parent.right = n;
     }
     if (isLeftmost) {
-      leftmost = node;
+      leftmost = n;
     }
     size++;
-    insertFixup(node);
+    insertFixup(n);
   }
 
   /**
@@ -147,36 +147,36 @@ public final class IntervalTree<N extends IntervalTree.Node> {
    *
    * @throws IllegalStateException if the node is not in a tree
    */
-  public void remove(N member) {
-    final Node node = Objects.requireNonNull(member, "node");
-    if (!node.inTree) {
+  public void remove(N node) {
+    final Node n = Objects.requireNonNull(node, "node");
+    if (!n.inTree) {
       throw new IllegalStateException("node is not in a tree");
     }
-    if (node == leftmost) {
-      leftmost = successor(node);
+    if (n == leftmost) {
+      leftmost = successor(n);
     }
 
     // The node is replaced by relinking (never by copying payloads) so embedded members stay put.
     Node child;
     Node childParent;
     boolean removedBlack;
-    if (node.left == null || node.right == null) {
-      child = node.left != null ? node.left : node.right;
-      childParent = node.parent;
-      removedBlack = !node.red;
-      replaceChild(node, child);
+    if (n.left == null || n.right == null) {
+      child = n.left != null ? n.left : n.right;
+      childParent = n.parent;
+      removedBlack = !n.red;
+      replaceChild(n, child);
       if (child != null) {
         child.parent = childParent;
       }
       propagate(childParent, null);
     } else {
-      Node succ = node.right;
+      Node succ = n.right;
       while (succ.left != null) {
         succ = succ.left;
       }
       removedBlack = !succ.red;
       child = succ.right;
-      if (succ.parent == node) {
+      if (succ.parent == n) {
         childParent = succ;
       } else {
         childParent = succ.parent;
@@ -184,25 +184,25 @@ public final class IntervalTree<N extends IntervalTree.Node> {
         if (child != null) {
           child.parent = childParent;
         }
-        succ.right = node.right;
+        succ.right = n.right;
         succ.right.parent = succ;
       }
-      replaceChild(node, succ);
-      succ.parent = node.parent;
-      succ.left = node.left;
+      replaceChild(n, succ);
+      succ.parent = n.parent;
+      succ.left = n.left;
       succ.left.parent = succ;
-      succ.red = node.red;
-      // succ now roots node's old subtree minus node: start from node's value and let the
-      // propagation fix it and the nodes above it.
-      succ.subtreeLast = node.subtreeLast;
+      succ.red = n.red;
+      // succ now roots n's old subtree minus n: start from n's value and let the propagation
+      // fix it and the nodes above it.
+      succ.subtreeLast = n.subtreeLast;
       propagate(childParent, succ);
       propagate(succ, null);
     }
-    node.parent = null;
-    node.left = null;
-    node.right = null;
-    node.red = false;
-    node.inTree = false;
+    n.parent = null;
+    n.left = null;
+    n.right = null;
+    n.red = false;
+    n.inTree = false;
     size--;
 
     if (removedBlack) {
