@@ -254,39 +254,51 @@ public final class MmuNotifierSubscriptions {
 
   void invalidateRangeStart(MmuNotifierRange range) {
     MmuNotifierRange r = checkOwnRange(range).withBlockable(true);
+    ThreadState ts = ThreadState.current();
+    ts.lastFailedNonblockStart = null;
     itreeInvalidate(r);
-    int started = 0;
-    try {
-      for (MmuNotifier n : classic) {
-        if (!n.invalidateRangeStart(r)) {
-          mm.warn("classic notifier " + n + " failed blockable " + r);
-        }
-        started++;
-      }
-    } catch (RuntimeException | Error e) {
-      unwindFailedStart(r, started);
-      throw e;
+    MmuNotifier refused = startClassic(r);
+    if (refused != null) {
+      mm.warn("classic notifier " + refused + " failed blockable " + r);
     }
-    ThreadState.current().openWindows.add(new ThreadState.OpenWindow(this, r));
+    ts.openWindows.add(new ThreadState.OpenWindow(this, r));
   }
 
   void invalidateRangeStartNonblock(MmuNotifierRange range) throws ErrnoException {
     MmuNotifierRange r = checkOwnRange(range).withBlockable(false);
     ThreadState ts = ThreadState.current();
+    ts.lastFailedNonblockStart = null;
     if (!itreeInvalidate(r)) {
       ts.lastFailedNonblockStart = new ThreadState.OpenWindow(this, r);
       throw new ErrnoException(Errno.EAGAIN, "an interval subscription could not block for " + r);
     }
+    MmuNotifier refused = startClassic(r);
+    if (refused != null) {
+      ts.lastFailedNonblockStart = new ThreadState.OpenWindow(this, r);
+      throw new ErrnoException(
+          Errno.EAGAIN, "classic notifier " + refused + " could not block for " + r);
+    }
+    ts.openWindows.add(new ThreadState.OpenWindow(this, r));
+  }
+
+  /**
+   * Starts every classic notifier. A blockable range goes on past a refusal (the caller warns); a
+   * non-blockable one stops at the first refusal and unwinds: the interval window is closed (the
+   * kernel leaves it open in this case, a defect noted in the spec) and the notifiers already
+   * started are ended. A throwing notifier unwinds the same way and the exception propagates.
+   *
+   * @return the notifier that refused, or null
+   */
+  private MmuNotifier startClassic(MmuNotifierRange r) {
     int started = 0;
+    MmuNotifier refused = null;
     try {
       for (MmuNotifier n : classic) {
         if (!n.invalidateRangeStart(r)) {
-          // The kernel leaves the interval window open in this case (a defect noted in the
-          // spec); we close it so that no sequence stays odd.
-          unwindFailedStart(r, started);
-          ts.lastFailedNonblockStart = new ThreadState.OpenWindow(this, r);
-          throw new ErrnoException(
-              Errno.EAGAIN, "classic notifier " + n + " could not block for " + r);
+          refused = n;
+          if (!r.blockable()) {
+            break;
+          }
         }
         started++;
       }
@@ -294,7 +306,10 @@ public final class MmuNotifierSubscriptions {
       unwindFailedStart(r, started);
       throw e;
     }
-    ts.openWindows.add(new ThreadState.OpenWindow(this, r));
+    if (refused != null && !r.blockable()) {
+      unwindFailedStart(r, started);
+    }
+    return refused;
   }
 
   void invalidateRangeEnd(MmuNotifierRange range) {
@@ -322,26 +337,28 @@ public final class MmuNotifierSubscriptions {
 
   /**
    * Process exit (kernel {@code mmu_notifier_release}): one RELEASE window, then classic release.
+   * Every classic notifier is released and unregistered even if a callback throws; the first
+   * failure propagates afterwards.
    */
   void release() {
+    Throwable firstFailure = null;
     MmuNotifierRange r = MmuNotifierRange.release(mm);
-    itreeInvalidate(r);
-    itreeInvEnd();
+    try {
+      itreeInvalidate(r);
+      itreeInvEnd();
+    } catch (RuntimeException | Error e) {
+      firstFailure = e; // itreeInvalidate already closed the window
+    }
     List<MmuNotifier> notifiers = List.copyOf(classic);
     classic.clear();
-    RuntimeException firstFailure = null;
     for (MmuNotifier n : notifiers) {
       try {
         n.release(mm);
-      } catch (RuntimeException e) {
-        if (firstFailure == null) {
-          firstFailure = e;
-        }
+      } catch (RuntimeException | Error e) {
+        firstFailure = firstFailure == null ? e : firstFailure;
       }
     }
-    if (firstFailure != null) {
-      throw firstFailure;
-    }
+    rethrowIfAny(firstFailure);
   }
 
   /**
@@ -427,7 +444,7 @@ public final class MmuNotifierSubscriptions {
 
   /** Ends the first {@code count} classic notifiers; all are ended even if one throws. */
   private void endClassic(MmuNotifierRange r, int count) {
-    RuntimeException firstFailure = null;
+    Throwable firstFailure = null;
     int i = 0;
     for (MmuNotifier n : classic) {
       if (i++ >= count) {
@@ -435,14 +452,19 @@ public final class MmuNotifierSubscriptions {
       }
       try {
         n.invalidateRangeEnd(r);
-      } catch (RuntimeException e) {
-        if (firstFailure == null) {
-          firstFailure = e;
-        }
+      } catch (RuntimeException | Error e) {
+        firstFailure = firstFailure == null ? e : firstFailure;
       }
     }
-    if (firstFailure != null) {
-      throw firstFailure;
+    rethrowIfAny(firstFailure);
+  }
+
+  private static void rethrowIfAny(Throwable t) {
+    if (t instanceof RuntimeException e) {
+      throw e;
+    }
+    if (t instanceof Error e) {
+      throw e;
     }
   }
 
