@@ -1,0 +1,5 @@
+/**
+ * Simulated physical memory: page frames with contents, reference and pin counts, generations,
+ * poisoning on free and a shared zero page, reporting to the coherency checker.
+ */
+package io.mmulab.sim.mem;

@@ -1,0 +1,597 @@
+package io.mmulab.sim.sched;
+
+import io.mmulab.core.LockDep;
+import io.mmulab.sim.sched.SimThread.State;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The heart of the deterministic runtime: thread states, the baton, the trace, the choices, virtual
+ * time, deadlock and livelock detection.
+ *
+ * <p><b>Concurrency.</b> Each simulated thread is a platform thread, but at most one of them runs
+ * simulated code at any time: the one named by {@link #current}, the <i>baton holder</i>. Every
+ * other simulated thread is parked in {@link Condition#awaitUninterruptibly()} on its own {@link
+ * SimThread#turn} condition of the single {@link #baton} lock, in a loop that only exits when
+ * {@code current} names it (or when it is told to die). The holder passes the baton at a scheduling
+ * point by setting {@code current} to the chosen thread and signalling that thread's condition
+ * while holding {@code baton}, then parking itself the same way; a thread that ends passes the
+ * baton and returns without parking. Since {@code current} only changes under {@code baton} and
+ * only the holder changes it, exactly one simulated thread is between two scheduling points at any
+ * time. The hand-off through {@code baton} (unlock by the old holder, lock by the new one) is a
+ * happens-before edge, so all scheduler state and all state of the simulated program is visible to
+ * the next holder without further synchronization: the fields below that are not marked otherwise
+ * are touched only by the baton holder, or by the runner thread after the run is over.
+ *
+ * <p>The runner (the thread that called {@link #run}) is not simulated: it parks on {@link
+ * #runnerWake} until some holder ends the run ({@link #over}), then tears the remaining threads
+ * down one at a time: it sets a thread's {@link SimThread#killRequested}, signals it and joins it
+ * before the next, so even teardown runs one thread at a time. A thread told to die throws the
+ * private {@link Killed} error from its parking loop and from every later runtime call.
+ *
+ * <p>Nothing that affects the schedule or the trace depends on identity hash codes, wall-clock time
+ * or hash iteration order: threads are kept in creation order and the only hash set is used for
+ * lookups.
+ */
+final class Scheduler {
+  /** Which simulated thread (of any scheduler) the calling platform thread is. */
+  private static final ThreadLocal<SimThread> CURRENT = new ThreadLocal<>();
+
+  /** How long teardown waits for one killed thread to unwind, in real time. */
+  private static final long KILL_JOIN_MILLIS = 10_000;
+
+  private static final int REPORT_TAIL = 12;
+
+  /** Thrown into simulated threads to end them when the run is over. */
+  private static final class Killed extends Error {
+    private static final long serialVersionUID = 1L;
+
+    Killed() {
+      super("simulated thread killed: the run is over", null, false, false);
+    }
+  }
+
+  private static final Killed KILLED = new Killed();
+
+  private final SchedulerConfig config;
+  private final ScheduleSource source;
+  private final FaultInjector faults;
+
+  private final ReentrantLock baton = new ReentrantLock();
+  private final Condition runnerWake = baton.newCondition();
+  private SimThread current; // guarded by baton
+  private boolean over; // guarded by baton
+  private boolean started; // guarded by baton
+
+  private final List<SimThread> threads = new ArrayList<>();
+  private final Set<String> names = new HashSet<>();
+  private final List<TraceEntry> trace = new ArrayList<>();
+  private final List<Integer> choices = new ArrayList<>();
+  private long steps;
+  private volatile long now;
+
+  private Outcome outcome;
+  private Throwable failure;
+  private String failedThread;
+  private String report;
+
+  private final Waitable sleepTarget = waiter -> "its sleep to end at " + waiter.deadline + " ns";
+
+  Scheduler(SchedulerConfig config, ScheduleSource source) {
+    this.config = Objects.requireNonNull(config, "config is null");
+    this.source = Objects.requireNonNull(source, "source is null");
+    this.faults = new FaultInjector(config.faults(), config.seed());
+  }
+
+  SchedulerConfig config() {
+    return config;
+  }
+
+  FaultInjector faults() {
+    return faults;
+  }
+
+  long now() {
+    return now;
+  }
+
+  /** Returns the deadline {@code timeoutNanos} from now, saturating at "no deadline". */
+  long deadline(long timeoutNanos) {
+    long t = now;
+    return timeoutNanos >= SimThread.NO_DEADLINE - t ? SimThread.NO_DEADLINE : t + timeoutNanos;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Run and teardown (runner thread)
+
+  RunResult run(Runnable main) {
+    Objects.requireNonNull(main, "main is null");
+    if (CURRENT.get() != null) {
+      throw new IllegalStateException("run called from inside a simulated thread");
+    }
+    SimThread m;
+    baton.lock();
+    try {
+      if (started) {
+        throw new IllegalStateException("a DeterministicRuntime runs only once");
+      }
+      started = true;
+      m = newThread("main", main);
+      current = m;
+      m.java.start();
+      while (!over) {
+        runnerWake.awaitUninterruptibly();
+      }
+    } finally {
+      baton.unlock();
+    }
+    // Snapshot before teardown; killed threads cannot add events, but this does not rely on it.
+    Trace finalTrace = new Trace(trace);
+    List<Integer> finalChoices = List.copyOf(choices);
+    long finalSteps = steps;
+    long finalNow = now;
+    List<String> leaked = teardown();
+    String text = report;
+    if (!leaked.isEmpty()) {
+      text +=
+          "  WARNING: simulated threads that did not unwind after being killed: " + leaked + "\n";
+    }
+    return new RunResult(
+        outcome,
+        finalTrace,
+        finalChoices,
+        failure,
+        failedThread,
+        text,
+        finalSteps,
+        finalNow,
+        config);
+  }
+
+  private List<String> teardown() {
+    List<String> leaked = new ArrayList<>();
+    for (SimThread t : threads) {
+      baton.lock();
+      try {
+        t.killRequested = true;
+        t.turn.signal();
+      } finally {
+        baton.unlock();
+      }
+      if (!joinQuietly(t.java)) {
+        leaked.add(t.name);
+      }
+    }
+    return leaked;
+  }
+
+  private static boolean joinQuietly(Thread t) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(KILL_JOIN_MILLIS);
+    boolean interrupted = false;
+    try {
+      while (t.isAlive()) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedJoin(t, left);
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      return true;
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Simulated threads
+
+  /** The body of every simulated thread's platform thread. */
+  void threadMain(SimThread self) {
+    CURRENT.set(self);
+    try {
+      baton.lock();
+      try {
+        awaitTurn(self);
+      } finally {
+        baton.unlock();
+      }
+      Throwable thrown = null;
+      try {
+        self.body.run();
+      } catch (Throwable t) {
+        thrown = t;
+      }
+      if (self.killRequested) {
+        return;
+      }
+      finish(self, thrown);
+    } catch (Killed k) {
+      // torn down at the end of the run
+    } finally {
+      CURRENT.remove();
+    }
+  }
+
+  /** Parks the caller (holding {@link #baton}) until it holds the baton; throws when killed. */
+  private void awaitTurn(SimThread self) {
+    while (current != self && !self.killRequested) {
+      self.turn.awaitUninterruptibly();
+    }
+    if (self.killRequested) {
+      throw KILLED;
+    }
+  }
+
+  private SimThread newThread(String requested, Runnable body) {
+    Objects.requireNonNull(requested, "name is null");
+    Objects.requireNonNull(body, "body is null");
+    String name = requested;
+    for (int n = 2; names.contains(name); n++) {
+      name = requested + "#" + n;
+    }
+    names.add(name);
+    SimThread t = new SimThread(this, threads.size(), name, body, baton.newCondition());
+    threads.add(t);
+    return t;
+  }
+
+  /**
+   * Returns the calling simulated thread of this scheduler.
+   *
+   * @throws IllegalStateException if the caller is not one
+   */
+  SimThread self() {
+    SimThread t = CURRENT.get();
+    if (t == null || t.scheduler != this) {
+      throw new IllegalStateException(
+          "not a simulated thread of this DeterministicRuntime: "
+              + Thread.currentThread().getName());
+    }
+    if (t.killRequested) {
+      throw KILLED;
+    }
+    return t;
+  }
+
+  /** Returns the calling simulated thread of this scheduler, or null. */
+  SimThread currentOrNull() {
+    SimThread t = CURRENT.get();
+    return t != null && t.scheduler == this ? t : null;
+  }
+
+  SimThread spawn(String name, Runnable body) {
+    SimThread self = self();
+    SimThread t = newThread(name, body);
+    t.java.start();
+    reschedule(self, "spawn " + t.name);
+    return t;
+  }
+
+  void join(SimThread target) {
+    SimThread self = currentOrNull();
+    if (self == null) {
+      if (target.killRequested && target.state != State.DONE) {
+        throw new IllegalStateException(
+            "simulated thread " + target.name + " was killed when the run ended");
+      }
+      if (target.state != State.DONE) {
+        throw new IllegalStateException(
+            "join of running simulated thread " + target.name + " from outside the simulation");
+      }
+    } else {
+      self();
+      reschedule(self, "join " + target.name);
+      while (target.state != State.DONE) {
+        block(self, "blocked on join " + target.name, target, null, SimThread.NO_DEADLINE);
+      }
+    }
+    Throwable t = target.failure;
+    if (t instanceof RuntimeException r) {
+      throw r;
+    }
+    if (t instanceof Error e) {
+      throw e;
+    }
+    if (t != null) {
+      throw new IllegalStateException("thread " + target.name + " failed", t);
+    }
+  }
+
+  private void finish(SimThread self, Throwable thrown) {
+    self.state = State.DONE;
+    self.failure = thrown;
+    wakeAll(self);
+    if (thrown != null) {
+      trace(self, "failed: " + thrown);
+      endRun(self, Outcome.FAILED, thrown);
+      return;
+    }
+    reschedule(self, "end");
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Scheduling points (baton holder)
+
+  /** Records {@code label} for the calling simulated thread without switching. */
+  void note(String label) {
+    trace(self(), Objects.requireNonNull(label, "label is null"));
+  }
+
+  /** Records an event that is not a scheduling point. */
+  void trace(SimThread self, String label) {
+    trace.add(new TraceEntry(steps, now, self.name, label));
+  }
+
+  /** An extra scheduling point before a lock acquisition, if the fault plan says so. */
+  void maybeExtraYield(SimThread self, String lockName) {
+    if (faults.extraYieldBeforeLock()) {
+      reschedule(self, "extra yield before " + lockName);
+    }
+  }
+
+  /**
+   * Blocks the caller on {@code on} until another thread wakes it ({@link #wakeAll}), a spurious
+   * wake-up hits it, or virtual time reaches {@code deadline}. Callers re-check their condition.
+   */
+  void block(SimThread self, String label, Waitable on, String mode, long deadline) {
+    self.state = State.BLOCKED;
+    self.blockedOn = on;
+    self.blockMode = mode;
+    self.deadline = deadline;
+    reschedule(self, label);
+  }
+
+  /** Makes every thread blocked on {@code on} runnable; returns their names in creation order. */
+  List<String> wakeAll(Waitable on) {
+    List<String> woken = new ArrayList<>(2);
+    for (SimThread t : threads) {
+      if (t.state == State.BLOCKED && t.blockedOn == on) {
+        wake(t);
+        woken.add(t.name);
+      }
+    }
+    return woken;
+  }
+
+  private static void wake(SimThread t) {
+    t.state = State.RUNNABLE;
+    t.blockedOn = null;
+    t.blockMode = null;
+    t.deadline = SimThread.NO_DEADLINE;
+  }
+
+  /**
+   * A scheduling point of {@code self}, which may be runnable (a yield), blocked (it just blocked)
+   * or done (it just ended). Records {@code label}, advances the step counter and the clock,
+   * applies faults, then passes the baton to the chosen thread and, unless {@code self} is done,
+   * returns once {@code self} holds the baton again.
+   */
+  void reschedule(SimThread self, String label) {
+    trace(self, label);
+    self.lastLabel = label;
+    steps++;
+    if (steps > config.maxSteps()) {
+      endRun(self, Outcome.LIVELOCK, null);
+      return;
+    }
+    now += config.nanosPerStep();
+    wakeExpired();
+    maybeSpuriousWakeup();
+    SimThread next = pick(self);
+    if (next == null && advanceToEarliestDeadline()) {
+      next = pick(self);
+    }
+    if (next == null) {
+      endRun(self, allDone() ? Outcome.OK : Outcome.DEADLOCK, null);
+      return;
+    }
+    if (next == self) {
+      return;
+    }
+    baton.lock();
+    try {
+      current = next;
+      next.turn.signal();
+      if (self.state != State.DONE) {
+        awaitTurn(self);
+      }
+    } finally {
+      baton.unlock();
+    }
+  }
+
+  private SimThread pick(SimThread self) {
+    List<SimThread> candidates = new ArrayList<>(threads.size());
+    if (self.state == State.RUNNABLE) {
+      candidates.add(self);
+    }
+    for (SimThread t : threads) {
+      if (t != self && t.state == State.RUNNABLE) {
+        candidates.add(t);
+      }
+    }
+    if (candidates.isEmpty()) {
+      return null;
+    }
+    if (candidates.size() == 1) {
+      return candidates.get(0);
+    }
+    int c = Math.floorMod(source.choose(candidates.size()), candidates.size());
+    choices.add(c);
+    return candidates.get(c);
+  }
+
+  private void wakeExpired() {
+    for (SimThread t : threads) {
+      if (t.state == State.BLOCKED && t.deadline <= now) {
+        wake(t);
+      }
+    }
+  }
+
+  /**
+   * Wakes one wait-queue or completion sleeper, if the fault plan says so. Only while some thread
+   * is runnable: a program whose only progress would be spurious wake-ups is still a deadlock.
+   */
+  private void maybeSpuriousWakeup() {
+    List<SimThread> sleepers = new ArrayList<>();
+    boolean anyRunnable = false;
+    for (SimThread t : threads) {
+      if (t.state == State.RUNNABLE) {
+        anyRunnable = true;
+      } else if (t.state == State.BLOCKED && t.blockedOn.spuriousWakeable()) {
+        sleepers.add(t);
+      }
+    }
+    if (!anyRunnable || sleepers.isEmpty() || !faults.spuriousWakeup()) {
+      return;
+    }
+    SimThread t = sleepers.get(faults.spuriousTarget(sleepers.size()));
+    trace(t, "spurious wake-up (" + t.blockedOn.describeWait(t) + ")");
+    wake(t);
+  }
+
+  /** Moves the clock to the earliest deadline of a blocked thread; false if there is none. */
+  private boolean advanceToEarliestDeadline() {
+    long earliest = SimThread.NO_DEADLINE;
+    for (SimThread t : threads) {
+      if (t.state == State.BLOCKED && t.deadline < earliest) {
+        earliest = t.deadline;
+      }
+    }
+    if (earliest == SimThread.NO_DEADLINE) {
+      return false;
+    }
+    now = Math.max(now, earliest);
+    wakeExpired();
+    return true;
+  }
+
+  private boolean allDone() {
+    for (SimThread t : threads) {
+      if (t.state != State.DONE) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Ends the run with {@code result} (the first end wins), wakes the runner and, unless {@code
+   * self} is done, parks {@code self} until it is killed.
+   */
+  private void endRun(SimThread self, Outcome result, Throwable thrown) {
+    if (outcome == null) {
+      outcome = result;
+      failure = thrown;
+      failedThread = thrown == null ? null : self.name;
+      report = buildReport();
+    }
+    baton.lock();
+    try {
+      over = true;
+      current = null;
+      runnerWake.signal();
+      if (self.state != State.DONE) {
+        awaitTurn(self);
+      }
+    } finally {
+      baton.unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reports
+
+  private String buildReport() {
+    StringBuilder sb = new StringBuilder();
+    sb.append(outcome)
+        .append(" after ")
+        .append(steps)
+        .append(" steps at virtual time ")
+        .append(now)
+        .append(" ns (seed ")
+        .append(config.seed())
+        .append(")");
+    switch (outcome) {
+      case OK -> sb.append(": every simulated thread finished");
+      case FAILED -> sb.append(": thread ").append(failedThread).append(" threw ").append(failure);
+      case DEADLOCK -> sb.append(": no simulated thread can run and none has a deadline");
+      case LIVELOCK ->
+          sb.append(": more than maxSteps=")
+              .append(config.maxSteps())
+              .append(" scheduling points without finishing");
+    }
+    sb.append('\n');
+    for (SimThread t : threads) {
+      sb.append("  ")
+          .append(t.name)
+          .append(": ")
+          .append(stateOf(t))
+          .append(" [last: ")
+          .append(t.lastLabel)
+          .append("]\n");
+    }
+    if (outcome != Outcome.OK && !trace.isEmpty()) {
+      sb.append("  last events:\n");
+      for (int i = Math.max(0, trace.size() - REPORT_TAIL); i < trace.size(); i++) {
+        sb.append("    ").append(trace.get(i)).append('\n');
+      }
+    }
+    return sb.toString();
+  }
+
+  /** Describes what {@code t} is doing, naming what it waits on. */
+  String stateOf(SimThread t) {
+    return switch (t.state) {
+      case RUNNABLE -> "runnable";
+      case DONE -> t.failure == null ? "finished" : "failed with " + t.failure;
+      case BLOCKED ->
+          "waits for "
+              + t.blockedOn.describeWait(t)
+              + (t.deadline == SimThread.NO_DEADLINE || t.blockedOn == sleepTarget
+                  ? ""
+                  : " (times out at " + t.deadline + " ns)");
+    };
+  }
+
+  /** Like {@link #stateOf} without naming what a blocked thread waits on (no recursion). */
+  String shortState(SimThread t) {
+    return switch (t.state) {
+      case RUNNABLE -> "runnable";
+      case DONE -> "finished";
+      case BLOCKED -> "blocked";
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Clock
+
+  void sleep(long nanos) {
+    SimThread self = self();
+    if (nanos < 0) {
+      throw new IllegalArgumentException("negative sleep " + nanos);
+    }
+    LockDep.mightSleep("sleeping " + nanos + " ns");
+    if (nanos == 0) {
+      reschedule(self, "sleep 0 ns");
+      return;
+    }
+    long deadline = deadline(nanos);
+    while (now < deadline) {
+      block(self, "sleep until " + deadline + " ns", sleepTarget, null, deadline);
+    }
+  }
+}

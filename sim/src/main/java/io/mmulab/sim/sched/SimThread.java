@@ -1,0 +1,75 @@
+package io.mmulab.sim.sched;
+
+import io.mmulab.api.sync.ThreadHandle;
+import java.util.concurrent.locks.Condition;
+
+/**
+ * One simulated thread: a platform thread plus the scheduler's view of it. Every field except
+ * {@link #killRequested} is touched only by the thread holding the baton (see {@link Scheduler}).
+ */
+final class SimThread implements Waitable, ThreadHandle {
+  enum State {
+    RUNNABLE,
+    BLOCKED,
+    DONE
+  }
+
+  static final long NO_DEADLINE = Long.MAX_VALUE;
+
+  final Scheduler scheduler;
+  final int id;
+  final String name;
+  final Runnable body;
+  final Condition turn;
+  final Thread java;
+
+  State state = State.RUNNABLE;
+  Waitable blockedOn;
+  String blockMode;
+  long deadline = NO_DEADLINE;
+  String lastLabel = "(not started)";
+  Throwable failure;
+
+  /** Set by the runner at teardown; read by this thread at every runtime call. */
+  volatile boolean killRequested;
+
+  SimThread(Scheduler scheduler, int id, String name, Runnable body, Condition turn) {
+    this.scheduler = scheduler;
+    this.id = id;
+    this.name = name;
+    this.body = body;
+    this.turn = turn;
+    this.java =
+        new Thread(
+            null,
+            () -> scheduler.threadMain(this),
+            DeterministicRuntime.THREAD_NAME_PREFIX + name,
+            0);
+    this.java.setDaemon(true);
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public void join() {
+    scheduler.join(this);
+  }
+
+  @Override
+  public boolean isDone() {
+    return state == State.DONE;
+  }
+
+  @Override
+  public String describeWait(SimThread waiter) {
+    return "thread " + name + " to finish (" + name + " " + scheduler.shortState(this) + ")";
+  }
+
+  @Override
+  public String toString() {
+    return name;
+  }
+}
