@@ -1,5 +1,6 @@
 package io.mmulab.api;
 
+import io.mmulab.api.hmm.HmmRange;
 import io.mmulab.api.sync.Lockable;
 import io.mmulab.api.sync.RwSemaphore;
 
@@ -10,6 +11,12 @@ import io.mmulab.api.sync.RwSemaphore;
  * <p>Addresses and lengths are unsigned 64-bit values.
  */
 public interface AddressSpace {
+  /** Bytes in a base page. */
+  long PAGE_SIZE = 4096;
+
+  /** log2 of {@link #PAGE_SIZE}. */
+  int PAGE_SHIFT = 12;
+
   /**
    * Returns a short name for messages and traces, such as {@code "mm#3"}.
    *
@@ -123,4 +130,38 @@ public interface AddressSpace {
    * @return the user count, 0 once the address space has exited
    */
   int users();
+
+  /**
+   * Looks up, faulting in if needed, the frames behind {@code nrPages} pages from {@code start} and
+   * takes a reference or a pin on each (kernel {@code get_user_pages_remote} / {@code
+   * pin_user_pages_remote}). The caller must hold the mmap lock. Like the kernel, it stops at the
+   * first page it cannot get and returns how many it got, failing only if that is none.
+   *
+   * @param start first address, page-aligned
+   * @param nrPages how many pages, at least 1
+   * @param gupFlags {@link Gup} flags
+   * @param pfns receives the frames; at least {@code nrPages} long
+   * @return the number of pages got, at least 1
+   * @throws ErrnoException {@link Errno#EFAULT} if the first page has no usable mapping, {@link
+   *     Errno#ENOMEM} if a frame could not be allocated, {@link Errno#EPERM} is never thrown (a
+   *     write to a read-only mapping is {@code EFAULT}, as in the kernel)
+   * @throws IllegalArgumentException for an unaligned start, bad count, short array or unknown flag
+   * @throws LockRuleViolation if the mmap lock is not held
+   */
+  int getUserPages(long start, int nrPages, int gupFlags, long[] pfns) throws ErrnoException;
+
+  /**
+   * Snapshots, faulting in where requested, the CPU page tables behind {@code range} (kernel {@code
+   * hmm_range_fault}). Takes no reference: the result is trustworthy only once {@link
+   * MmuIntervalNotifier#readRetry} returned false under the driver's update lock. The caller must
+   * hold the mmap lock.
+   *
+   * @param range the request; its entries are overwritten with the result (partially on error)
+   * @throws ErrnoException {@link Errno#EBUSY} if an invalidation collided (restart from {@code
+   *     readBegin}); {@link Errno#EFAULT} if a requested page cannot be made valid; {@link
+   *     Errno#EPERM} if a write was requested on a mapping without write permission
+   * @throws IllegalArgumentException if the range's notifier belongs to another address space
+   * @throws LockRuleViolation if the mmap lock is not held
+   */
+  void hmmRangeFault(HmmRange range) throws ErrnoException;
 }

@@ -3,12 +3,14 @@ package io.mmulab.core;
 import io.mmulab.api.AddressSpace;
 import io.mmulab.api.Errno;
 import io.mmulab.api.ErrnoException;
+import io.mmulab.api.Gup;
 import io.mmulab.api.LockRule;
 import io.mmulab.api.LockRuleViolation;
 import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.api.MmuIntervalNotifierOps;
 import io.mmulab.api.MmuNotifier;
 import io.mmulab.api.MmuNotifierRange;
+import io.mmulab.api.hmm.HmmRange;
 import io.mmulab.api.sync.Lockable;
 import io.mmulab.api.sync.RwSemaphore;
 import io.mmulab.api.sync.SyncRuntime;
@@ -17,7 +19,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The kernel side of one address space (kernel {@code struct mm_struct}): user and structure
@@ -25,8 +27,8 @@ import java.util.function.Consumer;
  * AddressSpace}; the simulated memory manager calls the {@code invalidateRange*} entry points
  * around every page-table change.
  *
- * <p>An {@code MmStruct} on its own has no mappings; the sim module gives it VMAs and page tables
- * and supplies what exit does ({@code exitMmap}).
+ * <p>Mappings come from an {@link MmBackend}: on its own an {@code MmStruct} has none ({@link
+ * EmptyMmBackend}); the sim module supplies one with VMAs and page tables.
  */
 public final class MmStruct implements AddressSpace {
   private static final System.Logger LOG = System.getLogger(MmStruct.class.getName());
@@ -38,18 +40,18 @@ public final class MmStruct implements AddressSpace {
   // mm_count: one reference stands for all users together, one more per interval subscription.
   private final AtomicInteger count = new AtomicInteger(1);
   private final MmuNotifierSubscriptions subscriptions;
-  private final Consumer<MmStruct> exitMmap;
+  private final MmBackend backend;
   private final List<String> warnings = new CopyOnWriteArrayList<>();
   private volatile boolean notifierRegistered;
   private volatile boolean released;
 
   /**
-   * Creates an address space with one user whose exit only sends the RELEASE invalidation.
+   * Creates an address space with one user and no mappings.
    *
    * @param runtime where locks and waits come from
    */
   public MmStruct(SyncRuntime runtime) {
-    this(runtime, "mm#" + IDS.incrementAndGet(), MmStruct::mmuNotifierRelease);
+    this(runtime, "mm#" + IDS.incrementAndGet(), EmptyMmBackend::new);
   }
 
   /**
@@ -57,15 +59,23 @@ public final class MmStruct implements AddressSpace {
    *
    * @param runtime where locks and waits come from
    * @param name a name for messages
-   * @param exitMmap what dropping the last user does (kernel {@code exit_mmap}); it must call
-   *     {@link #mmuNotifierRelease()} before tearing mappings down
+   * @param backend makes the mappings of the new address space, given the address space
    */
-  public MmStruct(SyncRuntime runtime, String name, Consumer<MmStruct> exitMmap) {
+  public MmStruct(SyncRuntime runtime, String name, Function<MmStruct, MmBackend> backend) {
     Objects.requireNonNull(runtime, "runtime is null");
     this.name = Objects.requireNonNull(name, "name is null");
-    this.exitMmap = Objects.requireNonNull(exitMmap, "exitMmap is null");
     this.mmapLock = runtime.newRwSemaphore(name + ".mmap_lock");
     this.subscriptions = new MmuNotifierSubscriptions(this, runtime);
+    this.backend = Objects.requireNonNull(backend.apply(this), "backend is null");
+  }
+
+  /**
+   * Returns what gives this address space its mappings.
+   *
+   * @return the backend
+   */
+  public MmBackend backend() {
+    return backend;
   }
 
   @Override
@@ -153,6 +163,44 @@ public final class MmStruct implements AddressSpace {
   }
 
   @Override
+  public int getUserPages(long start, int nrPages, int gupFlags, long[] pfns)
+      throws ErrnoException {
+    Objects.requireNonNull(pfns, "pfns is null");
+    if ((start & (PAGE_SIZE - 1)) != 0) {
+      throw new IllegalArgumentException(
+          "getUserPages start 0x" + Long.toHexString(start) + " not page-aligned");
+    }
+    if (nrPages < 1 || pfns.length < nrPages) {
+      throw new IllegalArgumentException(
+          "getUserPages of " + nrPages + " pages into an array of " + pfns.length);
+    }
+    if ((gupFlags & ~Gup.ALL) != 0
+        || ((gupFlags & Gup.FOLL_LONGTERM) != 0 && (gupFlags & Gup.FOLL_PIN) == 0)) {
+      throw new IllegalArgumentException(
+          "bad getUserPages flags 0x" + Integer.toHexString(gupFlags));
+    }
+    requireMmapLock("getUserPages");
+    return backend.getUserPages(start, nrPages, gupFlags, pfns);
+  }
+
+  @Override
+  public void hmmRangeFault(HmmRange range) throws ErrnoException {
+    if (range.notifier().addressSpace() != this) {
+      throw new IllegalArgumentException("hmm range of " + range.notifier() + " passed to " + name);
+    }
+    requireMmapLock("hmmRangeFault");
+    backend.hmmRangeFault(range);
+  }
+
+  private void requireMmapLock(String op) {
+    if (!mmapLock.isHeldByCurrentThread()) {
+      throw new LockRuleViolation(
+          LockRule.MMAP_LOCK_NOT_HELD,
+          op + " on " + name + " without " + mmapLock.name() + " held");
+    }
+  }
+
+  @Override
   public RwSemaphore mmapLock() {
     return mmapLock;
   }
@@ -189,7 +237,7 @@ public final class MmStruct implements AddressSpace {
     } while (!users.compareAndSet(u, u - 1));
     if (u == 1) {
       try {
-        exitMmap.accept(this);
+        backend.exitMmap();
       } finally {
         mmdrop();
       }

@@ -47,12 +47,17 @@ final class RealWaitQueue implements WaitQueue {
         }
         synchronized (monitor) {
           while (generation == seen) {
-            long left = deadline - clock.nanoTime();
-            if (left <= 0) {
-              return condition.getAsBoolean();
-            }
             try {
-              monitor.wait(left / 1_000_000, (int) (left % 1_000_000));
+              if (deadline == Long.MAX_VALUE) {
+                // Untimed: also what model checkers (Lincheck) can explore as a real sleep.
+                monitor.wait();
+              } else {
+                long left = deadline - clock.nanoTime();
+                if (left <= 0) {
+                  return condition.getAsBoolean();
+                }
+                monitor.wait(left / 1_000_000, (int) (left % 1_000_000));
+              }
             } catch (InterruptedException e) {
               interrupted = true;
             }
@@ -75,6 +80,9 @@ final class RealWaitQueue implements WaitQueue {
   }
 
   private long deadline(long timeoutNanos) {
+    if (timeoutNanos == Long.MAX_VALUE) {
+      return Long.MAX_VALUE;
+    }
     long now = clock.nanoTime();
     return timeoutNanos > Long.MAX_VALUE - now ? Long.MAX_VALUE : now + timeoutNanos;
   }

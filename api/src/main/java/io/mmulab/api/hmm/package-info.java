@@ -1,0 +1,5 @@
+/**
+ * Heterogeneous memory management: {@link io.mmulab.api.hmm.HmmRange} and its entry layout, the
+ * input and output of {@link io.mmulab.api.AddressSpace#hmmRangeFault}.
+ */
+package io.mmulab.api.hmm;
