@@ -9,7 +9,7 @@ import io.mmulab.api.sync.Lockable;
  * One interval subscription (kernel {@code struct mmu_interval_notifier}). The object is its own
  * tree node and its own deferred-list link, so a subscription costs one allocation.
  *
- * <p>Fields other than {@link #invalidateSeq} are guarded by the owning {@link
+ * <p>Fields other than {@link #invalidateSeq} are written under the owning {@link
  * MmuNotifierSubscriptions}' lock. {@code invalidateSeq} is always odd; it is written under that
  * lock by insert, and by the driver in {@link #setSeq} under the driver's update lock, and read
  * under the update lock ({@link #readRetry}) or without any lock ({@link #checkRetry}) — hence
@@ -24,7 +24,8 @@ final class IntervalSubscription extends IntervalTree.Node implements MmuInterva
   IntervalSubscription deferredNext;
   IntervalSubscription deferredPrev;
   boolean onDeferredList;
-  boolean removeCalled;
+  // Written under the subscriptions lock; volatile so readBegin can test it without the lock.
+  volatile boolean removeCalled;
 
   IntervalSubscription(
       MmuNotifierSubscriptions subscriptions,

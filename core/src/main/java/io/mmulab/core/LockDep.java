@@ -33,7 +33,7 @@ public final class LockDep {
           Thread.currentThread().getName() + " takes " + lock.name() + ", which it already holds");
     }
     if (sleeping) {
-      checkMaySleep(ts, "taking " + lock.name());
+      checkMaySleep(ts, lock);
     }
     for (ThreadState.CallbackFrame frame : ts.callbacks) {
       frame.subscriptions().checkCallbackMayTake(lock);
@@ -87,6 +87,13 @@ public final class LockDep {
     checkMaySleep(ThreadState.current(), what);
   }
 
+  /** {@code what} is a String or the Lockable being taken; the message is built only on failure. */
+  private static void checkMaySleep(ThreadState ts, Object what) {
+    if (!ts.held.isEmpty() || !ts.callbacks.isEmpty()) {
+      checkMaySleepSlow(ts, what);
+    }
+  }
+
   /**
    * Returns the locks the calling thread holds, oldest first.
    *
@@ -114,12 +121,20 @@ public final class LockDep {
     return !ThreadState.current().callbacks.isEmpty();
   }
 
-  private static void checkMaySleep(ThreadState ts, String what) {
+  private static String describe(Object what) {
+    return what instanceof Lockable l ? "taking " + l.name() : (String) what;
+  }
+
+  private static void checkMaySleepSlow(ThreadState ts, Object what) {
     for (Lockable l : ts.held) {
       if (l instanceof SpinLock) {
         throw new LockRuleViolation(
             LockRule.SLEEP_WHILE_ATOMIC,
-            Thread.currentThread().getName() + " may sleep (" + what + ") holding " + l.name());
+            Thread.currentThread().getName()
+                + " may sleep ("
+                + describe(what)
+                + ") holding "
+                + l.name());
       }
     }
     for (ThreadState.CallbackFrame frame : ts.callbacks) {
@@ -131,7 +146,7 @@ public final class LockDep {
                 + " for non-blockable "
                 + frame.range()
                 + " may sleep ("
-                + what
+                + describe(what)
                 + ")");
       }
     }

@@ -190,22 +190,19 @@ public final class MmuNotifierSubscriptions {
   long readBegin(IntervalSubscription sub) {
     checkMayWaitForInvalidations(
         sub, LockRule.READ_BEGIN_IN_CALLBACK, LockRule.READ_BEGIN_HOLDING_CALLBACK_LOCK);
-    long seq;
-    boolean busy;
-    lock.lock();
-    try {
-      if (sub.removeCalled) {
-        throw new LockRuleViolation(LockRule.USE_AFTER_REMOVE, "readBegin on removed " + sub);
-      }
-      seq = sub.invalidateSeq;
-      busy = seq == invalidateSeq;
-    } finally {
-      lock.unlock();
+    if (sub.removeCalled) {
+      throw new LockRuleViolation(LockRule.USE_AFTER_REMOVE, "readBegin on removed " + sub);
     }
-    // Equal values mean this subscription's callback already ran in the open window, and the
-    // page tables may be mid-change: wait for the window to end. A window that has not reached
-    // this subscription does not block; readRetry catches it.
-    if (busy) {
+    // The kernel samples both values under the lock. Two volatile reads in this order give the
+    // same answer: if the subscription's value was set by a callback of a window, reading the
+    // container's value afterwards either still sees that window (equal: wait) or a later value
+    // (that window ended). Reading them the other way round could pair a stale container value
+    // with a newer window's subscription value and miss that the page tables are mid-change.
+    long seq = sub.invalidateSeq;
+    if (seq == invalidateSeq) {
+      // This subscription's callback already ran in the open window and the page tables may be
+      // mid-change: wait for the window to end. A window that has not reached this subscription
+      // does not block; readRetry catches it.
       wq.waitEvent(() -> invalidateSeq != seq);
     }
     return seq;
@@ -539,7 +536,9 @@ public final class MmuNotifierSubscriptions {
                 + " takes: deadlock hazard");
       }
     }
-    locksHeldAcrossWait.addAll(ts.held);
+    if (!ts.held.isEmpty()) {
+      locksHeldAcrossWait.addAll(ts.held);
+    }
   }
 
   void checkCallbackMayTake(Lockable l) {

@@ -1,5 +1,7 @@
 package io.mmulab.sim.check;
 
+import io.mmulab.api.driver.CoherencyModel;
+import io.mmulab.api.driver.ViolationKind;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -55,9 +57,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       mapping) was made for an earlier generation of the frame.
  *   <li>{@link ViolationKind#STALE_USE}: the translation was invalidated before the use, or the CPU
  *       page table maps another frame (or none) at that address since before the use. The use is
- *       the access itself, except for a {@link DeviceModel#REGISTRATION_CACHE} access made for an
- *       operation, where it is the operation's {@link #beginOperation} (an operation in flight may
- *       finish on its pinned pages).
+ *       the access itself, except for a {@link CoherencyModel#REGISTRATION_CACHE} access made for
+ *       an operation, where it is the operation's {@link #beginOperation} (an operation in flight
+ *       may finish on its pinned pages).
  *   <li>{@link ViolationKind#PERMISSION} (coherent models only): a write through a read-only
  *       translation or at an address whose CPU entry is read-only.
  *   <li>{@link ViolationKind#ISOLATION}: the device has an IOMMU domain and the frame is not in it.
@@ -353,14 +355,14 @@ public final class CoherencyChecker {
 
   /**
    * Declares how coherent a device is. A device seen before any declaration is {@link
-   * DeviceModel#SHADOW_PTE}; declare others before their first event. Declaring a torn-down id
+   * CoherencyModel#SHADOW_PTE}; declare others before their first event. Declaring a torn-down id
    * starts a new device with that id.
    *
    * @param deviceId the device (one translation context: a device page table, an MR, a grant map)
    * @param model its coherence model
    * @throws IllegalStateException if the live device was already seen with another model
    */
-  public void declareDevice(String deviceId, DeviceModel model) {
+  public void declareDevice(String deviceId, CoherencyModel model) {
     Objects.requireNonNull(deviceId, "deviceId is null");
     Objects.requireNonNull(model, "model is null");
     lock.lock();
@@ -682,7 +684,7 @@ public final class CoherencyChecker {
 
   /**
    * The device begins an operation (a work request, an SDMA request, a job) that will access memory
-   * through its translations. For a {@link DeviceModel#REGISTRATION_CACHE} device, accesses made
+   * through its translations. For a {@link CoherencyModel#REGISTRATION_CACHE} device, accesses made
    * with the returned token are judged as of this moment: an entry invalidated after it is in
    * flight and may still be used; one invalidated before it may not. Coherent devices accept the
    * token and judge every access at the access.
@@ -1114,7 +1116,7 @@ public final class CoherencyChecker {
 
   private Device device(String deviceId) {
     Objects.requireNonNull(deviceId, "deviceId is null");
-    return devices.computeIfAbsent(deviceId, id -> new Device(id, DeviceModel.SHADOW_PTE));
+    return devices.computeIfAbsent(deviceId, id -> new Device(id, CoherencyModel.SHADOW_PTE));
   }
 
   private CpuPte cpuPte(String mm, long va) {
@@ -1339,7 +1341,7 @@ public final class CoherencyChecker {
 
   private static final class Device {
     final String id;
-    final DeviceModel model;
+    final CoherencyModel model;
     boolean tornDown;
     long tornDownTick;
     boolean allSubsRemoved;
@@ -1350,7 +1352,7 @@ public final class CoherencyChecker {
     /** Null without an IOMMU; else frame -> generation mapped for -> mapping count. */
     Map<Long, TreeMap<Long, Integer>> domain;
 
-    Device(String id, DeviceModel model) {
+    Device(String id, CoherencyModel model) {
       this.id = id;
       this.model = model;
     }

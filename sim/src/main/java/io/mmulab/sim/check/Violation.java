@@ -1,5 +1,6 @@
 package io.mmulab.sim.check;
 
+import io.mmulab.api.driver.ViolationKind;
 import java.util.List;
 import java.util.Objects;
 

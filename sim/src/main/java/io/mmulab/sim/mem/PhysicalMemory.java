@@ -220,6 +220,71 @@ public final class PhysicalMemory {
   }
 
   /**
+   * Allocates {@code 2^order} physically contiguous zeroed frames whose first pfn is a multiple of
+   * {@code 2^order}, each holding one reference (kernel {@code alloc_pages} of a huge page). The
+   * frames are counted, referenced and freed one by one, like the base pages of a split huge page.
+   * They always come from pfns never handed out before: pfns skipped to reach the alignment join
+   * the free list.
+   *
+   * @param owner who allocates, for messages
+   * @param order log2 of the number of frames, 0 to 20
+   * @return the first pfn
+   * @throws ErrnoException {@link Errno#ENOMEM} if the budget cannot hold the run; nothing changes
+   */
+  public long allocContiguous(String owner, int order) throws ErrnoException {
+    Objects.requireNonNull(owner, "owner is null");
+    if (order < 0 || order > 20) {
+      throw new IllegalArgumentException("order " + order + " is out of range 0..20");
+    }
+    long n = 1L << order;
+    long first;
+    allocLock.lock();
+    try {
+      first = (nextPfn + n - 1) & -n;
+      if (allocated + n > budget || first + n - 1 > budget) {
+        throw new ErrnoException(
+            Errno.ENOMEM,
+            "no "
+                + n
+                + " contiguous frames left in a budget of "
+                + budget
+                + " ("
+                + allocated
+                + " allocated) allocating for "
+                + owner);
+      }
+      for (long pfn = nextPfn; pfn < first; pfn++) {
+        slot(pfn);
+        freePfns.addLast(pfn);
+      }
+      for (long pfn = first; pfn < first + n; pfn++) {
+        slot(pfn);
+      }
+      nextPfn = first + n;
+      allocated += (int) n;
+    } finally {
+      allocLock.unlock();
+    }
+    for (long pfn = first; pfn < first + n; pfn++) {
+      Frame f = frame(pfn);
+      SpinLock l = stripe(pfn);
+      l.lock();
+      try {
+        f.state = FrameState.ALLOCATED;
+        f.generation++;
+        f.refcount = 1;
+        f.pincount = 0;
+        f.owner = owner;
+        f.words = null;
+        checker.frameAllocated(pfn, f.generation, owner);
+      } finally {
+        l.unlock();
+      }
+    }
+    return first;
+  }
+
+  /**
    * Takes a reference (kernel {@code get_page}). A no-op on the zero page.
    *
    * @param pfn an allocated frame

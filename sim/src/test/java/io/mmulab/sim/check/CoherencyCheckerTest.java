@@ -5,6 +5,8 @@ import static io.mmulab.sim.check.CoherencyChecker.NO_PFN;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mmulab.api.driver.CoherencyModel;
+import io.mmulab.api.driver.ViolationKind;
 import io.mmulab.sim.mem.PhysicalMemory;
 import java.util.ArrayList;
 import java.util.List;
@@ -104,7 +106,7 @@ class CoherencyCheckerTest {
 
   @Test
   void fenceWait_liveButInvalidatedTranslationThatIsNeverUsed_isClean() {
-    checker.declareDevice(DEV, DeviceModel.FENCE_WAIT);
+    checker.declareDevice(DEV, CoherencyModel.FENCE_WAIT);
     cpuFaultIn(VA, A, true);
     checker.deviceMapped(DEV, MM, VA, A, true);
     long job = checker.beginOperation(DEV);
@@ -331,7 +333,7 @@ class CoherencyCheckerTest {
   @Test
   void declareDevice_afterTeardown_startsANewDevice() {
     checker.deviceTornDown(DEV);
-    checker.declareDevice(DEV, DeviceModel.SHADOW_PTE);
+    checker.declareDevice(DEV, CoherencyModel.SHADOW_PTE);
     cpuFaultIn(VA, A, true);
 
     checker.deviceMapped(DEV, MM, VA, A, true);
@@ -457,7 +459,7 @@ class CoherencyCheckerTest {
   void trace_isBoundedAndEndsWithTheTriggeringEvent() {
     CoherencyChecker small = new CoherencyChecker(3, 10);
     for (int i = 0; i < 10; i++) {
-      small.declareDevice("d" + i, DeviceModel.SHADOW_PTE);
+      small.declareDevice("d" + i, CoherencyModel.SHADOW_PTE);
     }
     small.deviceTornDown(DEV);
 
@@ -534,7 +536,7 @@ class CoherencyCheckerTest {
     assertThatThrownBy(() -> checker.deviceAccess(DEV, 10_000, MM, VA, A, false))
         .isInstanceOf(IllegalArgumentException.class);
     checker.deviceMapped(DEV, MM, VA, B, false);
-    assertThatThrownBy(() -> checker.declareDevice(DEV, DeviceModel.REGISTRATION_CACHE))
+    assertThatThrownBy(() -> checker.declareDevice(DEV, CoherencyModel.REGISTRATION_CACHE))
         .isInstanceOf(IllegalStateException.class);
   }
 

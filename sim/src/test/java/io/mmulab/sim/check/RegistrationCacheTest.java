@@ -5,6 +5,8 @@ import static io.mmulab.sim.check.CoherencyChecker.NO_PFN;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mmulab.api.ErrnoException;
+import io.mmulab.api.driver.CoherencyModel;
+import io.mmulab.api.driver.ViolationKind;
 import io.mmulab.core.sync.RealSyncRuntime;
 import io.mmulab.sim.mem.FrameState;
 import io.mmulab.sim.mem.PhysicalMemory;
@@ -28,7 +30,7 @@ class RegistrationCacheTest {
 
   @BeforeEach
   void cacheOnePinnedPage() throws ErrnoException {
-    checker.declareDevice(RC, DeviceModel.REGISTRATION_CACHE);
+    checker.declareDevice(RC, CoherencyModel.REGISTRATION_CACHE);
     pfn = mem.alloc("anon");
     checker.cpuPteChanged(MM, VA, NO_PFN, pfn, false, true);
     mem.pin(pfn); // get_user_pages(FOLL_PIN) for the cache entry

@@ -6,10 +6,10 @@ import static org.assertj.core.api.Assertions.tuple;
 
 import io.mmulab.api.Errno;
 import io.mmulab.api.ErrnoException;
+import io.mmulab.api.driver.ViolationKind;
 import io.mmulab.core.sync.RealSyncRuntime;
 import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.check.Violation;
-import io.mmulab.sim.check.ViolationKind;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -344,5 +344,35 @@ class PhysicalMemoryTest {
       assertThat(big.info(pfn).refcount()).isEqualTo(1);
     }
     bigChecker.assertClean();
+  }
+
+  @Test
+  void allocContiguous_handsOutAnAlignedRunOfSingleReferenceFrames() throws ErrnoException {
+    PhysicalMemory big = new PhysicalMemory(RealSyncRuntime.get(), 64, new CoherencyChecker());
+    long first = big.alloc("before");
+
+    long head = big.allocContiguous("thp", 4);
+
+    assertThat(head % 16).isZero();
+    for (long pfn = head; pfn < head + 16; pfn++) {
+      assertThat(big.info(pfn)).isEqualTo(new FrameInfo(pfn, FrameState.ALLOCATED, 1, 1, 0, "thp"));
+    }
+    assertThat(big.allocatedFrames()).isEqualTo(17);
+    long skipped = big.alloc("after");
+    assertThat(skipped).as("a pfn skipped for alignment is reused").isBetween(first + 1, head - 1);
+    big.put(head + 3);
+    assertThat(big.state(head + 3)).isEqualTo(FrameState.FREED);
+    assertThat(big.state(head + 4)).isEqualTo(FrameState.ALLOCATED);
+  }
+
+  @Test
+  void allocContiguous_pastTheBudget_isEnomemAndChangesNothing() {
+    PhysicalMemory small = new PhysicalMemory(RealSyncRuntime.get(), 8, new CoherencyChecker());
+
+    assertThatThrownBy(() -> small.allocContiguous("thp", 4))
+        .isInstanceOf(ErrnoException.class)
+        .extracting(e -> ((ErrnoException) e).errno())
+        .isEqualTo(Errno.ENOMEM);
+    assertThat(small.allocatedFrames()).isZero();
   }
 }

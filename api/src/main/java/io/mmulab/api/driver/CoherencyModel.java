@@ -1,11 +1,11 @@
-package io.mmulab.sim.check;
+package io.mmulab.api.driver;
 
 /**
- * How coherent a device promises to be with the CPU page table, which decides the rules the {@link
- * CoherencyChecker} holds it to. Mirrors the driver models of the architecture (shadow page table,
+ * How coherent a device promises to be with the CPU page table, which decides the rules the
+ * coherency checker holds it to. Mirrors the driver models of the architecture (shadow page table,
  * fence wait, registration cache).
  */
-public enum DeviceModel {
+public enum CoherencyModel {
   /**
    * The device page table mirrors the CPU's (HMM, ODP): after an intersecting callback returns the
    * device never uses an older translation; every translation it uses matches the CPU page table

@@ -1,6 +1,9 @@
-package io.mmulab.sim.check;
+package io.mmulab.api.driver;
 
-/** What rule a {@link Violation} broke. Each constant lists the events that can report it. */
+/**
+ * What rule a violation the coherency checker reports broke. Each constant lists the events that
+ * can report it.
+ */
 public enum ViolationKind {
   /**
    * A device used a translation that is no longer valid: one obtained before an intersecting

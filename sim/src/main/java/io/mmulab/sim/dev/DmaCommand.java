@@ -1,0 +1,124 @@
+package io.mmulab.sim.dev;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * One command of a {@link DmaJob}: read {@link #words()} consecutive words from {@link #va()}, or
+ * write {@link #data()} there, through the translations of {@link #mmu()}. Immutable.
+ */
+public final class DmaCommand {
+  /** What a command does. */
+  public enum Kind {
+    /** DMA from memory into the job's result. */
+    READ,
+    /** DMA from the command's data into memory. */
+    WRITE
+  }
+
+  private final Kind kind;
+  private final DeviceMmu mmu;
+  private final long va;
+  private final long[] data; // WRITE only
+  private final int words;
+
+  private DmaCommand(Kind kind, DeviceMmu mmu, long va, long[] data, int words) {
+    this.kind = kind;
+    this.mmu = Objects.requireNonNull(mmu, "mmu is null");
+    if ((va & (Long.BYTES - 1)) != 0) {
+      throw new IllegalArgumentException("DMA address 0x" + Long.toHexString(va) + " is unaligned");
+    }
+    if (words < 1) {
+      throw new IllegalArgumentException("a DMA command moves at least one word: " + words);
+    }
+    this.va = va;
+    this.data = data;
+    this.words = words;
+  }
+
+  /**
+   * A read of {@code words} words from {@code va}.
+   *
+   * @param mmu the translation context
+   * @param va the first address, 8-byte aligned
+   * @param words how many, at least 1
+   * @return the command
+   */
+  public static DmaCommand read(DeviceMmu mmu, long va, int words) {
+    return new DmaCommand(Kind.READ, mmu, va, null, words);
+  }
+
+  /**
+   * A write of {@code data} to consecutive words from {@code va}.
+   *
+   * @param mmu the translation context
+   * @param va the first address, 8-byte aligned
+   * @param data the words, at least one (copied)
+   * @return the command
+   */
+  public static DmaCommand write(DeviceMmu mmu, long va, long... data) {
+    return new DmaCommand(Kind.WRITE, mmu, va, data.clone(), data.length);
+  }
+
+  /**
+   * Returns the kind.
+   *
+   * @return read or write
+   */
+  public Kind kind() {
+    return kind;
+  }
+
+  /**
+   * Returns the translation context.
+   *
+   * @return the device page table the command goes through
+   */
+  public DeviceMmu mmu() {
+    return mmu;
+  }
+
+  /**
+   * Returns the first address.
+   *
+   * @return the address
+   */
+  public long va() {
+    return va;
+  }
+
+  /**
+   * Returns how many words the command moves.
+   *
+   * @return the count
+   */
+  public int words() {
+    return words;
+  }
+
+  /**
+   * Returns the words a write stores.
+   *
+   * @return a copy, or null for a read
+   */
+  public long[] data() {
+    return data == null ? null : data.clone();
+  }
+
+  /** The data without copying, for the engine. */
+  long[] dataRef() {
+    return data;
+  }
+
+  @Override
+  public String toString() {
+    return kind
+        + " "
+        + mmu.deviceId()
+        + " 0x"
+        + Long.toHexString(va)
+        + " x"
+        + words
+        + (data == null ? "" : " " + Arrays.toString(data));
+  }
+}

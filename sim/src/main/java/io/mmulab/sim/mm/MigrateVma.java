@@ -1,0 +1,526 @@
+package io.mmulab.sim.mm;
+
+import io.mmulab.api.Errno;
+import io.mmulab.api.ErrnoException;
+import io.mmulab.api.MmuNotifierEvent;
+import io.mmulab.api.MmuNotifierRange;
+import io.mmulab.api.sync.Completion;
+import io.mmulab.api.sync.SpinLock;
+import io.mmulab.sim.check.CoherencyChecker;
+import io.mmulab.sim.mm.Pte.PageKind;
+import io.mmulab.sim.mm.Pte.Present;
+import java.util.Objects;
+
+/**
+ * One migration of a range inside one VMA (kernel {@code struct migrate_vma} with {@code
+ * migrate_vma_setup}, {@code migrate_vma_pages}, {@code migrate_vma_finalize}), the path of device
+ * memory migration and of the {@code MIGRATE} event.
+ *
+ * <ol>
+ *   <li>{@link #setup}: inside a MIGRATE invalidation of {@code [start, end)} carrying the owner,
+ *       collects the pages and replaces each collected entry by a migration entry (faults, GUP and
+ *       {@code hmmRangeFault} wait on it). Selected: with {@link #SELECT_SYSTEM}, empty entries of
+ *       an anonymous VMA and zero-page entries (no source page), and exclusive, unpinned anonymous
+ *       pages nobody else references; with {@link #SELECT_DEVICE_PRIVATE}, device-private entries
+ *       whose pagemap owner is the owner. Huge mappings are split first.
+ *   <li>The caller allocates a destination for each page it wants moved, copies the data and calls
+ *       {@link #setDestination} or {@link #setDevicePrivateDestination}, handing over one
+ *       reference.
+ *   <li>{@link #pages}: destinations of pages without a source are inserted now, inside a second
+ *       MIGRATE invalidation from the first such page to the end.
+ *   <li>{@link #finalizeMigration}: every migration entry becomes the destination (or the source
+ *       again, if none was given), without invalidation; replaced sources are dropped; waiters
+ *       wake.
+ * </ol>
+ *
+ * <p>The caller holds the mmap lock (for read) from setup to finalize; every setup must be
+ * finalized. Not thread-safe: one caller drives one migration.
+ */
+public final class MigrateVma {
+  /** Select system memory (and empty or zero-page entries). */
+  public static final int SELECT_SYSTEM = 1;
+
+  /** Select device-private pages of the owner's pagemap. */
+  public static final int SELECT_DEVICE_PRIVATE = 2;
+
+  private final SimMm s;
+  private final Vma vma;
+  private final long start;
+  private final Object owner;
+  private final Page[] pages;
+  private final Completion done;
+  private int stage;
+
+  /** Per page; touched by the driving thread, and under the ptl when entries change. */
+  private static final class Page {
+    boolean migrate;
+    long src = CoherencyChecker.NO_PFN;
+    DevicePagemap srcPagemap;
+    Pte original;
+    boolean installed;
+    long dst = CoherencyChecker.NO_PFN;
+    DevicePagemap dstPagemap;
+    boolean migrated;
+  }
+
+  private MigrateVma(SimMm s, Vma vma, long start, long end, Object owner) {
+    this.s = s;
+    this.vma = vma;
+    this.start = start;
+    this.owner = owner;
+    this.pages = new Page[(int) ((end - start) >>> SimMm.PAGE_SHIFT)];
+    for (int i = 0; i < pages.length; i++) {
+      pages[i] = new Page();
+    }
+    this.done = s.rt.newCompletion(s.mm.name() + ".migrate@" + Long.toHexString(start));
+  }
+
+  /**
+   * Collects the pages of {@code [start, end)} for migration (kernel {@code migrate_vma_setup}).
+   *
+   * @param mm the address space; its mmap lock must be held
+   * @param start page-aligned first address
+   * @param end page-aligned exclusive end, inside the same VMA
+   * @param pgmapOwner the owner carried by the MIGRATE range and compared with device pagemaps
+   * @param flags {@link #SELECT_SYSTEM} and/or {@link #SELECT_DEVICE_PRIVATE}
+   * @return the migration, to be finalized
+   * @throws ErrnoException {@link Errno#EINVAL} if the range is not inside one VMA, or the VMA is a
+   *     raw pfn or mixed mapping
+   */
+  public static MigrateVma setup(SimMm mm, long start, long end, Object pgmapOwner, int flags)
+      throws ErrnoException {
+    mm.requireMmapLock("migrate_vma_setup");
+    SimMm.checkPageAligned(start);
+    SimMm.checkPageAligned(end);
+    if (start >= end) {
+      throw new ErrnoException(Errno.EINVAL, "empty migration range");
+    }
+    Vma vma = mm.findVma(start);
+    if (vma == null || end > vma.end() || vma.isPfnMap() || vma.isMixedMap()) {
+      throw new ErrnoException(
+          Errno.EINVAL,
+          "[0x"
+              + Long.toHexString(start)
+              + ", 0x"
+              + Long.toHexString(end)
+              + ") is not inside one migratable VMA of "
+              + mm);
+    }
+    MigrateVma m = new MigrateVma(mm, vma, start, end, pgmapOwner);
+    m.collect(end, flags);
+    return m;
+  }
+
+  private void collect(long end, int flags) {
+    boolean system = (flags & SELECT_SYSTEM) != 0;
+    boolean devicePrivate = (flags & SELECT_DEVICE_PRIVATE) != 0;
+    s.invalidate(
+        new MmuNotifierRange(s.mm, start, end, MmuNotifierEvent.MIGRATE, true, owner),
+        "migrate_vma_setup",
+        () -> {
+          for (long block : s.hugeBlocksIn(start, end)) {
+            s.splitHugeBlock(block);
+          }
+        },
+        d -> {
+          for (int i = 0; i < pages.length; i++) {
+            long va = address(i);
+            Page pg = pages[i];
+            Pte e = s.pt.get(va);
+            if (e == null) {
+              pg.migrate = system && vma.isAnonymous();
+            } else if (e instanceof Present p) {
+              if (!system || p.protnone()) {
+                continue;
+              }
+              if (p.kind() == PageKind.ZERO) {
+                pg.migrate = true;
+              } else if (p.kind() == PageKind.ANON
+                  && p.exclusive()
+                  && s.memory.pincount(p.pfn()) == 0
+                  && s.memory.refcount(p.pfn()) == 1) {
+                take(va, pg, p, p.pfn(), null);
+              }
+            } else if (e instanceof Pte.DevicePrivate dp
+                && devicePrivate
+                && dp.pagemap().owner() == owner) {
+              take(va, pg, dp, dp.pfn(), dp.pagemap());
+            }
+          }
+        });
+  }
+
+  private void take(long va, Page pg, Pte original, long pfn, DevicePagemap pagemap) {
+    pg.migrate = true;
+    pg.src = pfn;
+    pg.srcPagemap = pagemap;
+    pg.original = original;
+    pg.installed = true;
+    s.pt.set(va, new Pte.Migration(this, (int) ((va - start) >>> SimMm.PAGE_SHIFT)));
+  }
+
+  /**
+   * Returns the owner the migration was set up with.
+   *
+   * @return the owner, or null
+   */
+  public Object owner() {
+    return owner;
+  }
+
+  /**
+   * Returns the first address.
+   *
+   * @return the start
+   */
+  public long start() {
+    return start;
+  }
+
+  /**
+   * Returns the number of pages in the range.
+   *
+   * @return the page count
+   */
+  public int npages() {
+    return pages.length;
+  }
+
+  /**
+   * Tells whether page {@code i} was collected ({@code MIGRATE_PFN_MIGRATE}).
+   *
+   * @param i page index
+   * @return true if it may be migrated
+   */
+  public boolean isMigrating(int i) {
+    return pages[i].migrate;
+  }
+
+  /**
+   * Returns the source frame of page {@code i}.
+   *
+   * @param i page index
+   * @return the frame, or {@link CoherencyChecker#NO_PFN} for an empty or zero-page entry
+   */
+  public long srcPfn(int i) {
+    return pages[i].src;
+  }
+
+  /**
+   * Tells whether the source entry of page {@code i} was writable ({@code MIGRATE_PFN_WRITE}).
+   *
+   * @param i page index
+   * @return true if writable
+   */
+  public boolean srcWritable(int i) {
+    Pte o = pages[i].original;
+    return (o instanceof Present p && p.writable())
+        || (o instanceof Pte.DevicePrivate d && d.writable());
+  }
+
+  /**
+   * Tells whether the source of page {@code i} is device-private memory.
+   *
+   * @param i page index
+   * @return true for a device-private source
+   */
+  public boolean srcIsDevicePrivate(int i) {
+    return pages[i].srcPagemap != null;
+  }
+
+  /**
+   * Gives page {@code i} a system-memory destination; its one reference passes to the migration.
+   *
+   * @param i a collected page
+   * @param pfn an allocated frame holding the data
+   */
+  public void setDestination(int i, long pfn) {
+    setDst(i, pfn, null);
+  }
+
+  /**
+   * Gives page {@code i} a device-private destination; its one reference passes to the migration.
+   *
+   * @param i a collected page
+   * @param pfn a frame of the device's memory holding the data
+   * @param pagemap the device memory
+   */
+  public void setDevicePrivateDestination(int i, long pfn, DevicePagemap pagemap) {
+    setDst(i, pfn, Objects.requireNonNull(pagemap, "pagemap is null"));
+  }
+
+  private void setDst(int i, long pfn, DevicePagemap pagemap) {
+    if (stage != 0) {
+      throw new IllegalStateException("destinations are set between setup and pages()");
+    }
+    if (!pages[i].migrate || pages[i].dst != CoherencyChecker.NO_PFN) {
+      throw new IllegalStateException(
+          "page " + i + " is not collected or already has a destination");
+    }
+    pages[i].dst = pfn;
+    pages[i].dstPagemap = pagemap;
+  }
+
+  /**
+   * Kernel {@code migrate_vma_pages}: inserts the destinations of pages that had no source (inside
+   * a MIGRATE invalidation from the first of them to the end) and commits the others.
+   */
+  public void pages() {
+    if (stage != 0) {
+      throw new IllegalStateException("pages() twice or after finalize");
+    }
+    stage = 1;
+    int first = -1;
+    for (int i = 0; i < pages.length; i++) {
+      Page pg = pages[i];
+      if (pg.migrate && pg.dst != CoherencyChecker.NO_PFN) {
+        if (pg.src == CoherencyChecker.NO_PFN && first < 0) {
+          first = i;
+        }
+        pg.migrated = pg.src != CoherencyChecker.NO_PFN;
+      }
+    }
+    if (first < 0) {
+      return;
+    }
+    boolean[] anon = {false};
+    s.invalidate(
+        new MmuNotifierRange(
+            s.mm, address(first), address(pages.length), MmuNotifierEvent.MIGRATE, true, owner),
+        "migrate_vma_pages",
+        null,
+        d -> {
+          for (int i = 0; i < pages.length; i++) {
+            Page pg = pages[i];
+            if (!pg.migrate
+                || pg.src != CoherencyChecker.NO_PFN
+                || pg.dst == CoherencyChecker.NO_PFN) {
+              continue;
+            }
+            long va = address(i);
+            Pte e = s.pt.get(va);
+            if (e != null && !(e instanceof Present p && p.kind() == PageKind.ZERO)) {
+              continue;
+            }
+            boolean w = vma.isWritable();
+            s.pt.set(
+                va,
+                pg.dstPagemap != null
+                    ? new Pte.DevicePrivate(pg.dst, pg.dstPagemap, w)
+                    : Present.anon(pg.dst, w, w));
+            pg.migrated = true;
+            anon[0] = true;
+          }
+        });
+    if (anon[0]) {
+      vma.anonVma().set(true);
+    }
+  }
+
+  /**
+   * Kernel {@code migrate_vma_finalize}: replaces each migration entry by its destination, or by
+   * the original entry if the page was not migrated, drops what is no longer mapped, and wakes
+   * everybody waiting on the migration. No invalidation: a migration entry was never usable.
+   */
+  public void finalizeMigration() {
+    if (stage == 2) {
+      throw new IllegalStateException("finalized twice");
+    }
+    stage = 2;
+    SimMm.Deferred deferred = new SimMm.Deferred();
+    SpinLock ptl = s.pt.ptl();
+    ptl.lock();
+    try {
+      for (int i = 0; i < pages.length; i++) {
+        Page pg = pages[i];
+        if (!pg.installed) {
+          if (pg.dst != CoherencyChecker.NO_PFN && !pg.migrated) {
+            dropDst(pg, deferred);
+          }
+          continue;
+        }
+        long va = address(i);
+        boolean ours = s.pt.get(va) instanceof Pte.Migration m && m.migration() == this;
+        if (pg.migrated && ours) {
+          s.pt.set(va, destinationEntry(pg));
+          dropSrc(pg, deferred);
+        } else if (ours) {
+          s.pt.set(va, pg.original);
+          pg.migrated = false;
+          if (pg.dst != CoherencyChecker.NO_PFN) {
+            dropDst(pg, deferred);
+          }
+        } else {
+          pg.migrated = false;
+          dropSrc(pg, deferred);
+          if (pg.dst != CoherencyChecker.NO_PFN) {
+            dropDst(pg, deferred);
+          }
+        }
+      }
+    } finally {
+      ptl.unlock();
+    }
+    deferred.run();
+    done.completeAll();
+  }
+
+  /**
+   * Returns how many pages ended in their destination (after {@link #finalizeMigration}).
+   *
+   * @return the count
+   */
+  public int migratedPages() {
+    int n = 0;
+    for (Page pg : pages) {
+      n += pg.migrated ? 1 : 0;
+    }
+    return n;
+  }
+
+  private Pte destinationEntry(Page pg) {
+    boolean w = srcWritable(pg);
+    if (pg.dstPagemap != null) {
+      return new Pte.DevicePrivate(pg.dst, pg.dstPagemap, w);
+    }
+    boolean dirty = pg.original instanceof Present p ? p.dirty() : w;
+    return Present.anon(pg.dst, w, dirty);
+  }
+
+  private static boolean srcWritable(Page pg) {
+    return (pg.original instanceof Present p && p.writable())
+        || (pg.original instanceof Pte.DevicePrivate d && d.writable());
+  }
+
+  private void dropSrc(Page pg, SimMm.Deferred deferred) {
+    long pfn = pg.src;
+    DevicePagemap pm = pg.srcPagemap;
+    deferred.add(() -> put(pfn, pm));
+  }
+
+  private void dropDst(Page pg, SimMm.Deferred deferred) {
+    long pfn = pg.dst;
+    DevicePagemap pm = pg.dstPagemap;
+    deferred.add(() -> put(pfn, pm));
+  }
+
+  private void put(long pfn, DevicePagemap pagemap) {
+    if (pagemap != null) {
+      s.putDevicePage(pfn, pagemap);
+    } else {
+      s.memory.put(pfn);
+    }
+  }
+
+  /** Waits until the migration is finalized (kernel {@code migration_entry_wait}). */
+  void awaitDone() {
+    s.rt.yieldPoint("migration entry: before waiting");
+    done.waitForCompletion();
+  }
+
+  private long address(int i) {
+    return start + ((long) i << SimMm.PAGE_SHIFT);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Whole migrations
+
+  /**
+   * Migrates the anonymous pages of {@code [start, end)} to new system frames (MIGRATE with {@code
+   * owner}); empty and zero-page entries, shared, pinned or referenced pages stay. The caller holds
+   * the mmap lock.
+   *
+   * @param mm the address space
+   * @param start page-aligned
+   * @param end page-aligned
+   * @param owner the MIGRATE ranges' owner
+   * @return pages migrated
+   * @throws ErrnoException {@link Errno#ENOMEM} if a destination could not be allocated
+   */
+  public static int migrate(SimMm mm, long start, long end, Object owner) throws ErrnoException {
+    int n = 0;
+    for (Vma v : mm.vmasIn(start, end)) {
+      if (v.isPfnMap() || v.isMixedMap()) {
+        continue;
+      }
+      MigrateVma m =
+          setup(mm, Math.max(start, v.start()), Math.min(end, v.end()), owner, SELECT_SYSTEM);
+      try {
+        for (int i = 0; i < m.npages(); i++) {
+          if (m.isMigrating(i) && m.srcPfn(i) != CoherencyChecker.NO_PFN) {
+            long dst = mm.memory.alloc(mm.owner("migrated", m.address(i)));
+            mm.memory.copy(m.srcPfn(i), dst);
+            m.setDestination(i, dst);
+          }
+        }
+        m.pages();
+      } finally {
+        m.finalizeMigration();
+      }
+      n += m.migratedPages();
+    }
+    return n;
+  }
+
+  /**
+   * Migrates the system pages of {@code [start, end)} (and its empty anonymous entries) into
+   * device-private memory of {@code pagemap}, as {@code dmirror}'s MIGRATE_TO_DEV does; the device
+   * frames are allocated from physical memory. The caller holds the mmap lock.
+   *
+   * @param mm the address space
+   * @param start page-aligned
+   * @param end page-aligned, inside one VMA
+   * @param pagemap the device memory; its owner is the MIGRATE ranges' owner
+   * @return pages migrated
+   * @throws ErrnoException {@link Errno#EINVAL} as {@link #setup}, {@link Errno#ENOMEM}
+   */
+  public static int migrateToDevice(SimMm mm, long start, long end, DevicePagemap pagemap)
+      throws ErrnoException {
+    MigrateVma m = setup(mm, start, end, pagemap.owner(), SELECT_SYSTEM);
+    try {
+      for (int i = 0; i < m.npages(); i++) {
+        if (!m.isMigrating(i)) {
+          continue;
+        }
+        long dst = mm.memory.alloc(mm.owner("device page", m.address(i)));
+        if (m.srcPfn(i) != CoherencyChecker.NO_PFN) {
+          mm.memory.copy(m.srcPfn(i), dst);
+        }
+        m.setDevicePrivateDestination(i, dst, pagemap);
+      }
+      m.pages();
+    } finally {
+      m.finalizeMigration();
+    }
+    return m.migratedPages();
+  }
+
+  /**
+   * Migrates the device-private pages of {@code pagemap} in {@code [start, end)} back to system
+   * memory (the usual {@code migrate_to_ram} and MIGRATE_TO_SYS). The caller holds the mmap lock.
+   *
+   * @param mm the address space
+   * @param start page-aligned
+   * @param end page-aligned, inside one VMA
+   * @param pagemap the device memory; its owner is the MIGRATE range's owner
+   * @return pages migrated
+   * @throws ErrnoException {@link Errno#EINVAL} as {@link #setup}, {@link Errno#ENOMEM}
+   */
+  public static int migrateToRam(SimMm mm, long start, long end, DevicePagemap pagemap)
+      throws ErrnoException {
+    MigrateVma m = setup(mm, start, end, pagemap.owner(), SELECT_DEVICE_PRIVATE);
+    try {
+      for (int i = 0; i < m.npages(); i++) {
+        if (m.isMigrating(i) && m.srcIsDevicePrivate(i)) {
+          long dst = mm.memory.alloc(mm.owner("migrated back", m.address(i)));
+          mm.memory.copy(m.srcPfn(i), dst);
+          m.setDestination(i, dst);
+        }
+      }
+      m.pages();
+    } finally {
+      m.finalizeMigration();
+    }
+    return m.migratedPages();
+  }
+}

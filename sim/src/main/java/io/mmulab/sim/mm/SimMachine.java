@@ -1,0 +1,136 @@
+package io.mmulab.sim.mm;
+
+import io.mmulab.api.driver.Machine;
+import io.mmulab.api.sync.SpinLock;
+import io.mmulab.api.sync.SyncRuntime;
+import io.mmulab.sim.check.CoherencyChecker;
+import io.mmulab.sim.mem.PhysicalMemory;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The simulated machine's memory side: physical memory (with its coherency checker), the page cache
+ * of its files, swap space, and the processes whose address spaces drivers mirror.
+ *
+ * <p>Locking: the page lock ({@code "machine.pages"}, a spin lock) guards every file's store and
+ * page cache and the swap slots; it may be taken under a page-table lock and is taken before
+ * physical memory's frame locks.
+ */
+public final class SimMachine implements Machine {
+  private final SyncRuntime runtime;
+  private final PhysicalMemory memory;
+  private final SpinLock pageLock;
+  private final SwapSpace swap;
+  private final AtomicInteger pids = new AtomicInteger();
+  private final AtomicInteger shmems = new AtomicInteger();
+
+  /**
+   * Creates a machine over existing physical memory.
+   *
+   * @param runtime where every lock and wait comes from
+   * @param memory the frames (its checker sees every page-table change)
+   */
+  public SimMachine(SyncRuntime runtime, PhysicalMemory memory) {
+    this.runtime = Objects.requireNonNull(runtime, "runtime is null");
+    this.memory = Objects.requireNonNull(memory, "memory is null");
+    this.pageLock = runtime.newSpinLock("machine.pages");
+    this.swap = new SwapSpace(memory, pageLock);
+  }
+
+  /**
+   * Creates a machine with {@code frameBudget} frames and a fresh checker.
+   *
+   * @param runtime where every lock and wait comes from
+   * @param frameBudget how many frames physical memory has
+   */
+  public SimMachine(SyncRuntime runtime, int frameBudget) {
+    this(runtime, new PhysicalMemory(runtime, frameBudget, new CoherencyChecker()));
+  }
+
+  /**
+   * Returns the runtime.
+   *
+   * @return the runtime
+   */
+  @Override
+  public SyncRuntime runtime() {
+    return runtime;
+  }
+
+  /**
+   * Returns physical memory.
+   *
+   * @return the memory
+   */
+  public PhysicalMemory memory() {
+    return memory;
+  }
+
+  /**
+   * Returns the coherency checker.
+   *
+   * @return the checker of {@link #memory()}
+   */
+  public CoherencyChecker checker() {
+    return memory.checker();
+  }
+
+  /**
+   * Starts a process with an empty address space and one user reference.
+   *
+   * @param name its name; the address space is named {@code name#pid}
+   * @return the process
+   */
+  public SimProcess spawnProcess(String name) {
+    return newProcess(name);
+  }
+
+  /**
+   * Creates a file whose contents start as zeros.
+   *
+   * @param name its name
+   * @param pages its size in pages, at least 1
+   * @return the file
+   */
+  public SimFile createFile(String name, long pages) {
+    if (pages < 1) {
+      throw new IllegalArgumentException("file of " + pages + " pages");
+    }
+    return new SimFile(name, pages, false, memory, pageLock);
+  }
+
+  /**
+   * Returns how many swap slots are in use.
+   *
+   * @return the count
+   */
+  public int swapSlotsInUse() {
+    return swap.usedSlots();
+  }
+
+  SimProcess newProcess(String name) {
+    return new SimProcess(name, pids.incrementAndGet(), this);
+  }
+
+  SimFile newShmemFile(long pages) {
+    return new SimFile("shmem#" + shmems.incrementAndGet(), pages, true, memory, pageLock);
+  }
+
+  SwapSpace swap() {
+    return swap;
+  }
+
+  /**
+   * Returns the simulated machine behind the driver SPI's view of it.
+   *
+   * @param machine a machine handed to a driver factory
+   * @return the same machine as a {@code SimMachine}
+   * @throws IllegalArgumentException if it is not a simulated machine
+   */
+  public static SimMachine of(Machine machine) {
+    if (machine instanceof SimMachine m) {
+      return m;
+    }
+    throw new IllegalArgumentException(machine + " is not a SimMachine");
+  }
+}

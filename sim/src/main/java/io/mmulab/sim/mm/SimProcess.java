@@ -1,0 +1,610 @@
+package io.mmulab.sim.mm;
+
+import io.mmulab.api.AddressSpace;
+import io.mmulab.api.Errno;
+import io.mmulab.api.ErrnoException;
+import io.mmulab.api.driver.UserProcess;
+import io.mmulab.api.sync.RwSemaphore;
+import io.mmulab.api.sync.SpinLock;
+import io.mmulab.core.MmStruct;
+import io.mmulab.sim.mm.Pte.Present;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A simulated process: a name, an address space ({@link #mm()}, which drivers see as their {@code
+ * AddressSpace}) and the system calls and CPU accesses that change or use its page tables. Every
+ * operation fires the invalidations the kernel fires (see the table in the module README) and takes
+ * the locks the kernel takes; none may be called with the page-table lock held, and only {@link
+ * #load}/{@link #store} may be called with the mmap lock already held.
+ */
+public final class SimProcess implements UserProcess {
+  private static final int MAX_CPU_FAULTS = 10_000;
+
+  private final String name;
+  private final int pid;
+  private final SimMachine machine;
+  private final MmStruct mm;
+  private final SimMm sim;
+  private final VmaOps vmaOps;
+  private volatile boolean exited;
+
+  SimProcess(String name, int pid, SimMachine machine) {
+    this.name = Objects.requireNonNull(name, "name is null");
+    this.pid = pid;
+    this.machine = machine;
+    this.mm = new MmStruct(machine.runtime(), name + "#" + pid, m -> new SimMm(m, machine));
+    this.sim = (SimMm) mm.backend();
+    this.vmaOps = new VmaOps(sim);
+  }
+
+  /**
+   * Returns the name given at creation.
+   *
+   * @return the name
+   */
+  @Override
+  public String name() {
+    return name;
+  }
+
+  /**
+   * Returns the process id, unique in the machine.
+   *
+   * @return the pid
+   */
+  public int pid() {
+    return pid;
+  }
+
+  /**
+   * Returns the machine.
+   *
+   * @return the machine
+   */
+  public SimMachine machine() {
+    return machine;
+  }
+
+  /**
+   * Returns the address space, which drivers see as an {@code AddressSpace}.
+   *
+   * @return the mm
+   */
+  public MmStruct mm() {
+    return mm;
+  }
+
+  /**
+   * Returns the simulated memory manager of the address space.
+   *
+   * @return the backend
+   */
+  public SimMm sim() {
+    return sim;
+  }
+
+  /**
+   * Tells whether {@link #exit} was called.
+   *
+   * @return true after exit
+   */
+  public boolean isExited() {
+    return exited;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // VMA system calls
+
+  /**
+   * Maps anonymous memory, or a raw pfn or mixed mapping ({@code MAP_PFNMAP}, {@code
+   * MAP_MIXEDMAP}).
+   *
+   * @param addr hint, or the address with {@code MAP_FIXED}; 0 for any
+   * @param length bytes, rounded up to pages
+   * @param prot {@code PROT_*}
+   * @param flags {@code MAP_*}: exactly one of {@code MAP_SHARED}, {@code MAP_PRIVATE}; {@code
+   *     MAP_ANONYMOUS} unless a raw mapping
+   * @return the address
+   * @throws ErrnoException {@link Errno#EINVAL} for bad arguments, {@link Errno#ENOMEM} if no room
+   */
+  public long mmap(long addr, long length, int prot, int flags) throws ErrnoException {
+    return mmap(addr, length, prot, flags, null, 0);
+  }
+
+  /**
+   * Maps memory (kernel {@code mmap}); with {@code MAP_FIXED} whatever was there is unmapped first
+   * (UNMAP).
+   *
+   * @param addr hint, or the address with {@code MAP_FIXED}; 0 for any
+   * @param length bytes, rounded up to pages
+   * @param prot {@code PROT_*}
+   * @param flags {@code MAP_*}
+   * @param file the file for a file mapping, else null
+   * @param offset byte offset in the file, page-aligned
+   * @return the address
+   * @throws ErrnoException {@link Errno#EINVAL} for bad arguments, {@link Errno#ENOMEM} if no room
+   */
+  public long mmap(long addr, long length, int prot, int flags, SimFile file, long offset)
+      throws ErrnoException {
+    RwSemaphore lock = writeLock();
+    try {
+      return vmaOps.mmap(addr, length, prot, flags, file, offset);
+    } finally {
+      lock.upWrite();
+    }
+  }
+
+  /**
+   * Unmaps {@code [addr, addr + length)} (kernel {@code munmap}): UNMAP over exactly that range if
+   * any VMA intersects it, splitting VMAs cut by its ends.
+   *
+   * @param addr page-aligned
+   * @param length bytes, rounded up to pages
+   * @throws ErrnoException {@link Errno#EINVAL} for an unaligned address or bad length
+   */
+  public void munmap(long addr, long length) throws ErrnoException {
+    long len = checkRange(addr, length);
+    RwSemaphore lock = writeLock();
+    try {
+      vmaOps.munmap(addr, len);
+    } finally {
+      lock.upWrite();
+    }
+  }
+
+  /**
+   * Changes protection (kernel {@code mprotect}): PROTECTION_VMA per VMA, from its first populated
+   * 1 GiB region.
+   *
+   * @param addr page-aligned
+   * @param length bytes, rounded up to pages
+   * @param prot {@code PROT_*}
+   * @throws ErrnoException {@link Errno#ENOMEM} if part of the range is unmapped, {@link
+   *     Errno#EINVAL} for bad arguments
+   */
+  public void mprotect(long addr, long length, int prot) throws ErrnoException {
+    long len = checkRange(addr, length);
+    RwSemaphore lock = writeLock();
+    try {
+      vmaOps.mprotect(addr, len, prot);
+    } finally {
+      lock.upWrite();
+    }
+  }
+
+  /**
+   * Gives advice (kernel {@code madvise}): CLEAR per VMA part of the range.
+   *
+   * @param addr page-aligned
+   * @param length bytes, rounded up to pages
+   * @param advice what to do
+   * @throws ErrnoException {@link Errno#EINVAL} for a VMA the advice does not apply to, {@link
+   *     Errno#ENOMEM} if part of the range is unmapped (the rest is still done)
+   */
+  public void madvise(long addr, long length, Madvise advice) throws ErrnoException {
+    long len = checkRange(addr, length);
+    Objects.requireNonNull(advice, "advice is null");
+    RwSemaphore lock = readLock();
+    try {
+      vmaOps.madvise(addr, len, advice);
+    } finally {
+      lock.upRead();
+    }
+  }
+
+  /**
+   * Marks the present pages of readable VMAs in the range inaccessible for NUMA hinting (kernel
+   * {@code change_prot_numa}): PROTECTION_VMA; the next access restores them without invalidation.
+   *
+   * @param addr page-aligned
+   * @param length bytes
+   * @throws ErrnoException {@link Errno#EINVAL} for bad arguments
+   */
+  public void numaProtect(long addr, long length) throws ErrnoException {
+    long len = checkRange(addr, length);
+    RwSemaphore lock = readLock();
+    try {
+      vmaOps.numaProtect(addr, len);
+    } finally {
+      lock.upRead();
+    }
+  }
+
+  /**
+   * Forks (kernel {@code fork}): the child gets a copy of every VMA; private memory is shared
+   * copy-on-write (PROTECTION_PAGE over each private VMA with anonymous pages).
+   *
+   * @param childName the child's name
+   * @return the child, with one user reference
+   * @throws ErrnoException {@link Errno#ENOMEM} if a pinned page's copy could not be allocated
+   */
+  public SimProcess fork(String childName) throws ErrnoException {
+    SimProcess child = machine.newProcess(childName);
+    RwSemaphore lock = writeLock();
+    try {
+      new Forker(sim).copyInto(child.sim);
+    } catch (ErrnoException | RuntimeException e) {
+      lock.upWrite();
+      child.exit();
+      throw e;
+    }
+    lock.upWrite();
+    return child;
+  }
+
+  /**
+   * Forks with the child named after the parent.
+   *
+   * @return the child
+   * @throws ErrnoException as {@link #fork(String)}
+   */
+  public SimProcess fork() throws ErrnoException {
+    return fork(name + ".child");
+  }
+
+  /**
+   * Drops the process's user reference (kernel {@code exit} → {@code mmput}); if it was the last,
+   * the address space is torn down: RELEASE over {@code [0, ULONG_MAX)}, then UNMAP over {@code [0,
+   * ULONG_MAX)} covering every VMA. A driver still holding a user reference delays the teardown to
+   * its own {@code mmput}.
+   *
+   * @throws IllegalStateException if called twice
+   */
+  public void exit() {
+    if (exited) {
+      throw new IllegalStateException(this + " already exited");
+    }
+    exited = true;
+    mm.mmput();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // CPU accesses
+
+  /**
+   * A CPU load of the word at {@code va}, faulting as needed.
+   *
+   * @param va 8-byte aligned address
+   * @return the word
+   * @throws ErrnoException {@link Errno#EFAULT} for {@code SIGSEGV}/{@code SIGBUS}, {@link
+   *     Errno#ENOMEM} if a fault could not allocate
+   */
+  public long load(long va) throws ErrnoException {
+    return access(va, false, 8, 0);
+  }
+
+  /**
+   * A CPU store of the word at {@code va}, faulting as needed (copy-on-write breaks, zero-page
+   * replacement, swap-in, migration back from device memory, device-exclusive restore).
+   *
+   * @param va 8-byte aligned address
+   * @param value the word
+   * @throws ErrnoException as {@link #load}
+   */
+  public void store(long va, long value) throws ErrnoException {
+    access(va, true, 8, value);
+  }
+
+  /**
+   * A CPU load of the byte at {@code va}.
+   *
+   * @param va the address
+   * @return the byte
+   * @throws ErrnoException as {@link #load}
+   */
+  public byte loadByte(long va) throws ErrnoException {
+    return (byte) access(va, false, 1, 0);
+  }
+
+  /**
+   * A CPU store of the byte at {@code va}.
+   *
+   * @param va the address
+   * @param value the byte
+   * @throws ErrnoException as {@link #load}
+   */
+  public void storeByte(long va, byte value) throws ErrnoException {
+    access(va, true, 1, value);
+  }
+
+  /**
+   * The CPU: under the page-table lock, an accessible entry with the right permission is used at
+   * once (the access happens inside the lock, so it never uses an entry that has changed); else a
+   * page fault under the mmap lock (taken for read unless the caller holds it) and retry.
+   */
+  private long access(long va, boolean write, int width, long value) throws ErrnoException {
+    requireAlive();
+    long page = va & -SimMm.PAGE_SIZE;
+    String mmName = mm.name();
+    for (int i = 0; i < MAX_CPU_FAULTS; i++) {
+      SpinLock ptl = sim.pt.ptl();
+      ptl.lock();
+      try {
+        if (sim.pt.get(page) instanceof Present p && p.accessible() && (!write || p.writable())) {
+          if (write) {
+            if (!p.dirty()) {
+              sim.pt.set(page, p.withDirty(true));
+            }
+            if (width == 8) {
+              sim.memory.cpuWriteLong(mmName, va, p.pfn(), value);
+            } else {
+              sim.memory.cpuWriteByte(mmName, va, p.pfn(), (byte) value);
+            }
+            return 0;
+          }
+          return width == 8
+              ? sim.memory.cpuReadLong(mmName, va, p.pfn())
+              : sim.memory.cpuReadByte(mmName, va, p.pfn());
+        }
+      } finally {
+        ptl.unlock();
+      }
+      sim.rt.yieldPoint("cpu: page fault at 0x" + Long.toHexString(page));
+      RwSemaphore lock = mm.mmapLock();
+      boolean held = lock.isHeldByCurrentThread();
+      if (!held) {
+        lock.downRead();
+      }
+      try {
+        Vma vma = sim.findVma(page);
+        if (vma == null) {
+          throw FaultHandler.segv(va, "no mapping");
+        }
+        if (write ? !vma.isWritable() : !vma.isReadable()) {
+          throw FaultHandler.segv(va, (write ? "write" : "read") + " not allowed by " + vma);
+        }
+        sim.faults.fault(vma, page, write, false);
+      } finally {
+        if (!held) {
+          lock.upRead();
+        }
+      }
+    }
+    throw new IllegalStateException(
+        "CPU access at 0x"
+            + Long.toHexString(va)
+            + " in "
+            + this
+            + " faulted "
+            + MAX_CPU_FAULTS
+            + " times");
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Memory management events
+
+  /**
+   * Migrates the anonymous pages of {@code [start, end)} to new frames (kernel {@code
+   * migrate_vma_*} from system to system memory): MIGRATE with {@code owner} per VMA part, frames
+   * replaced, old frames freed after finalize. Takes the mmap lock for read.
+   *
+   * @param start page-aligned
+   * @param end page-aligned
+   * @param owner the MIGRATE ranges' owner (may be null)
+   * @return pages migrated
+   * @throws ErrnoException {@link Errno#ENOMEM} if a destination could not be allocated
+   */
+  public int migrate(long start, long end, Object owner) throws ErrnoException {
+    checkBounds(start, end);
+    RwSemaphore lock = readLock();
+    try {
+      return MigrateVma.migrate(sim, start, end, owner);
+    } finally {
+      lock.upRead();
+    }
+  }
+
+  /**
+   * Migrates {@code [start, end)} (inside one VMA) into device-private memory: MIGRATE with the
+   * pagemap's owner; a later CPU access migrates a page back through the pagemap.
+   *
+   * @param start page-aligned
+   * @param end page-aligned
+   * @param pagemap the device memory
+   * @return pages migrated
+   * @throws ErrnoException {@link Errno#EINVAL} if not inside one anonymous-capable VMA, {@link
+   *     Errno#ENOMEM}
+   */
+  public int migrateToDevice(long start, long end, DevicePagemap pagemap) throws ErrnoException {
+    checkBounds(start, end);
+    RwSemaphore lock = readLock();
+    try {
+      return MigrateVma.migrateToDevice(sim, start, end, pagemap);
+    } finally {
+      lock.upRead();
+    }
+  }
+
+  /**
+   * Reclaims what it can of {@code [start, end)} (like {@code MADV_PAGEOUT}): CLEAR per page (per 2
+   * MiB block for a huge page); anonymous pages go to swap, clean file pages are dropped, dirty
+   * ones written back first. Takes the mmap lock for read.
+   *
+   * @param start page-aligned
+   * @param end page-aligned
+   * @return pages unmapped
+   */
+  public int reclaim(long start, long end) {
+    checkBounds(start, end);
+    RwSemaphore lock = readLock();
+    try {
+      return new Reclaimer(sim).reclaim(start, end);
+    } finally {
+      lock.upRead();
+    }
+  }
+
+  /**
+   * Makes every page of {@code [start, end)} exclusive to a device ({@link
+   * SimMm#makeDeviceExclusive} page by page, EXCLUSIVE with {@code owner} each), dropping the
+   * returned references. Takes the mmap lock for read.
+   *
+   * @param start page-aligned
+   * @param end page-aligned
+   * @param owner the device
+   * @return the pages' frames
+   * @throws ErrnoException as {@link SimMm#makeDeviceExclusive}; pages before the failing one stay
+   *     exclusive
+   */
+  public long[] makeDeviceExclusive(long start, long end, Object owner) throws ErrnoException {
+    checkBounds(start, end);
+    long[] pfns = new long[(int) ((end - start) >>> SimMm.PAGE_SHIFT)];
+    RwSemaphore lock = readLock();
+    try {
+      for (int i = 0; i < pfns.length; i++) {
+        pfns[i] = sim.makeDeviceExclusive(start + ((long) i << SimMm.PAGE_SHIFT), owner);
+        sim.memory.put(pfns[i]);
+      }
+    } finally {
+      lock.upRead();
+    }
+    return pfns;
+  }
+
+  /**
+   * Populates a {@code MAP_PFNMAP} mapping with raw frames (kernel {@code remap_pfn_range}):
+   * special entries, no references, no invalidation.
+   *
+   * @param va page-aligned start inside the mapping
+   * @param pfn first frame
+   * @param pages how many
+   * @throws ErrnoException {@link Errno#EINVAL} outside a pfn mapping
+   */
+  public void remapPfnRange(long va, long pfn, int pages) throws ErrnoException {
+    SimMm.checkPageAligned(va);
+    RwSemaphore lock = readLock();
+    try {
+      vmaOps.remapPfnRange(va, pfn, pages);
+    } finally {
+      lock.upRead();
+    }
+  }
+
+  /**
+   * Inserts a normal page into a {@code MAP_MIXEDMAP} mapping (kernel {@code vm_insert_page}),
+   * taking a reference; writable only in a shared writable mapping.
+   *
+   * @param va page-aligned
+   * @param pfn an allocated frame
+   * @throws ErrnoException {@link Errno#EINVAL} outside a mixed mapping, {@link Errno#EBUSY} if an
+   *     entry exists
+   */
+  public void vmInsertPage(long va, long pfn) throws ErrnoException {
+    SimMm.checkPageAligned(va);
+    RwSemaphore lock = readLock();
+    try {
+      vmaOps.vmInsert(va, pfn, true);
+    } finally {
+      lock.upRead();
+    }
+  }
+
+  /**
+   * Inserts a raw pfn into a {@code MAP_MIXEDMAP} mapping (kernel {@code vmf_insert_pfn}): a
+   * special entry without a page, which GUP refuses and {@code hmmRangeFault} reports as {@code
+   * ERROR}.
+   *
+   * @param va page-aligned
+   * @param pfn a frame
+   * @throws ErrnoException as {@link #vmInsertPage}
+   */
+  public void vmInsertPfn(long va, long pfn) throws ErrnoException {
+    SimMm.checkPageAligned(va);
+    RwSemaphore lock = readLock();
+    try {
+      vmaOps.vmInsert(va, pfn, false);
+    } finally {
+      lock.upRead();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inspection
+
+  /**
+   * Returns a snapshot of the entry at {@code va}.
+   *
+   * @param va any address in the page
+   * @return the entry
+   */
+  public PteView pte(long va) {
+    return sim.lookup(va);
+  }
+
+  /**
+   * Returns the VMAs in address order.
+   *
+   * @return a snapshot
+   */
+  public List<Vma> vmas() {
+    return sim.vmas();
+  }
+
+  @Override
+  public String toString() {
+    return mm.name();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private RwSemaphore writeLock() {
+    requireAlive();
+    RwSemaphore lock = mm.mmapLock();
+    lock.downWrite();
+    return lock;
+  }
+
+  private RwSemaphore readLock() {
+    requireAlive();
+    RwSemaphore lock = mm.mmapLock();
+    lock.downRead();
+    return lock;
+  }
+
+  private void requireAlive() {
+    if (exited || sim.isTornDown()) {
+      throw new IllegalStateException(this + " has exited");
+    }
+  }
+
+  private static long checkRange(long addr, long length) throws ErrnoException {
+    if ((addr & (SimMm.PAGE_SIZE - 1)) != 0 || length <= 0 || addr < 0) {
+      throw new ErrnoException(
+          Errno.EINVAL, "range 0x" + Long.toHexString(addr) + " + " + length + " not valid");
+    }
+    long len = (length + SimMm.PAGE_SIZE - 1) & -SimMm.PAGE_SIZE;
+    if (addr + len > SimMm.TASK_SIZE || addr + len < addr) {
+      throw new ErrnoException(Errno.EINVAL, "range past the end of user space");
+    }
+    return len;
+  }
+
+  private static void checkBounds(long start, long end) {
+    SimMm.checkPageAligned(start);
+    SimMm.checkPageAligned(end);
+    if (start >= end || start < 0 || end > SimMm.TASK_SIZE) {
+      throw new IllegalArgumentException(
+          "range [0x" + Long.toHexString(start) + ", 0x" + Long.toHexString(end) + ") not valid");
+    }
+  }
+
+  @Override
+  public AddressSpace addressSpace() {
+    return mm();
+  }
+
+  /**
+   * Returns the simulated process behind the driver SPI's view of it.
+   *
+   * @param process a process handed to a driver factory
+   * @return the same process as a {@code SimProcess}
+   * @throws IllegalArgumentException if it is not a simulated process
+   */
+  public static SimProcess of(UserProcess process) {
+    if (process instanceof SimProcess p) {
+      return p;
+    }
+    throw new IllegalArgumentException(process + " is not a SimProcess");
+  }
+}

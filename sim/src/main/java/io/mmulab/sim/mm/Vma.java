@@ -1,0 +1,192 @@
+package io.mmulab.sim.mm;
+
+import static io.mmulab.sim.mm.Mman.MAP_ANONYMOUS;
+import static io.mmulab.sim.mm.Mman.MAP_HUGE;
+import static io.mmulab.sim.mm.Mman.MAP_MIXEDMAP;
+import static io.mmulab.sim.mm.Mman.MAP_PFNMAP;
+import static io.mmulab.sim.mm.Mman.MAP_SHARED;
+import static io.mmulab.sim.mm.Mman.PROT_READ;
+import static io.mmulab.sim.mm.Mman.PROT_WRITE;
+
+/**
+ * One virtual memory area (kernel {@code vm_area_struct}): {@code [start, end)}, its protection,
+ * its kind and what backs it. Immutable: a split or protection change replaces the object in the
+ * address space's VMA tree (under the mmap lock held for write). Pieces of one original mapping
+ * share the {@link AnonVma} that records whether anonymous pages were ever created in it.
+ */
+public final class Vma {
+  private final long start;
+  private final long end;
+  private final int prot;
+  private final int flags;
+  private final SimFile file;
+  private final long pgoff;
+  private final AnonVma anonVma;
+
+  Vma(long start, long end, int prot, int flags, SimFile file, long pgoff, AnonVma anonVma) {
+    this.start = start;
+    this.end = end;
+    this.prot = prot;
+    this.flags = flags;
+    this.file = file;
+    this.pgoff = pgoff;
+    this.anonVma = anonVma;
+  }
+
+  /**
+   * Returns the first address.
+   *
+   * @return the page-aligned start
+   */
+  public long start() {
+    return start;
+  }
+
+  /**
+   * Returns the exclusive end.
+   *
+   * @return the page-aligned end
+   */
+  public long end() {
+    return end;
+  }
+
+  /**
+   * Returns the protection, {@link Mman} {@code PROT_*} bits.
+   *
+   * @return the protection
+   */
+  public int prot() {
+    return prot;
+  }
+
+  /**
+   * Returns the mapping flags, {@link Mman} {@code MAP_*} bits ({@code MAP_FIXED} dropped).
+   *
+   * @return the flags
+   */
+  public int flags() {
+    return flags;
+  }
+
+  /**
+   * Returns the file behind a file or shared anonymous mapping.
+   *
+   * @return the file, or null for private anonymous and raw pfn mappings
+   */
+  public SimFile file() {
+    return file;
+  }
+
+  /**
+   * Returns the page index in {@link #file()} that {@link #start()} maps.
+   *
+   * @return the page offset
+   */
+  public long pgoff() {
+    return pgoff;
+  }
+
+  /** True for {@code VM_SHARED}. */
+  public boolean isShared() {
+    return (flags & MAP_SHARED) != 0;
+  }
+
+  /** True for private anonymous memory (kernel {@code vma_is_anonymous}). */
+  public boolean isAnonymous() {
+    return (flags & MAP_ANONYMOUS) != 0 && !isShared() && !isPfnMap() && !isMixedMap();
+  }
+
+  /** True for {@code VM_IO | VM_PFNMAP}. */
+  public boolean isPfnMap() {
+    return (flags & MAP_PFNMAP) != 0;
+  }
+
+  /** True for {@code VM_MIXEDMAP}. */
+  public boolean isMixedMap() {
+    return (flags & MAP_MIXEDMAP) != 0;
+  }
+
+  /** True if aligned 2 MiB blocks get huge pages. */
+  public boolean isHuge() {
+    return (flags & MAP_HUGE) != 0;
+  }
+
+  /** True for {@code VM_READ}. */
+  public boolean isReadable() {
+    return (prot & PROT_READ) != 0;
+  }
+
+  /** True for {@code VM_WRITE}. */
+  public boolean isWritable() {
+    return (prot & PROT_WRITE) != 0;
+  }
+
+  /** True for a private mapping whose pages are copied on write (kernel {@code is_cow_mapping}). */
+  boolean isCow() {
+    return !isShared() && !isPfnMap();
+  }
+
+  AnonVma anonVma() {
+    return anonVma;
+  }
+
+  /** The file page index behind {@code va}. */
+  long fileIndex(long va) {
+    return pgoff + ((va - start) >>> SimMm.PAGE_SHIFT);
+  }
+
+  boolean contains(long va) {
+    return va >= start && va < end;
+  }
+
+  Vma withBounds(long newStart, long newEnd) {
+    long newPgoff = pgoff + ((newStart - start) >>> SimMm.PAGE_SHIFT);
+    return new Vma(newStart, newEnd, prot, flags, file, newPgoff, anonVma);
+  }
+
+  Vma withProt(int newProt) {
+    return new Vma(start, end, newProt, flags, file, pgoff, anonVma);
+  }
+
+  /** A copy for a forked child: same bounds and backing, its own anon record. */
+  Vma forChild() {
+    AnonVma childAnon = new AnonVma();
+    childAnon.set(anonVma.isSet());
+    return new Vma(start, end, prot, flags, file, pgoff, childAnon);
+  }
+
+  @Override
+  public String toString() {
+    return "["
+        + Long.toHexString(start)
+        + "-"
+        + Long.toHexString(end)
+        + " "
+        + (isReadable() ? 'r' : '-')
+        + (isWritable() ? 'w' : '-')
+        + ((prot & Mman.PROT_EXEC) != 0 ? 'x' : '-')
+        + (isShared() ? 's' : 'p')
+        + (file == null ? "" : " " + file.name() + "@" + pgoff)
+        + (isHuge() ? " huge" : "")
+        + (isPfnMap() ? " pfnmap" : "")
+        + (isMixedMap() ? " mixedmap" : "")
+        + "]";
+  }
+
+  /**
+   * Whether anonymous pages were ever created in the mapping (kernel {@code vma->anon_vma} being
+   * set); fork copies page tables only of private mappings where it is set.
+   */
+  static final class AnonVma {
+    private volatile boolean set;
+
+    boolean isSet() {
+      return set;
+    }
+
+    void set(boolean value) {
+      set = value;
+    }
+  }
+}
