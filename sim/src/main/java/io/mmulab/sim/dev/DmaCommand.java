@@ -5,7 +5,9 @@ import java.util.Objects;
 
 /**
  * One command of a {@link DmaJob}: read {@link #words()} consecutive words from {@link #va()}, or
- * write {@link #data()} there, through the translations of {@link #mmu()}. Immutable.
+ * write {@link #data()} there, through the translations of {@link #mmu()}; or wait until a fence
+ * signals ({@link Kind#WAIT}, a GPU semaphore wait: holds the job, and its engine thread, in
+ * flight). Immutable.
  */
 public final class DmaCommand {
   /** What a command does. */
@@ -13,7 +15,9 @@ public final class DmaCommand {
     /** DMA from memory into the job's result. */
     READ,
     /** DMA from the command's data into memory. */
-    WRITE
+    WRITE,
+    /** Wait until {@link #gate()} signals (whatever its error), touching no memory. */
+    WAIT
   }
 
   private final Kind kind;
@@ -21,9 +25,20 @@ public final class DmaCommand {
   private final long va;
   private final long[] data; // WRITE only
   private final int words;
+  private final DmaFence gate; // WAIT only
+
+  private DmaCommand(DmaFence gate) {
+    this.kind = Kind.WAIT;
+    this.mmu = null;
+    this.va = 0;
+    this.data = null;
+    this.words = 0;
+    this.gate = Objects.requireNonNull(gate, "gate is null");
+  }
 
   private DmaCommand(Kind kind, DeviceMmu mmu, long va, long[] data, int words) {
     this.kind = kind;
+    this.gate = null;
     this.mmu = Objects.requireNonNull(mmu, "mmu is null");
     if ((va & (Long.BYTES - 1)) != 0) {
       throw new IllegalArgumentException("DMA address 0x" + Long.toHexString(va) + " is unaligned");
@@ -61,6 +76,26 @@ public final class DmaCommand {
   }
 
   /**
+   * A wait until {@code gate} signals: the engine thread running the job blocks there
+   * (uninterruptibly: signal the gate before shutting the engine down).
+   *
+   * @param gate the fence to wait for
+   * @return the command
+   */
+  public static DmaCommand await(DmaFence gate) {
+    return new DmaCommand(gate);
+  }
+
+  /**
+   * Returns the fence a {@link Kind#WAIT} waits for.
+   *
+   * @return the gate, or null for a read or write
+   */
+  public DmaFence gate() {
+    return gate;
+  }
+
+  /**
    * Returns the kind.
    *
    * @return read or write
@@ -72,7 +107,7 @@ public final class DmaCommand {
   /**
    * Returns the translation context.
    *
-   * @return the device page table the command goes through
+   * @return the device page table the command goes through; null for a {@link Kind#WAIT}
    */
   public DeviceMmu mmu() {
     return mmu;
@@ -112,6 +147,9 @@ public final class DmaCommand {
 
   @Override
   public String toString() {
+    if (kind == Kind.WAIT) {
+      return "WAIT " + gate.name();
+    }
     return kind
         + " "
         + mmu.deviceId()

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.jctools.queues.MpscArrayQueue;
 
 /**
@@ -200,6 +201,23 @@ public final class DmaEngine {
    *     submitted
    */
   public DmaFence submit(DmaJob job) {
+    return submit(job, null);
+  }
+
+  /**
+   * Queues {@code job} like {@link #submit(DmaJob)}, first handing its fence to {@code
+   * beforeQueued} (kernel: the fence is added to reservation objects before the job reaches the
+   * ring), so that whoever {@code beforeQueued} publishes the fence to can wait for the job before
+   * it can possibly run.
+   *
+   * @param job a job not submitted before
+   * @param beforeQueued runs in the submitting thread with the job's fence, before the job is put
+   *     on the ring; null for nothing. If it throws, the fence is signaled with an {@link
+   *     Errno.EINTR} error and the exception propagates (the job is not queued).
+   * @return the job's fence
+   * @throws IllegalStateException as {@link #submit(DmaJob)}
+   */
+  public DmaFence submit(DmaJob job, Consumer<DmaFence> beforeQueued) {
     Objects.requireNonNull(job, "job is null");
     submitting.incrementAndGet();
     try {
@@ -208,6 +226,15 @@ public final class DmaEngine {
       }
       DmaFence fence = timeline.createFence();
       job.submitted(fence);
+      if (beforeQueued != null) {
+        try {
+          beforeQueued.accept(fence);
+        } catch (RuntimeException e) {
+          fence.signal(new ErrnoException(Errno.EINTR, job + " not queued: " + e));
+          failed.incrementAndGet();
+          throw e;
+        }
+      }
       while (!ring.offer(job)) {
         space.waitEvent(() -> state.get() != RUNNING || ring.size() < ring.capacity());
         if (state.get() != RUNNING) {
@@ -337,6 +364,10 @@ public final class DmaEngine {
           runtime.yieldPoint(name + " " + job + " between commands " + (i - 1) + " and " + i);
         }
         DmaCommand c = cmds.get(i);
+        if (c.kind() == DmaCommand.Kind.WAIT) {
+          c.gate().waitSignaled();
+          continue;
+        }
         long op = job.operation(c.mmu());
         if (c.kind() == DmaCommand.Kind.READ) {
           long[] words = new long[c.words()];

@@ -92,6 +92,17 @@ public final class DmaJob {
     }
 
     /**
+     * Adds a wait until {@code gate} signals ({@link DmaCommand#await}).
+     *
+     * @param gate the fence
+     * @return this
+     */
+    public Builder await(DmaFence gate) {
+      commands.add(DmaCommand.await(gate));
+      return this;
+    }
+
+    /**
      * Builds the job.
      *
      * @return the job
@@ -171,7 +182,7 @@ public final class DmaJob {
     }
     Map<DeviceMmu, Long> ops = new IdentityHashMap<>();
     for (DmaCommand c : commands) {
-      if (!ops.containsKey(c.mmu())) {
+      if (c.mmu() != null && !ops.containsKey(c.mmu())) {
         ops.put(c.mmu(), c.mmu().beginOperation());
       }
     }

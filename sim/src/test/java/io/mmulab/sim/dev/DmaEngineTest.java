@@ -198,6 +198,75 @@ class DmaEngineTest {
   }
 
   @Test
+  void submitWithBeforeQueued_seesTheFenceBeforeTheJobCanRun() {
+    SyncRuntime rt = RealSyncRuntime.get();
+    Rig rig = new Rig(rt);
+    DeviceMmu mmu = mappedDevice(rig);
+    DmaEngine engine = new DmaEngine(rt, "gpu0.ring", 4, 1).start();
+    List<String> seen = new ArrayList<>();
+    DmaJob job = writeThenRead(mmu, 3);
+    DmaFence fence =
+        engine.submit(
+            job,
+            f -> {
+              seen.add(f.name() + (f.isSignaled() ? " signaled" : " pending"));
+              assertThat(job.fence()).isSameAs(f);
+            });
+    assertThat(fence.waitTimeout(30_000_000_000L)).isTrue();
+    assertThat(seen).containsExactly("gpu0.ring#1 pending");
+    assertThat(job.readResult(1)).containsExactly(3);
+
+    DmaJob refused = writeThenRead(mmu, 4);
+    assertThatThrownBy(
+            () ->
+                engine.submit(
+                    refused,
+                    f -> {
+                      throw new IllegalStateException("driver says no");
+                    }))
+        .hasMessageContaining("driver says no");
+    assertThat(refused.fence().isSignaled()).isTrue();
+    assertThat(refused.error().errno()).isEqualTo(Errno.EINTR);
+    engine.shutdown();
+    assertThat(engine.completedJobs()).isEqualTo(1);
+    assertThat(engine.failedJobs()).isEqualTo(1);
+    assertThat(rig.memory.rawReadLong(mmu.lookup(VA).pfn(), 8 + 4 * 8)).isZero(); // never ran
+    rig.checker.assertClean();
+  }
+
+  @Test
+  void waitCommand_holdsTheJobInFlightUntilItsGateSignals() {
+    for (long seed = 0; seed < 5; seed++) {
+      RunResult r =
+          Simulation.run(
+              SchedulerConfig.ofSeed(seed),
+              rt -> {
+                Rig rig = new Rig(rt);
+                DeviceMmu mmu = mappedDevice(rig);
+                DmaEngine engine = new DmaEngine(rt, "gpu0.ring", 4, 1).start();
+                DmaFence gate = new DmaFence(rt, "gate", 1);
+                DmaJob job =
+                    DmaJob.builder("gated").write(mmu, VA, 1).await(gate).write(mmu, VA, 2).build();
+                assertThat(job.commands().get(1).kind()).isEqualTo(DmaCommand.Kind.WAIT);
+                assertThat(job.commands().get(1)).hasToString("WAIT gate#1");
+                DmaFence f = engine.submit(job);
+                for (int i = 0; i < 30; i++) {
+                  rt.yieldPoint("test: engine runs");
+                }
+                assertThat(f.isSignaled()).isFalse();
+                assertThat(rig.memory.rawReadLong(mmu.lookup(VA).pfn(), 0)).isEqualTo(1);
+                gate.signal();
+                f.waitSignaled();
+                assertThat(f.error()).isNull();
+                assertThat(rig.memory.rawReadLong(mmu.lookup(VA).pfn(), 0)).isEqualTo(2);
+                engine.shutdown();
+                rig.checker.assertClean();
+              });
+      assertThat(r.outcome()).as("seed %d: %s", seed, r).isEqualTo(Outcome.OK);
+    }
+  }
+
+  @Test
   void deterministic_manySeeds_finishOkAndClean() {
     for (long seed = 0; seed < 30; seed++) {
       AtomicReference<CoherencyChecker> checker = new AtomicReference<>();
