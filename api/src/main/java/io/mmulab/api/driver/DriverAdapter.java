@@ -9,6 +9,14 @@ import io.mmulab.api.ErrnoException;
  * <p>Every access goes through the device's own translations (device page table, TLB, pinned pages
  * or registration cache, depending on the driver), populated the way the driver variant does it;
  * the coherency checker sees each one. Addresses are page-aligned where noted.
+ *
+ * <p>Threads: {@link #read}, {@link #write}, {@link #prefetch} and {@link #submit} may be called
+ * from several threads at once, as concurrent ioctls and device faults reach a kernel driver (the
+ * conformance scenarios fault from two device threads together), and while the process changes or
+ * exits. {@link #teardown} is called when no verb of this adapter is running, possibly after the
+ * process exited and with submitted jobs still in flight; it must leave no job running on the
+ * device and no callback able to reach it. A verb that races an {@code munmap}, {@code mprotect},
+ * exit and so on may fail with any {@link ErrnoException}; it must never use a stale translation.
  */
 public interface DriverAdapter extends AutoCloseable {
   /**

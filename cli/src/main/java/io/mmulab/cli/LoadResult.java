@@ -1,0 +1,66 @@
+package io.mmulab.cli;
+
+import io.mmulab.sim.check.Violation;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What a {@link LoadRun} measured.
+ *
+ * @param driver the driver's name
+ * @param seconds how long the threads ran
+ * @param deviceOps device operations done (including failed ones)
+ * @param deviceErrors device operations that failed with an errno (a page was gone)
+ * @param faults device operations that had to populate a translation
+ * @param invalidations invalidations of the buffer
+ * @param retries device operations an invalidation of their page overlapped
+ * @param cpuOps mm operations done
+ * @param violations what the checker stored
+ * @param violationCount how many it reported
+ * @param errors throwables other than errnos, threads that did not stop
+ */
+record LoadResult(
+    String driver,
+    double seconds,
+    long deviceOps,
+    long deviceErrors,
+    long faults,
+    long invalidations,
+    long retries,
+    long cpuOps,
+    List<Violation> violations,
+    long violationCount,
+    List<String> errors) {
+
+  /** Copies the lists. */
+  LoadResult {
+    violations = List.copyOf(violations);
+    errors = List.copyOf(errors);
+  }
+
+  /** Returns device faults per second. */
+  long faultsPerSecond() {
+    return Math.round(faults / seconds);
+  }
+
+  /** Returns invalidations per second. */
+  long invalidationsPerSecond() {
+    return Math.round(invalidations / seconds);
+  }
+
+  /**
+   * Returns what went wrong, one line each: violations (the consolidated variant must stay clean on
+   * real threads too) and errors.
+   *
+   * @return the problems, empty if none
+   */
+  List<String> problems() {
+    List<String> out = new ArrayList<>();
+    String who = driver + "/consolidated on real threads: ";
+    if (violationCount > 0) {
+      out.add(who + violationCount + " violation(s), first: " + violations.get(0).summary());
+    }
+    errors.forEach(e -> out.add(who + e));
+    return out;
+  }
+}

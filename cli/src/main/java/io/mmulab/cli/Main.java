@@ -1,0 +1,107 @@
+package io.mmulab.cli;
+
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.UnmatchedArgumentException;
+
+/**
+ * The {@code mmulab} command: {@code run} (the default), {@code explore}, {@code replay} and {@code
+ * drivers}. Exit codes: 0 all good, 1 a consolidated variant had a violation or a declared race was
+ * not reproduced, 2 bad arguments (one line naming the known values, no stack trace).
+ */
+@Command(
+    name = "mmulab",
+    mixinStandardHelpOptions = true,
+    version = "mmulab 0.1.0",
+    description = {
+      "Runs every driver against every scenario under the deterministic scheduler, explores seed"
+          + " sweeps and draws a race as a swimlane timeline.",
+      "Without a command: run."
+    },
+    subcommands = {
+      RunCommand.class,
+      ExploreCommand.class,
+      ReplayCommand.class,
+      DriversCommand.class,
+      CommandLine.HelpCommand.class
+    })
+public final class Main implements Runnable {
+  /** Exit code: a consolidated variant had a violation, or a declared race was not reproduced. */
+  static final int EXIT_FAILED = 1;
+
+  /** Exit code: bad arguments. */
+  static final int EXIT_USAGE = 2;
+
+  @Spec private CommandSpec spec;
+
+  /** For picocli. */
+  public Main() {}
+
+  /**
+   * Runs the command line and exits with its code.
+   *
+   * @param args the arguments
+   */
+  public static void main(String[] args) {
+    PrintWriter out = new PrintWriter(System.out, true, StandardCharsets.UTF_8);
+    PrintWriter err = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
+    System.exit(execute(out, err, args));
+  }
+
+  /**
+   * Runs the command line in this process.
+   *
+   * @param out where results go
+   * @param err where progress and errors go
+   * @param args the arguments; none means {@code run}
+   * @return the exit code
+   */
+  public static int execute(PrintWriter out, PrintWriter err, String... args) {
+    CommandLine cmd = new CommandLine(new Main());
+    cmd.setOut(out);
+    cmd.setErr(err);
+    cmd.setParameterExceptionHandler(Main::oneLine);
+    int code = cmd.execute(args.length == 0 ? new String[] {"run"} : args);
+    out.flush();
+    err.flush();
+    return code;
+  }
+
+  /** Prints a usage error as one line, without the usage text or a stack trace. */
+  private static int oneLine(ParameterException e, String[] args) {
+    CommandLine cmd = e.getCommandLine();
+    PrintWriter err = cmd.getErr();
+    String message = e.getMessage().replace(System.lineSeparator(), " ").replace('\n', ' ');
+    if (e instanceof UnmatchedArgumentException u
+        && cmd.getParent() == null
+        && !u.getUnmatched().isEmpty()
+        && !u.getUnmatched().get(0).startsWith("-")) {
+      message =
+          "unknown command '"
+              + u.getUnmatched().get(0)
+              + "'; commands: "
+              + String.join(", ", cmd.getSubcommands().keySet());
+    }
+    err.println("mmulab: " + message.strip() + " (see: mmulab " + path(cmd) + "--help)");
+    err.flush();
+    return EXIT_USAGE;
+  }
+
+  private static String path(CommandLine cmd) {
+    String path = cmd.getCommandSpec().qualifiedName(" ");
+    return path.equals("mmulab") ? "" : path.substring("mmulab ".length()) + " ";
+  }
+
+  @Override
+  public void run() {
+    throw new ParameterException(
+        spec.commandLine(),
+        "missing command; commands: "
+            + String.join(", ", spec.commandLine().getSubcommands().keySet()));
+  }
+}

@@ -1,0 +1,249 @@
+package io.mmulab.cli;
+
+import io.mmulab.api.driver.DeclaredRace;
+import io.mmulab.api.driver.DriverVariant;
+import io.mmulab.api.driver.ViolationKind;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * The result of {@code mmulab run}: one tally per driver variant, the real-thread load of each
+ * consolidated driver, and the rules' verdict; rendered as a text table or as JSON.
+ *
+ * @param seeds the seeds swept per driver × variant × scenario
+ * @param raceLast the last seed a declared race not shown within {@code seeds} was searched to
+ * @param loadSeconds the real-thread load per consolidated driver, in seconds (0: none)
+ * @param tallies per driver variant, in driver then variant order
+ * @param loads per consolidated driver name
+ * @param wallSeconds how long the whole run took
+ */
+record Summary(
+    SeedRange seeds,
+    long raceLast,
+    double loadSeconds,
+    List<Tally> tallies,
+    Map<String, LoadResult> loads,
+    double wallSeconds) {
+
+  /**
+   * Returns what breaks the rules, one line each: a consolidated variant that was not clean (in the
+   * sweeps or on real threads), a declared race that was not reproduced.
+   *
+   * @return the problems, empty if all is good
+   */
+  List<String> problems() {
+    List<String> out = new ArrayList<>();
+    tallies.forEach(t -> out.addAll(t.problems()));
+    loads.values().forEach(l -> out.addAll(l.problems()));
+    return out;
+  }
+
+  /**
+   * Returns undeclared findings of the non-consolidated variants: reported, but the rules of {@code
+   * run} do not fail on them (the conformance suite does).
+   *
+   * @return one line each
+   */
+  List<String> notes() {
+    List<String> out = new ArrayList<>();
+    for (Tally t : tallies) {
+      if (t.variant() != DriverVariant.CONSOLIDATED) {
+        t.undeclared()
+            .forEach(
+                (scenario, f) ->
+                    out.add(
+                        t.driver().name()
+                            + "/"
+                            + Catalog.name(t.variant())
+                            + " "
+                            + scenario
+                            + " seed "
+                            + f.seed()
+                            + ": "
+                            + f.what()));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Returns the header line: the budget.
+   *
+   * @return the line
+   */
+  String header() {
+    return String.format(
+        "mmulab run: %d seeds (%s) per driver × variant × scenario, declared races searched to seed"
+            + " %d, %s s real-thread load per consolidated driver; %.0f s",
+        seeds.count(), seeds, raceLast, trim(loadSeconds), wallSeconds);
+  }
+
+  /**
+   * Renders the table, the problems and the notes.
+   *
+   * @return the text
+   */
+  String renderText() {
+    TextTable table =
+        new TextTable(
+            "DRIVER",
+            "MODEL",
+            "VARIANT",
+            "SCENARIOS>",
+            "SEEDS>",
+            "VIOLATIONS (runs, by kind)",
+            "FIRST FAILING SEED PER DECLARED RACE",
+            "FAULTS/S>",
+            "INVAL/S>",
+            "RETRIES>");
+    for (Tally t : tallies) {
+      LoadResult load =
+          t.variant() == DriverVariant.CONSOLIDATED ? loads.get(t.driver().name()) : null;
+      table.add(
+          t.driver().name(),
+          t.driver().model().name(),
+          Catalog.name(t.variant()),
+          Integer.toString(t.scenarios().size()),
+          Long.toString(t.seeds().count()),
+          kinds(t.kindRuns()),
+          races(t),
+          load == null ? "-" : Long.toString(load.faultsPerSecond()),
+          load == null ? "-" : Long.toString(load.invalidationsPerSecond()),
+          load == null ? "-" : Long.toString(load.retries()));
+    }
+    StringBuilder sb = new StringBuilder(header()).append("\n\n").append(table.render());
+    List<String> notes = notes();
+    if (!notes.isEmpty()) {
+      sb.append("\nundeclared findings of legacy variants (not failures of run):\n");
+      notes.forEach(n -> sb.append("  ").append(n).append('\n'));
+    }
+    List<String> problems = problems();
+    sb.append('\n');
+    if (problems.isEmpty()) {
+      sb.append("OK: every consolidated variant is clean and every declared race was reproduced\n");
+    } else {
+      problems.forEach(p -> sb.append("FAIL: ").append(p).append('\n'));
+    }
+    return sb.toString();
+  }
+
+  /**
+   * Renders the summary as JSON.
+   *
+   * @param reportPath where the HTML report was written, or null
+   * @return the JSON text
+   */
+  String renderJson(String reportPath) {
+    Map<String, Object> root = new LinkedHashMap<>();
+    Map<String, Object> budget = new LinkedHashMap<>();
+    budget.put("seeds", seeds.toString());
+    budget.put("seedsPerScenario", seeds.count());
+    budget.put("raceSeedsUpTo", raceLast);
+    budget.put("loadSeconds", loadSeconds);
+    root.put("budget", budget);
+    List<Object> rows = new ArrayList<>();
+    for (Tally t : tallies) {
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("driver", t.driver().name());
+      row.put("family", t.driver().family());
+      row.put("model", t.driver().model());
+      row.put("variant", Catalog.name(t.variant()));
+      row.put("scenarios", t.scenarios().stream().map(s -> s.name()).toList());
+      row.put("seeds", t.seeds().count());
+      row.put("runs", t.runs());
+      row.put("cleanRuns", t.cleanRuns());
+      Map<String, Object> kinds = new LinkedHashMap<>();
+      t.kindRuns().forEach((k, n) -> kinds.put(k.name(), n));
+      row.put("violationRunsByKind", kinds);
+      List<Object> races = new ArrayList<>();
+      for (DeclaredRace r : t.races()) {
+        Finding f = t.raceFindings().get(r);
+        Map<String, Object> race = new LinkedHashMap<>();
+        race.put("name", r.name());
+        race.put("scenario", r.scenario());
+        race.put("firstSeed", f == null ? null : f.seed());
+        races.add(race);
+      }
+      row.put("declaredRaces", races);
+      List<Object> undeclared = new ArrayList<>();
+      t.undeclared()
+          .forEach(
+              (scenario, f) -> {
+                Map<String, Object> u = new LinkedHashMap<>();
+                u.put("scenario", scenario);
+                u.put("firstSeed", f.seed());
+                u.put("what", f.what());
+                undeclared.add(u);
+              });
+      row.put("undeclared", undeclared);
+      LoadResult load =
+          t.variant() == DriverVariant.CONSOLIDATED ? loads.get(t.driver().name()) : null;
+      row.put("realThreads", load == null ? null : load(load));
+      rows.add(row);
+    }
+    root.put("rows", rows);
+    root.put("notes", notes());
+    root.put("problems", problems());
+    root.put("passed", problems().isEmpty());
+    root.put("report", reportPath);
+    root.put("wallSeconds", Math.round(wallSeconds * 10) / 10.0);
+    return Json.write(root) + "\n";
+  }
+
+  private static Map<String, Object> load(LoadResult l) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("seconds", Math.round(l.seconds() * 100) / 100.0);
+    m.put("deviceFaultsPerSecond", l.faultsPerSecond());
+    m.put("invalidationsPerSecond", l.invalidationsPerSecond());
+    m.put("retries", l.retries());
+    m.put("deviceOps", l.deviceOps());
+    m.put("deviceErrors", l.deviceErrors());
+    m.put("cpuOps", l.cpuOps());
+    m.put("violations", l.violationCount());
+    m.put("errors", l.errors());
+    return m;
+  }
+
+  /**
+   * Renders violation kinds with their run counts.
+   *
+   * @param kinds runs per kind
+   * @return {@code "none"} or {@code "STALE_USE 12, USE_AFTER_FREE 3"}
+   */
+  static String kinds(Map<ViolationKind, Long> kinds) {
+    return kinds.isEmpty()
+        ? "none"
+        : kinds.entrySet().stream()
+            .map(e -> e.getKey() + " " + e.getValue())
+            .collect(Collectors.joining(", "));
+  }
+
+  /**
+   * Renders the first failing seed of each declared race, one per line.
+   *
+   * @param t the tally
+   * @return the lines, {@code "-"} if the variant declares none
+   */
+  static String races(Tally t) {
+    if (t.races().isEmpty()) {
+      return "-";
+    }
+    Map<DeclaredRace, Finding> found = t.raceFindings();
+    return t.races().stream()
+        .map(
+            r ->
+                r.name()
+                    + " ("
+                    + r.scenario()
+                    + "): "
+                    + (found.containsKey(r) ? "seed " + found.get(r).seed() : "NOT REPRODUCED"))
+        .collect(Collectors.joining("\n"));
+  }
+
+  private static String trim(double d) {
+    return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
+  }
+}

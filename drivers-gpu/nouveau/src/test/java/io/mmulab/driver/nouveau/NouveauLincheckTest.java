@@ -1,0 +1,291 @@
+package io.mmulab.driver.nouveau;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import io.mmulab.api.Errno;
+import io.mmulab.api.ErrnoException;
+import io.mmulab.api.MmuNotifierEvent;
+import io.mmulab.api.MmuNotifierRange;
+import io.mmulab.api.driver.DriverVariant;
+import io.mmulab.api.hmm.HmmPfnLayout;
+import io.mmulab.api.hmm.HmmRange;
+import io.mmulab.api.sync.Clock;
+import io.mmulab.api.sync.Completion;
+import io.mmulab.api.sync.Mutex;
+import io.mmulab.api.sync.RwSemaphore;
+import io.mmulab.api.sync.SpinLock;
+import io.mmulab.api.sync.SyncRuntime;
+import io.mmulab.api.sync.ThreadHandle;
+import io.mmulab.api.sync.WaitQueue;
+import io.mmulab.core.MmBackend;
+import io.mmulab.core.MmStruct;
+import io.mmulab.core.sync.RealSyncRuntime;
+import java.util.function.BooleanSupplier;
+import org.jetbrains.lincheck.Lincheck;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Lincheck model checking of the nouveau fault path against an invalidation, on the driver's real
+ * classes ({@link NouveauSvmmCore}, {@link NouveauLegacyMirror}, {@link NouveauConsolidatedSync})
+ * with the real core ({@link MmStruct}: interval subscriptions, classic notifiers, lock rules) and
+ * {@link RealSyncRuntime}.
+ *
+ * <p>The whole sim stack (GPU engine thread, fault queue, physical memory) is too heavy for
+ * Lincheck, which instruments and explores everything, so the hardware is minimal: the "CPU page
+ * table" is one volatile frame {@code cpuFrame} that a test {@link MmBackend} returns from {@code
+ * hmmRangeFault} (with the real {@code EBUSY} check of the range's subscription), and the "GPU page
+ * table" is one entry behind {@link NouveauGpuPtes}. One thread resolves a GPU fault on the page;
+ * another does what migration does (start, change {@code cpuFrame}, end), with no mmap lock, as
+ * migration under {@code mmap_lock} read can. Afterwards the GPU must map nothing or the current
+ * frame.
+ *
+ * <p>Every method goes through {@code RealSyncRuntime.get()} inside the invocation (the
+ * instrumentation caveat explained in core's {@code CollisionRetryLincheckTest}).
+ */
+class NouveauLincheckTest {
+  private static final long NONE = 0;
+  private static final long OLD_FRAME = 1;
+  private static final long NEW_FRAME = 2;
+  private static final long START = 0x10000;
+  private static final long PAGE = 0x1000;
+
+  private static final int CLEAN_INVOCATIONS =
+      Integer.getInteger("mmulab.lincheck.invocations", 40);
+  private static final int LEGACY_INVOCATIONS = 300;
+
+  /** {@link RealSyncRuntime}, reached through its static getter at every call. */
+  private static final class ModelCheckedRuntime implements SyncRuntime {
+    @Override
+    public Mutex newMutex(String name) {
+      return RealSyncRuntime.get().newMutex(name);
+    }
+
+    @Override
+    public SpinLock newSpinLock(String name) {
+      return RealSyncRuntime.get().newSpinLock(name);
+    }
+
+    @Override
+    public RwSemaphore newRwSemaphore(String name) {
+      return RealSyncRuntime.get().newRwSemaphore(name);
+    }
+
+    /**
+     * Timed waits become untimed: Lincheck models a timed wait as an immediate return that lets no
+     * other thread run, so the legacy "wait until the range is valid" would spin.
+     */
+    @Override
+    public WaitQueue newWaitQueue(String name) {
+      WaitQueue real = RealSyncRuntime.get().newWaitQueue(name);
+      return new WaitQueue() {
+        @Override
+        public void waitEvent(BooleanSupplier condition) {
+          real.waitEvent(condition);
+        }
+
+        @Override
+        public boolean waitEventTimeout(BooleanSupplier condition, long timeoutNanos) {
+          real.waitEvent(condition);
+          return true;
+        }
+
+        @Override
+        public void wakeUpAll() {
+          real.wakeUpAll();
+        }
+      };
+    }
+
+    @Override
+    public Completion newCompletion(String name) {
+      return RealSyncRuntime.get().newCompletion(name);
+    }
+
+    /**
+     * A clock that advances 300 ms at every reading, so that the fault loops' 1000 ms timeout
+     * bounds them to a few rounds under the model checker (one invocation per clock).
+     */
+    @Override
+    public Clock clock() {
+      return clock;
+    }
+
+    private final Clock clock =
+        new Clock() {
+          private long now;
+
+          @Override
+          public long nanoTime() {
+            now += 300_000_000L;
+            return now;
+          }
+
+          @Override
+          public void sleep(long nanos) {
+            now += nanos;
+          }
+        };
+
+    @Override
+    public void yieldPoint(String label) {
+      RealSyncRuntime.get().yieldPoint(label);
+    }
+
+    @Override
+    public ThreadHandle spawn(String name, Runnable body) {
+      return RealSyncRuntime.get().spawn(name, body);
+    }
+  }
+
+  /** Everything one invocation uses. */
+  private static final class World implements NouveauGpuPtes, MmBackend {
+    volatile long cpuFrame = OLD_FRAME;
+    volatile long gpuFrame = NONE; // written under the svmm mutex
+    volatile Throwable failure;
+    final MmStruct mm;
+    final NouveauSvmmCore core;
+    final NouveauSync sync;
+
+    World(DriverVariant variant) {
+      SyncRuntime rt = new ModelCheckedRuntime();
+      mm = new MmStruct(rt, "lincheck", m -> this);
+      core = new NouveauSvmmCore(rt, mm, "gpu", this);
+      sync =
+          variant == DriverVariant.LEGACY
+              ? new NouveauLegacyMirror(core)
+              : new NouveauConsolidatedSync(core);
+      try {
+        sync.open();
+      } catch (ErrnoException e) {
+        throw new AssertionError(e);
+      }
+    }
+
+    // The GPU page table
+    @Override
+    public void subscribed(String subscription) {}
+
+    @Override
+    public void unsubscribed(String subscription) {}
+
+    @Override
+    public void clear(String subscription, long start, long end) {
+      gpuFrame = NONE;
+    }
+
+    @Override
+    public void write(long va, long pfn, boolean writable) {
+      gpuFrame = pfn;
+    }
+
+    @Override
+    public void destroy() {
+      gpuFrame = NONE;
+    }
+
+    // The CPU page table
+    @Override
+    public int getUserPages(long start, int nrPages, int gupFlags, long[] pfns) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public void hmmRangeFault(HmmRange range) throws ErrnoException {
+      if (range.notifier().checkRetry(range.notifierSeq())) {
+        throw new ErrnoException(Errno.EBUSY, "collided");
+      }
+      range.hmmPfns()[0] = range.layout().encode(cpuFrame, HmmPfnLayout.VALID, 0);
+    }
+
+    @Override
+    public void exitMmap() {}
+
+    void fault() {
+      try {
+        sync.resolve(START, START + PAGE, false);
+      } catch (ErrnoException e) {
+        // EBUSY after the timeout: the fault is cancelled, nothing mapped
+      }
+    }
+
+    void migrate() {
+      MmuNotifierRange range =
+          MmuNotifierRange.of(mm, MmuNotifierEvent.MIGRATE, START, START + PAGE);
+      mm.invalidateRangeStart(range);
+      cpuFrame = NEW_FRAME;
+      mm.invalidateRangeEnd(range);
+    }
+
+    Thread thread(String name, Runnable body) {
+      return new Thread(
+          () -> {
+            try {
+              body.run();
+            } catch (RuntimeException | Error t) {
+              if (t.getClass().getName().startsWith("org.jetbrains.")) {
+                throw t;
+              }
+              failure = t;
+            }
+          },
+          name);
+    }
+  }
+
+  private static Runnable scenario(DriverVariant variant) {
+    return () -> {
+      World w = new World(variant);
+      Thread gpu = w.thread("gpu-fault", w::fault);
+      Thread cpu = w.thread("cpu-migrate", w::migrate);
+      gpu.start();
+      cpu.start();
+      try {
+        gpu.join();
+        cpu.join();
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+      if (w.failure != null) {
+        throw new AssertionError("a thread failed: " + w.failure, w.failure);
+      }
+      long mapped = w.gpuFrame;
+      if (mapped != NONE && mapped != w.cpuFrame) {
+        throw new AssertionError(
+            "stale GPU PTE: the GPU maps frame " + mapped + " but the CPU maps " + w.cpuFrame);
+      }
+    };
+  }
+
+  @Test
+  void consolidated_faultVsMigration_noStaleGpuPte() {
+    long t0 = System.nanoTime();
+    Throwable thrown =
+        catchThrowable(
+            () ->
+                Lincheck.runConcurrentTest(
+                    CLEAN_INVOCATIONS, scenario(DriverVariant.CONSOLIDATED)));
+    System.out.printf(
+        "nouveau CONSOLIDATED lincheck: %d invocations, %d ms%n",
+        CLEAN_INVOCATIONS, (System.nanoTime() - t0) / 1_000_000);
+    if (thrown != null) {
+      throw new AssertionError(
+          "Lincheck found a failure in the consolidated port:\n" + thrown, thrown);
+    }
+  }
+
+  @Test
+  void legacy_faultVsMigration_lincheckFindsTheValidFlagReset() {
+    Throwable thrown =
+        catchThrowable(
+            () -> Lincheck.runConcurrentTest(LEGACY_INVOCATIONS, scenario(DriverVariant.LEGACY)));
+    System.out.println("nouveau LEGACY lincheck: " + (thrown == null ? "clean" : "caught"));
+    assertThat(thrown)
+        .as("Lincheck must find the valid-flag reset interleaving")
+        .isInstanceOf(AssertionError.class);
+    assertThat(thrown.getClass().getName()).startsWith("org.jetbrains.");
+    assertThat(thrown.getMessage())
+        .contains("stale GPU PTE: the GPU maps frame " + OLD_FRAME)
+        .contains("The following interleaving leads to the error");
+  }
+}

@@ -1,0 +1,87 @@
+package io.mmulab.driver.nouveau;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mmulab.api.driver.DeclaredRace;
+import io.mmulab.api.driver.DriverVariant;
+import io.mmulab.sim.sched.Outcome;
+import io.mmulab.sim.sched.SchedulerConfig;
+import io.mmulab.testkit.scenario.Scenario;
+import io.mmulab.testkit.scenario.ScenarioRun;
+import io.mmulab.testkit.scenario.ScenarioRunner;
+import io.mmulab.testkit.scenario.Scenarios;
+import io.mmulab.testkit.scenario.ShrunkSchedule;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Each declared legacy race as a pinned schedule: the first seed (sweeping 1, 2, … as the
+ * conformance suite does, with the scenario runner's {@code Simulation}) at which the legacy port
+ * shows it, hard-coded; its schedule shrunk with {@code Shrinker} and printed; the same choice list
+ * replayed on the consolidated variant, clean.
+ */
+class NouveauRaceReproductionTest {
+  /** First failing seed of {@link NouveauFactory#VALID_FLAG_RESET} (overlapping-invalidations). */
+  static final long OVERLAPPING_SEED = 49;
+
+  /** First failing seed of {@link NouveauFactory#VALID_FLAG_RESET_COW} (munmap-vs-fault). */
+  static final long COW_SEED = 7;
+
+  /** Replays the shrinker may spend. */
+  private static final int SHRINK_ATTEMPTS = 120;
+
+  private final NouveauFactory factory = new NouveauFactory();
+
+  /** The run shows the race, and nothing the race does not declare. */
+  private static Predicate<ScenarioRun> shows(DeclaredRace race) {
+    return run ->
+        !run.violations().isEmpty()
+            && run.violations().stream().allMatch(v -> race.kinds().contains(v.kind()));
+  }
+
+  private void reproduceAndReplayOnConsolidated(DeclaredRace race, long seed) {
+    Scenario scenario = Scenarios.byName(race.scenario());
+    Predicate<ScenarioRun> fails = shows(race);
+    ScenarioRunner legacy = new ScenarioRunner(factory, DriverVariant.LEGACY);
+    ScenarioRun failing = legacy.run(scenario, seed);
+    System.out.printf(
+        "nouveau/LEGACY race %s (%s), pinned seed %d: %s%n",
+        race.name(), scenario.name(), seed, failing);
+    assertThat(fails.test(failing)).as("seed %d:%n%s", seed, failing.describe(40)).isTrue();
+    assertThat(fails.test(legacy.replay(failing))).as("same seed, same schedule").isTrue();
+
+    ShrunkSchedule shrunk = legacy.shrink(failing, fails, SHRINK_ATTEMPTS);
+    System.out.println(shrunk.describe());
+    SchedulerConfig config = legacy.config(scenario, seed);
+    ScenarioRun again = legacy.replay(scenario, config, shrunk.choiceArray());
+    assertThat(fails.test(again)).as("legacy replay of the shrunk schedule").isTrue();
+    System.out.println("  legacy replay of the shrunk schedule: " + again.violations().get(0));
+
+    ScenarioRunner consolidated = new ScenarioRunner(factory, DriverVariant.CONSOLIDATED);
+    for (int[] choices : new int[][] {shrunk.choiceArray(), failing.result().choiceArray()}) {
+      ScenarioRun safe = consolidated.replay(scenario, config, choices);
+      System.out.println("  same " + choices.length + " choices on CONSOLIDATED: " + safe);
+      assertThat(safe.outcome()).as(safe.describe(40)).isEqualTo(Outcome.OK);
+      assertThat(safe.isClean()).as(safe.describe(40)).isTrue();
+    }
+  }
+
+  @Test
+  void legacyValidFlagReset_overlappingInvalidationsPinnedSeed_failsAndIsCleanOnConsolidated() {
+    reproduceAndReplayOnConsolidated(NouveauFactory.VALID_FLAG_RESET, OVERLAPPING_SEED);
+  }
+
+  @Test
+  void legacyValidFlagReset_munmapVsFaultPinnedSeed_failsAndIsCleanOnConsolidated() {
+    reproduceAndReplayOnConsolidated(NouveauFactory.VALID_FLAG_RESET_COW, COW_SEED);
+  }
+
+  @Test
+  void legacy_seedsBeforeThePinnedOne_showNoRace() {
+    ScenarioRunner legacy = new ScenarioRunner(factory, DriverVariant.LEGACY);
+    Scenario scenario = Scenarios.byName(NouveauFactory.COW_RACE_SCENARIO);
+    for (long seed = 1; seed < COW_SEED; seed++) {
+      assertThat(legacy.run(scenario, seed).violations()).as("seed %d", seed).isEmpty();
+    }
+  }
+}

@@ -1,0 +1,327 @@
+package io.mmulab.driver.radeon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mmulab.api.ErrnoException;
+import io.mmulab.api.MmuNotifierEvent;
+import io.mmulab.api.MmuNotifierRange;
+import io.mmulab.api.driver.DriverVariant;
+import io.mmulab.api.sync.Clock;
+import io.mmulab.api.sync.Completion;
+import io.mmulab.api.sync.Mutex;
+import io.mmulab.api.sync.RwSemaphore;
+import io.mmulab.api.sync.SpinLock;
+import io.mmulab.api.sync.SyncRuntime;
+import io.mmulab.api.sync.ThreadHandle;
+import io.mmulab.api.sync.WaitQueue;
+import io.mmulab.core.MmStruct;
+import io.mmulab.core.sync.RealSyncRuntime;
+import java.lang.management.ManagementFactory;
+import java.util.function.BooleanSupplier;
+import org.jetbrains.lincheck.Lincheck;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Lincheck model checking of radeon's CS path against an invalidation, on the driver's real variant
+ * classes ({@link RadeonLegacy}, {@link RadeonAsMerged}, {@link RadeonConsolidated}: their {@code
+ * validateAndSubmit} and invalidate callbacks, {@link RadeonBo} and its reservation) with the real
+ * notifier core ({@link MmStruct}: classic notifiers, interval subscriptions, sequence counts) and
+ * the real runtime ({@link RealSyncRuntime} locks and wait queues).
+ *
+ * <p>The whole sim stack (GPU engine threads, DMA, checker, physical memory) is too heavy for
+ * Lincheck, which instruments and explores everything, so the hardware behind {@link RadeonGart} is
+ * one page: the "CPU page table" is one volatile frame {@code cpuFrame} that GUP pins, the GART is
+ * one entry, the BO's fences are always signalled (no job runs). One thread is a CS on the BO (peek
+ * bound under the reservation, GUP, reserve, bind — consolidated: with {@code readBegin}/{@code
+ * readRetry}); another does what migration does (start, change {@code cpuFrame}, end). Afterwards a
+ * bound BO must map the current frame.
+ *
+ * <p>Every method goes through {@code RealSyncRuntime.get()} inside the invocation (the
+ * instrumentation caveat explained in core's {@code CollisionRetryLincheckTest}).
+ */
+class RadeonLincheckTest {
+  private static final long NONE = 0;
+  private static final long OLD_FRAME = 1;
+  private static final long NEW_FRAME = 2;
+  private static final long START = 0x1000;
+  private static final long PAGE = 0x1000;
+
+  private static final int CLEAN_INVOCATIONS =
+      Integer.getInteger("radeon.lincheck.invocations", 150);
+
+  /** The GUP-after-start race is found within about ten invocations (a cap, not a cost). */
+  private static final int RACY_INVOCATIONS = 100;
+
+  /** {@link RealSyncRuntime}, reached through its static getter at every call. */
+  private static final class ModelCheckedRuntime implements SyncRuntime {
+    @Override
+    public Mutex newMutex(String name) {
+      return RealSyncRuntime.get().newMutex(name);
+    }
+
+    @Override
+    public SpinLock newSpinLock(String name) {
+      return RealSyncRuntime.get().newSpinLock(name);
+    }
+
+    @Override
+    public RwSemaphore newRwSemaphore(String name) {
+      return RealSyncRuntime.get().newRwSemaphore(name);
+    }
+
+    /**
+     * Timed waits become untimed: Lincheck models a timed wait as an immediate return that lets no
+     * other thread run.
+     */
+    @Override
+    public WaitQueue newWaitQueue(String name) {
+      WaitQueue real = RealSyncRuntime.get().newWaitQueue(name);
+      return new WaitQueue() {
+        @Override
+        public void waitEvent(BooleanSupplier condition) {
+          real.waitEvent(condition);
+        }
+
+        @Override
+        public boolean waitEventTimeout(BooleanSupplier condition, long timeoutNanos) {
+          real.waitEvent(condition);
+          return true;
+        }
+
+        @Override
+        public void wakeUpAll() {
+          real.wakeUpAll();
+        }
+      };
+    }
+
+    @Override
+    public Completion newCompletion(String name) {
+      return RealSyncRuntime.get().newCompletion(name);
+    }
+
+    @Override
+    public Clock clock() {
+      return RealSyncRuntime.get().clock();
+    }
+
+    @Override
+    public void yieldPoint(String label) {
+      RealSyncRuntime.get().yieldPoint(label);
+    }
+
+    @Override
+    public ThreadHandle spawn(String name, Runnable body) {
+      return RealSyncRuntime.get().spawn(name, body);
+    }
+  }
+
+  /** One invocation's world: the mm, the one-page hardware, the variant and its one BO. */
+  private static final class World implements RadeonGart {
+    volatile long cpuFrame = OLD_FRAME;
+
+    /** The GART entry ({@link #NONE}: unbound) and the BO's pinned frame; under the reservation. */
+    volatile long gartFrame = NONE;
+
+    volatile long pages = NONE;
+
+    /** The frame the CS's job was queued on, if it was. */
+    volatile long jobFrame = NONE;
+
+    volatile Throwable failure;
+    final MmStruct mm;
+    final RadeonUserptr protocol;
+    final RadeonBo bo;
+
+    World(DriverVariant variant) {
+      SyncRuntime rt = new ModelCheckedRuntime();
+      mm = new MmStruct(rt);
+      try {
+        protocol =
+            switch (variant) {
+              case LEGACY -> new RadeonLegacy(rt, mm, "gpu", this);
+              case AS_MERGED -> new RadeonAsMerged(rt, mm, "gpu", this);
+              case CONSOLIDATED -> new RadeonConsolidated(rt, mm, "gpu", this);
+            };
+        bo = new RadeonBo("gpu.bo", START, PAGE, rt.newMutex("gpu.bo.reserve"), this, null);
+        protocol.register(bo);
+      } catch (ErrnoException e) {
+        throw new AssertionError(e);
+      }
+    }
+
+    // ---- the hardware: one page, one GART entry, no job in flight ----
+
+    @Override
+    public long[] pinUserPages(RadeonBo b, boolean write) {
+      return new long[] {cpuFrame};
+    }
+
+    @Override
+    public void unpin(long[] pfns, int count) {}
+
+    @Override
+    public boolean bound(RadeonBo b) {
+      return gartFrame != NONE;
+    }
+
+    @Override
+    public boolean hasPages(RadeonBo b) {
+      return pages != NONE;
+    }
+
+    @Override
+    public void bind(RadeonBo b, long[] pfns, boolean write) {
+      pages = pfns[0];
+      gartFrame = pfns[0];
+    }
+
+    @Override
+    public void waitIdle(RadeonBo b) {}
+
+    @Override
+    public boolean isIdle(RadeonBo b) {
+      return true;
+    }
+
+    @Override
+    public void unbind(RadeonBo b) {
+      gartFrame = NONE;
+      pages = NONE;
+    }
+
+    @Override
+    public void subscribed(String subscription, long start, long end) {}
+
+    @Override
+    public void unsubscribed(String subscription) {}
+
+    @Override
+    public void callbackEntered(String subscription, long start, long end) {}
+
+    @Override
+    public void callbackReturned(String subscription, long start, long end, long seq) {}
+
+    // ---- the two threads ----
+
+    void commandSubmission() {
+      try {
+        protocol.validateAndSubmit(
+            bo,
+            false,
+            () -> {
+              jobFrame = gartFrame;
+              return null;
+            });
+      } catch (ErrnoException e) {
+        throw new AssertionError(e);
+      }
+    }
+
+    void migrate() {
+      MmuNotifierRange range =
+          MmuNotifierRange.of(mm, MmuNotifierEvent.MIGRATE, START, START + PAGE);
+      mm.invalidateRangeStart(range);
+      cpuFrame = NEW_FRAME;
+      mm.invalidateRangeEnd(range);
+    }
+
+    Thread thread(String name, Runnable body) {
+      return new Thread(
+          () -> {
+            try {
+              body.run();
+            } catch (RuntimeException | Error t) {
+              if (t.getClass().getName().startsWith("org.jetbrains.")) {
+                throw t;
+              }
+              failure = t;
+            }
+          },
+          name);
+    }
+  }
+
+  private static Runnable scenario(DriverVariant variant) {
+    return () -> {
+      World w = new World(variant);
+      Thread cs = w.thread("cs", w::commandSubmission);
+      Thread cpu = w.thread("migrate", w::migrate);
+      cs.start();
+      cpu.start();
+      try {
+        cs.join();
+        cpu.join();
+      } catch (InterruptedException e) {
+        throw new AssertionError("interrupted", e);
+      }
+      if (w.failure != null) {
+        throw new AssertionError("a thread failed: " + w.failure, w.failure);
+      }
+      if (w.jobFrame == NONE) {
+        throw new AssertionError("the CS queued no job");
+      }
+      long bound = w.gartFrame;
+      if (bound != NONE && bound != w.cpuFrame) {
+        throw new AssertionError(
+            "stale GART entry: BO bound to frame " + bound + " but the CPU maps " + w.cpuFrame);
+      }
+    };
+  }
+
+  private static Throwable run(DriverVariant variant, int invocations) {
+    long t0 = System.nanoTime();
+    long cpu0 = processCpuNanos();
+    Throwable thrown = null;
+    try {
+      Lincheck.runConcurrentTest(invocations, scenario(variant));
+    } catch (Throwable t) {
+      thrown = t;
+    }
+    System.out.printf(
+        "radeon %s lincheck: %s, up to %d invocations, %d ms wall, %d ms process CPU%n",
+        variant,
+        thrown == null ? "clean" : "caught",
+        invocations,
+        (System.nanoTime() - t0) / 1_000_000,
+        (processCpuNanos() - cpu0) / 1_000_000);
+    return thrown;
+  }
+
+  /** The JVM's CPU time (wall time on a shared 2-core machine says little). */
+  private static long processCpuNanos() {
+    return ManagementFactory.getOperatingSystemMXBean()
+            instanceof com.sun.management.OperatingSystemMXBean os
+        ? os.getProcessCpuTime()
+        : 0;
+  }
+
+  private static void assertCaught(Throwable thrown) {
+    assertThat(thrown)
+        .as("Lincheck must find the GUP-after-start interleaving")
+        .isInstanceOf(AssertionError.class);
+    assertThat(thrown.getClass().getName()).startsWith("org.jetbrains.");
+    assertThat(thrown.getMessage())
+        .contains("stale GART entry: BO bound to frame " + OLD_FRAME)
+        .contains("The following interleaving leads to the error");
+  }
+
+  @Test
+  void legacy_migrateRacingCs_lincheckFindsStaleGartEntry() {
+    assertCaught(run(DriverVariant.LEGACY, RACY_INVOCATIONS));
+  }
+
+  @Test
+  void asMerged_migrateRacingCs_lincheckFindsStaleGartEntry() {
+    assertCaught(run(DriverVariant.AS_MERGED, RACY_INVOCATIONS));
+  }
+
+  @Test
+  void consolidated_migrateRacingCs_clean() {
+    Throwable thrown = run(DriverVariant.CONSOLIDATED, CLEAN_INVOCATIONS);
+    if (thrown != null) {
+      throw new AssertionError(
+          "Lincheck found a failure in the consolidated port:\n" + thrown, thrown);
+    }
+  }
+}

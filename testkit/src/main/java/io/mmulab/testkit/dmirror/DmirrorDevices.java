@@ -1,0 +1,75 @@
+package io.mmulab.testkit.dmirror;
+
+import io.mmulab.sim.mm.SimMachine;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
+
+/**
+ * The dmirror module loaded on one simulated machine (kernel {@code hmm_dmirror_init}): devices 0
+ * and 1, of memory type device-private. Devices 2 and 3 (device-coherent memory, created only when
+ * special-purpose memory is given to the module) are not modelled.
+ *
+ * <p>One instance per machine ({@link #of}), so that every adapter and test on a machine shares the
+ * same devices and their checker ids are unique on that machine and the same in a replay.
+ */
+public final class DmirrorDevices {
+  /** How many devices the module creates. */
+  public static final int NDEVICES = 2;
+
+  private static final Map<SimMachine, DmirrorDevices> LOADED =
+      Collections.synchronizedMap(new WeakHashMap<>());
+
+  private final List<Dmirror> devices;
+
+  private DmirrorDevices(SimMachine machine) {
+    Dmirror d0 = new Dmirror(this, 0, machine.runtime(), machine.memory());
+    Dmirror d1 = new Dmirror(this, 1, machine.runtime(), machine.memory());
+    this.devices = List.of(d0, d1);
+  }
+
+  /**
+   * Returns the module on {@code machine}, loading it on first use.
+   *
+   * @param machine the machine
+   * @return its devices
+   */
+  public static DmirrorDevices of(SimMachine machine) {
+    return LOADED.computeIfAbsent(machine, DmirrorDevices::new);
+  }
+
+  /**
+   * Returns device {@code minor} ({@code /dev/hmm_dmirror<minor>}).
+   *
+   * @param minor 0 or 1
+   * @return the device
+   * @throws IllegalArgumentException for another minor
+   */
+  public Dmirror device(int minor) {
+    if (minor < 0 || minor >= devices.size()) {
+      throw new IllegalArgumentException(
+          "no /dev/hmm_dmirror" + minor + " (devices 2 and 3 need device-coherent memory)");
+    }
+    return devices.get(minor);
+  }
+
+  /**
+   * Returns every device.
+   *
+   * @return devices 0 and 1
+   */
+  public List<Dmirror> devices() {
+    return devices;
+  }
+
+  /** The device whose private memory holds {@code pfn}, or null. */
+  Dmirror ownerOf(long pfn) {
+    for (Dmirror d : devices) {
+      if (d.owns(pfn)) {
+        return d;
+      }
+    }
+    return null;
+  }
+}
