@@ -8,21 +8,15 @@ import io.mmulab.api.MmuNotifierEvent;
 import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.hmm.HmmRange;
-import io.mmulab.api.sync.Clock;
-import io.mmulab.api.sync.Completion;
-import io.mmulab.api.sync.Mutex;
-import io.mmulab.api.sync.RwSemaphore;
-import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
-import io.mmulab.api.sync.ThreadHandle;
 import io.mmulab.api.sync.WaitQueue;
 import io.mmulab.core.MmBackend;
 import io.mmulab.core.MmStruct;
 import io.mmulab.core.sync.RealSyncRuntime;
 import io.mmulab.sim.dev.DmaFence;
 import io.mmulab.sim.gpu.GpuJob;
+import io.mmulab.testkit.lincheck.ModelCheckedRuntime;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 import org.jetbrains.lincheck.Lincheck;
 import org.junit.jupiter.api.Test;
 
@@ -62,70 +56,6 @@ class I915LincheckTest {
   private static final int CLEAN_INVOCATIONS =
       Integer.getInteger("mmulab.lincheck.invocations", 200);
   private static final int LEGACY_INVOCATIONS = 300;
-
-  /** {@link RealSyncRuntime}, reached through its static getter at every call. */
-  private static final class ModelCheckedRuntime implements SyncRuntime {
-    @Override
-    public Mutex newMutex(String name) {
-      return RealSyncRuntime.get().newMutex(name);
-    }
-
-    @Override
-    public SpinLock newSpinLock(String name) {
-      return RealSyncRuntime.get().newSpinLock(name);
-    }
-
-    @Override
-    public RwSemaphore newRwSemaphore(String name) {
-      return RealSyncRuntime.get().newRwSemaphore(name);
-    }
-
-    /**
-     * Timed waits become untimed: Lincheck models a timed wait as an immediate return that lets no
-     * other thread run.
-     */
-    @Override
-    public WaitQueue newWaitQueue(String name) {
-      WaitQueue real = RealSyncRuntime.get().newWaitQueue(name);
-      return new WaitQueue() {
-        @Override
-        public void waitEvent(BooleanSupplier condition) {
-          real.waitEvent(condition);
-        }
-
-        @Override
-        public boolean waitEventTimeout(BooleanSupplier condition, long timeoutNanos) {
-          real.waitEvent(condition);
-          return true;
-        }
-
-        @Override
-        public void wakeUpAll() {
-          real.wakeUpAll();
-        }
-      };
-    }
-
-    @Override
-    public Completion newCompletion(String name) {
-      return RealSyncRuntime.get().newCompletion(name);
-    }
-
-    @Override
-    public Clock clock() {
-      return RealSyncRuntime.get().clock();
-    }
-
-    @Override
-    public void yieldPoint(String label) {
-      RealSyncRuntime.get().yieldPoint(label);
-    }
-
-    @Override
-    public ThreadHandle spawn(String name, Runnable body) {
-      return RealSyncRuntime.get().spawn(name, body);
-    }
-  }
 
   /** Everything one invocation uses: the one-page hardware, the CPU page table, the driver. */
   private static final class World implements I915Hardware, MmBackend {

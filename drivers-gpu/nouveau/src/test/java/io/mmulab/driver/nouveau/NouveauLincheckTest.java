@@ -10,18 +10,11 @@ import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.hmm.HmmPfnLayout;
 import io.mmulab.api.hmm.HmmRange;
-import io.mmulab.api.sync.Clock;
-import io.mmulab.api.sync.Completion;
-import io.mmulab.api.sync.Mutex;
-import io.mmulab.api.sync.RwSemaphore;
-import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
-import io.mmulab.api.sync.ThreadHandle;
-import io.mmulab.api.sync.WaitQueue;
 import io.mmulab.core.MmBackend;
 import io.mmulab.core.MmStruct;
 import io.mmulab.core.sync.RealSyncRuntime;
-import java.util.function.BooleanSupplier;
+import io.mmulab.testkit.lincheck.ModelCheckedRuntime;
 import org.jetbrains.lincheck.Lincheck;
 import org.junit.jupiter.api.Test;
 
@@ -54,90 +47,6 @@ class NouveauLincheckTest {
       Integer.getInteger("mmulab.lincheck.invocations", 40);
   private static final int LEGACY_INVOCATIONS = 300;
 
-  /** {@link RealSyncRuntime}, reached through its static getter at every call. */
-  private static final class ModelCheckedRuntime implements SyncRuntime {
-    @Override
-    public Mutex newMutex(String name) {
-      return RealSyncRuntime.get().newMutex(name);
-    }
-
-    @Override
-    public SpinLock newSpinLock(String name) {
-      return RealSyncRuntime.get().newSpinLock(name);
-    }
-
-    @Override
-    public RwSemaphore newRwSemaphore(String name) {
-      return RealSyncRuntime.get().newRwSemaphore(name);
-    }
-
-    /**
-     * Timed waits become untimed: Lincheck models a timed wait as an immediate return that lets no
-     * other thread run, so the legacy "wait until the range is valid" would spin.
-     */
-    @Override
-    public WaitQueue newWaitQueue(String name) {
-      WaitQueue real = RealSyncRuntime.get().newWaitQueue(name);
-      return new WaitQueue() {
-        @Override
-        public void waitEvent(BooleanSupplier condition) {
-          real.waitEvent(condition);
-        }
-
-        @Override
-        public boolean waitEventTimeout(BooleanSupplier condition, long timeoutNanos) {
-          real.waitEvent(condition);
-          return true;
-        }
-
-        @Override
-        public void wakeUpAll() {
-          real.wakeUpAll();
-        }
-      };
-    }
-
-    @Override
-    public Completion newCompletion(String name) {
-      return RealSyncRuntime.get().newCompletion(name);
-    }
-
-    /**
-     * A clock that advances 300 ms at every reading, so that the fault loops' 1000 ms timeout
-     * bounds them to a few rounds under the model checker (one invocation per clock).
-     */
-    @Override
-    public Clock clock() {
-      return clock;
-    }
-
-    private final Clock clock =
-        new Clock() {
-          private long now;
-
-          @Override
-          public long nanoTime() {
-            now += 300_000_000L;
-            return now;
-          }
-
-          @Override
-          public void sleep(long nanos) {
-            now += nanos;
-          }
-        };
-
-    @Override
-    public void yieldPoint(String label) {
-      RealSyncRuntime.get().yieldPoint(label);
-    }
-
-    @Override
-    public ThreadHandle spawn(String name, Runnable body) {
-      return RealSyncRuntime.get().spawn(name, body);
-    }
-  }
-
   /** Everything one invocation uses. */
   private static final class World implements NouveauGpuPtes, MmBackend {
     volatile long cpuFrame = OLD_FRAME;
@@ -148,7 +57,7 @@ class NouveauLincheckTest {
     final NouveauSync sync;
 
     World(DriverVariant variant) {
-      SyncRuntime rt = new ModelCheckedRuntime();
+      SyncRuntime rt = ModelCheckedRuntime.withSteppingClock(300_000_000L);
       mm = new MmStruct(rt, "lincheck", m -> this);
       core = new NouveauSvmmCore(rt, mm, "gpu", this);
       sync =

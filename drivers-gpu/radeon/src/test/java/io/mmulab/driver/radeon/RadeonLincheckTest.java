@@ -6,18 +6,11 @@ import io.mmulab.api.ErrnoException;
 import io.mmulab.api.MmuNotifierEvent;
 import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.driver.DriverVariant;
-import io.mmulab.api.sync.Clock;
-import io.mmulab.api.sync.Completion;
-import io.mmulab.api.sync.Mutex;
-import io.mmulab.api.sync.RwSemaphore;
-import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
-import io.mmulab.api.sync.ThreadHandle;
-import io.mmulab.api.sync.WaitQueue;
 import io.mmulab.core.MmStruct;
 import io.mmulab.core.sync.RealSyncRuntime;
+import io.mmulab.testkit.lincheck.ModelCheckedRuntime;
 import java.lang.management.ManagementFactory;
-import java.util.function.BooleanSupplier;
 import org.jetbrains.lincheck.Lincheck;
 import org.junit.jupiter.api.Test;
 
@@ -51,70 +44,6 @@ class RadeonLincheckTest {
 
   /** The GUP-after-start race is found within about ten invocations (a cap, not a cost). */
   private static final int RACY_INVOCATIONS = 100;
-
-  /** {@link RealSyncRuntime}, reached through its static getter at every call. */
-  private static final class ModelCheckedRuntime implements SyncRuntime {
-    @Override
-    public Mutex newMutex(String name) {
-      return RealSyncRuntime.get().newMutex(name);
-    }
-
-    @Override
-    public SpinLock newSpinLock(String name) {
-      return RealSyncRuntime.get().newSpinLock(name);
-    }
-
-    @Override
-    public RwSemaphore newRwSemaphore(String name) {
-      return RealSyncRuntime.get().newRwSemaphore(name);
-    }
-
-    /**
-     * Timed waits become untimed: Lincheck models a timed wait as an immediate return that lets no
-     * other thread run.
-     */
-    @Override
-    public WaitQueue newWaitQueue(String name) {
-      WaitQueue real = RealSyncRuntime.get().newWaitQueue(name);
-      return new WaitQueue() {
-        @Override
-        public void waitEvent(BooleanSupplier condition) {
-          real.waitEvent(condition);
-        }
-
-        @Override
-        public boolean waitEventTimeout(BooleanSupplier condition, long timeoutNanos) {
-          real.waitEvent(condition);
-          return true;
-        }
-
-        @Override
-        public void wakeUpAll() {
-          real.wakeUpAll();
-        }
-      };
-    }
-
-    @Override
-    public Completion newCompletion(String name) {
-      return RealSyncRuntime.get().newCompletion(name);
-    }
-
-    @Override
-    public Clock clock() {
-      return RealSyncRuntime.get().clock();
-    }
-
-    @Override
-    public void yieldPoint(String label) {
-      RealSyncRuntime.get().yieldPoint(label);
-    }
-
-    @Override
-    public ThreadHandle spawn(String name, Runnable body) {
-      return RealSyncRuntime.get().spawn(name, body);
-    }
-  }
 
   /** One invocation's world: the mm, the one-page hardware, the variant and its one BO. */
   private static final class World implements RadeonGart {
