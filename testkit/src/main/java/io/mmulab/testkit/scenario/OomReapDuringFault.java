@@ -15,11 +15,13 @@ import java.util.List;
  * <p>Race probed: a callback that sleeps in a non-blockable range (takes a mutex, waits for a
  * fence) breaks the {@code SLEEP_IN_NONBLOCKABLE_CALLBACK} lock rule, which fails the run; a
  * callback that answers "done" without zapping leaves the device on frames the reaper frees ({@code
- * USE_AFTER_FREE}, {@code STALE_USE}); a callback that refuses forever starves the reaper.
+ * USE_AFTER_FREE}, {@code STALE_USE}). Refusing is allowed, as in the kernel: i915 and nouveau
+ * refuse every non-blockable range, and the reaper then gives up, leaving the memory to the exit
+ * path; only what a refusal or a reap leaves behind is judged.
  *
  * <p>Verbs: {@code read}, {@code write}. Expectations: reads return the initial value, the value
- * the device wrote, or zero (reaped); once the device is idle, a reap succeeds at its first
- * attempt.
+ * the device wrote, or zero (reaped); after a last reap with the device idle, the device reads zero
+ * if that reap succeeded and one of those values if it gave up.
  */
 final class OomReapDuringFault implements Scenario {
   private static final int PAGES = 4;
@@ -57,22 +59,36 @@ final class OomReapDuringFault implements Scenario {
                 () -> {
                   for (int p = 0; p < PAGES; p++) {
                     int page = p;
-                    long mine = 0x6000L + p;
                     ctx.tryRead(dev, buf.va(p))
                         .ifPresent(
-                            v ->
-                                ctx.expect(
-                                    v == Buffer.initial(page) || v == mine || v == 0,
-                                    "page %d read %#x",
-                                    page,
-                                    v));
-                    ctx.tryWrite(dev, buf.va(p), mine);
+                            v -> ctx.expect(plausible(page, v), "page %d read %#x", page, v));
+                    ctx.tryWrite(dev, buf.va(p), written(p));
                   }
                 }));
     ctx.joinAll();
 
     int attempts = reaper.reap(ctx.process());
-    ctx.expect(
-        attempts == 1, "a reap with the device idle took %d attempts (0: gave up)", attempts);
+    ctx.note("last oom reap, device idle: " + (attempts == 0 ? "gave up" : "reaped"));
+    for (int p = 0; p < PAGES; p++) {
+      int page = p;
+      ctx.tryRead(dev, buf.va(p))
+          .ifPresent(
+              v ->
+                  ctx.expect(
+                      attempts == 0 ? plausible(page, v) : v == 0,
+                      "after a last reap that %s, page %d read %#x",
+                      attempts == 0 ? "gave up" : "succeeded",
+                      page,
+                      v));
+    }
+  }
+
+  private static long written(int page) {
+    return 0x6000L + page;
+  }
+
+  /** The initial value, the device's own write, or zero (reaped and faulted in again). */
+  private static boolean plausible(int page, long v) {
+    return v == Buffer.initial(page) || v == written(page) || v == 0;
   }
 }

@@ -81,23 +81,9 @@ final class I915ConsolidatedUserptr extends I915Userptr {
     long start = Long.compareUnsigned(range.start(), o.start) > 0 ? range.start() : o.start;
     long end = Long.compareUnsigned(range.end(), o.end()) < 0 ? range.end() : o.end();
     if (!range.blockable()) {
-      // The kernel returns false for every non-blockable range. The OOM reaper must make progress
-      // against an idle device, so this port refuses only when it would have to sleep: the lock
-      // is contended or a job of the object is still running.
-      if (!notifierLock.tryLock()) {
-        return false;
-      }
-      try {
-        if (!hw.isIdle(o)) {
-          return false;
-        }
-        hw.callbackEntered(o.name, start, end);
-        sub.setSeq(curSeq);
-        hw.callbackReturned(o.name, start, end, curSeq);
-        return true;
-      } finally {
-        notifierLock.unlock();
-      }
+      // Never sleeps, never reaps: the OOM reaper gives up on a process with a userptr object in
+      // the range, and its memory goes when the process exits.
+      return false;
     }
     hw.callbackEntered(o.name, start, end);
     notifierLock.lock();

@@ -114,11 +114,6 @@ final class I915Device implements I915Hardware {
   }
 
   @Override
-  public boolean isIdle(I915Object o) {
-    return o.bo.resv().isIdle();
-  }
-
-  @Override
   public DmaFence submit(GpuJob job, List<I915Object> objs) {
     List<GpuBo> bos = new ArrayList<>(objs.size());
     objs.forEach(o -> bos.add(o.bo));

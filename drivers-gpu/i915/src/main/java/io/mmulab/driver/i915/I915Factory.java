@@ -70,19 +70,6 @@ public final class I915Factory implements DriverFactory {
               + " new page; the GPU job uses the old one.");
 
   /**
-   * {@link #GUP_BEFORE_VISIBLE} as the OOM reaper exposes it: its non-blocking start finds no
-   * object, and the GPU keeps a binding of a page the reaper unmaps.
-   */
-  public static final DeclaredRace GUP_BEFORE_VISIBLE_OOM_REAP =
-      new DeclaredRace(
-          "gup-before-visible/oom-reap",
-          "oom-reap-during-fault",
-          Set.of(ViolationKind.STALE_USE),
-          "CPU: the OOM reaper's non-blocking start finds no object for the page; GPU: execbuf"
-              + " pins the page, inserts and binds it; CPU: the reaper zaps the PTE; the GPU keeps"
-              + " using the frame the CPU no longer maps, and no callback follows.");
-
-  /**
    * Legacy: the notifier has no {@code release} op, and the kernel unhooks classic notifiers after
    * calling {@code release} at exit, so the exit's unmap never reaches the tree.
    */
@@ -124,7 +111,6 @@ public final class I915Factory implements DriverFactory {
               GUP_BEFORE_VISIBLE,
               GUP_BEFORE_VISIBLE_COW,
               GUP_BEFORE_VISIBLE_MIGRATE,
-              GUP_BEFORE_VISIBLE_OOM_REAP,
               NO_RELEASE_AT_EXIT);
       case CONSOLIDATED -> List.of();
       case AS_MERGED -> throw unsupported(variant);

@@ -48,9 +48,6 @@ interface I915Hardware {
   /** Waits, without timeout, for every fence in the object's reservation object. */
   void waitIdle(I915Object o);
 
-  /** Whether no fence of the object's reservation object is pending. */
-  boolean isIdle(I915Object o);
-
   /** Submits {@code job}, its fence entering every object's reservation object before it runs. */
   DmaFence submit(GpuJob job, List<I915Object> objs);
 

@@ -207,46 +207,16 @@ final class I915LegacyUserptr extends I915Userptr {
   }
 
   /**
-   * A non-blockable start (OOM reaper). The original returned {@code -EAGAIN} as soon as one object
-   * intersected; like the later trylock fallback, this port unbinds objects that are idle when
-   * {@code struct_mutex} can be taken without sleeping, so an idle device does not starve the
-   * reaper (the unbind's TLB flush and the unpin take only spin locks).
+   * A non-blockable start (OOM reaper): {@code -EAGAIN} as soon as one object intersects, since
+   * unbinding may wait for the GPU. A range with no object in the tree is reaped — including the
+   * pages of an object whose execbuf fetched them before it became visible (LEGACY RACE above).
    */
   private boolean invalidateNonBlockable(long start, long end) {
-    List<I915Object> hit = new ArrayList<>();
     treeLock.lock();
     try {
-      for (I915Object o : tree) {
-        if (o.intersects(start, end)) {
-          hit.add(o);
-        }
-      }
+      return firstIntersecting(start, end) == null;
     } finally {
       treeLock.unlock();
-    }
-    if (hit.isEmpty()) {
-      return true;
-    }
-    if (!structMutex.tryLock()) {
-      return false;
-    }
-    try {
-      for (I915Object o : hit) {
-        if (!hw.isIdle(o)) {
-          return false;
-        }
-      }
-      hw.callbackEntered(MN, start, end);
-      for (I915Object o : hit) {
-        setActive(o, false);
-        hw.unbind(o);
-        hw.releasePages(o);
-        o.writable = false;
-      }
-      hw.callbackReturned(MN, start, end, 0);
-      return true;
-    } finally {
-      structMutex.unlock();
     }
   }
 

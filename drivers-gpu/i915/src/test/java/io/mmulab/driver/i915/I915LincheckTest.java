@@ -139,11 +139,6 @@ class I915LincheckTest {
     }
 
     @Override
-    public boolean isIdle(I915Object o) {
-      return !jobRunning;
-    }
-
-    @Override
     public DmaFence submit(GpuJob job, List<I915Object> objs) {
       jobRunning = true;
       return null;

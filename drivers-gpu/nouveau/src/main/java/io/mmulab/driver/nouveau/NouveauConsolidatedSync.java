@@ -17,8 +17,9 @@ import io.mmulab.api.sync.Mutex;
  *
  * <ol>
  *   <li>A <b>whole-mm classic notifier</b> ({@link SvmmNotifier}, kernel {@code nouveau_mn_ops}):
- *       its {@code invalidate_range_start} takes {@code svmm->mutex}, skips the hardware if fini
- *       already cleared {@code svmm->vmm}, clears the GPU PTEs of the range and flushes.
+ *       its {@code invalidate_range_start} refuses a non-blockable range ({@code -EAGAIN}), else
+ *       takes {@code svmm->mutex}, skips the hardware if fini already cleared {@code svmm->vmm},
+ *       clears the GPU PTEs of the range and flushes.
  *   <li>A <b>temporary interval notifier per fault window</b> ({@link #faultNotifierOps}, kernel
  *       {@code nouveau_svm_range_invalidate}): inserted over the window before the lookup, removed
  *       after; its callback only takes the mutex (trylock when non-blockable, else false), calls
@@ -67,8 +68,7 @@ final class NouveauConsolidatedSync extends NouveauSync {
   private final class SvmmNotifier implements MmuNotifier {
     @Override
     public boolean invalidateRangeStart(MmuNotifierRange range) {
-      // The kernel returns -EAGAIN for every non-blockable range here; this port trylocks (see
-      // MIGRATION.md, "Non-blockable invalidation").
+      // -EAGAIN for every non-blockable range, as the kernel: the OOM reaper gives up.
       svmm.logCallback("classic");
       return svmm.clearGpuPtes(SUBSCRIPTION, range, () -> {});
     }

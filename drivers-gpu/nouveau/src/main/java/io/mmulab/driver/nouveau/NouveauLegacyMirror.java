@@ -20,9 +20,8 @@ import java.util.List;
  * <p>The "hmm core" half: one classic notifier per mirror counting open invalidations ({@code
  * notifiers}) and holding the registered fault ranges. Its start clears {@code valid} of every
  * overlapping range, then calls the mirror's {@code sync_cpu_device_pagetables} ({@code
- * nouveau_svmm_sync_cpu_device_pagetables}: mutex, trylock when non-blockable where the kernel
- * returned -EAGAIN outright, clear GPU PTEs, unlock); its end, when the count drops to zero, sets
- * every range valid again.
+ * nouveau_svmm_sync_cpu_device_pagetables}: -EAGAIN when non-blockable, else mutex, clear GPU PTEs,
+ * unlock); its end, when the count drops to zero, sets every range valid again.
  *
  * <p>The driver half ({@link #resolve}): with {@code mmap_sem} held for read over the whole window
  * handling, register an {@code hmm_range}, wait until valid, {@code hmm_range_fault}, lock {@code
@@ -82,9 +81,8 @@ final class NouveauLegacyMirror extends NouveauSync implements MmuNotifier {
     } finally {
       rangesLock.unlock();
     }
-    // nouveau_svmm_sync_cpu_device_pagetables. The kernel refused every non-blockable range
-    // (-EAGAIN) before even trying the mutex, so the OOM reaper could never reap a process with
-    // an SVM client; this port trylocks instead (see MIGRATION.md, "Non-blockable invalidation").
+    // nouveau_svmm_sync_cpu_device_pagetables: -EAGAIN for every non-blockable range, so the OOM
+    // reaper never reaps a process with an SVM client.
     svmm.logCallback("classic");
     if (!svmm.clearGpuPtes(SUBSCRIPTION, range, () -> {})) {
       notifiersDecrement(); // no end follows a refused start

@@ -93,21 +93,21 @@ final class NouveauSvmmCore {
   }
 
   /**
-   * Kernel {@code nouveau_svmm_invalidate} as both variants' PTE-clearing callback: takes the mutex
-   * (trylock when non-blockable), runs {@code beforeClear}, clears the GPU PTEs of {@code range}
+   * Kernel {@code nouveau_svmm_invalidate} as both variants' PTE-clearing callback: refuses a
+   * non-blockable range outright (the kernel's {@code -EAGAIN}, in both versions, before the
+   * mutex), else takes the mutex, runs {@code beforeClear}, clears the GPU PTEs of {@code range}
    * and flushes, unless fini already cleared the VMM.
    *
    * @param subscription the subscription name in checker events
    * @param range the range
    * @param beforeClear run under the mutex before the clear
-   * @return false only for a non-blockable range whose mutex was busy
+   * @return false only for a non-blockable range
    */
   boolean clearGpuPtes(String subscription, MmuNotifierRange range, Runnable beforeClear) {
-    if (range.blockable()) {
-      mutex.lock();
-    } else if (!mutex.tryLock()) {
+    if (!range.blockable()) {
       return false;
     }
+    mutex.lock();
     try {
       beforeClear.run();
       if (vmmAlive) { // svmm->vmm == NULL after fini: no hardware left to touch

@@ -56,20 +56,7 @@ final class RadeonAsMerged extends RadeonUserptr {
       return true;
     }
     if (!range.blockable()) {
-      // DEVIATION: the kernel returns false here; an idle BO is evicted without sleeping so an OOM
-      // reap of an idle device succeeds (as the scenario library requires).
-      if (!bo.reserve.tryLock()) {
-        return false;
-      }
-      try {
-        if (!evictIfIdleLocked(bo)) {
-          return false;
-        }
-      } finally {
-        bo.reserve.unlock();
-      }
-      gart.callbackReturned(bo.name, start, end, curSeq);
-      return true;
+      return false; // a fence wait would sleep; the OOM reaper gives up on this BO
     }
     bo.reserve.lock();
     try {

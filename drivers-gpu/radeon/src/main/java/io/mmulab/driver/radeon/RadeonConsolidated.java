@@ -17,8 +17,7 @@ import java.util.function.Supplier;
  *       read_retry(seq)}: on a collision unreserve, unpin and start again; else bind into the GART
  *       and queue the job (its fence enters the BO's resv) before unreserving.
  *   <li>Callback: reserve (try-reserve when non-blockable) → {@code set_seq(cur_seq)} → if bound:
- *       wait the BO's fences, unbind, unpin (non-blockable: only an idle BO, else return false) →
- *       unreserve.
+ *       non-blockable → false, else wait the BO's fences, unbind, unpin → unreserve.
  * </ul>
  *
  * <p>The update lock is the BO reservation because it is the lock that already serializes binding
@@ -63,12 +62,9 @@ final class RadeonConsolidated extends RadeonUserptr {
       sub.setSeq(curSeq);
       if (bo.bound()) {
         if (!range.blockable()) {
-          if (!evictIfIdleLocked(bo)) {
-            return false; // jobs still running: a fence wait would sleep
-          }
-        } else {
-          evictLocked(bo);
+          return false; // as 5.5: a bound BO needs a fence wait; the CS that retries sees set_seq
         }
+        evictLocked(bo);
       }
     } finally {
       bo.reserve.unlock();

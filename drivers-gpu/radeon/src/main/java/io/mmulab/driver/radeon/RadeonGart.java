@@ -65,14 +65,6 @@ interface RadeonGart {
   void waitIdle(RadeonBo bo);
 
   /**
-   * Whether every fence of the BO has signalled; caller holds {@code bo.reserve}.
-   *
-   * @param bo the BO
-   * @return whether idle
-   */
-  boolean isIdle(RadeonBo bo);
-
-  /**
    * Unbinds the BO from the GART (PTEs cleared, TLB flushed: spins, never sleeps) and unpins its
    * pages; caller holds {@code bo.reserve}.
    *

@@ -17,9 +17,10 @@ import java.util.function.Supplier;
  * classic notifier per address space ({@code struct radeon_mn}) holding a mutex and a tree of
  * <em>merged</em> nodes, each with the list of BOs it covers. Registration merges every node the
  * new BO overlaps into one wider node, so nodes never overlap. {@code invalidate_range_start} takes
- * the mutex (try-locks it when non-blockable), and for every node the range hits evicts every bound
- * BO of its list: reserve, wait all fences, move to the CPU domain (unbind + unpin), unreserve.
- * There is no {@code invalidate_range_end}, and the CS path looks pages up with no sequence check.
+ * the mutex (try-locks it when non-blockable, and then refuses at the first node the range hits),
+ * and for every node the range hits evicts every bound BO of its list: reserve, wait all fences,
+ * move to the CPU domain (unbind + unpin), unreserve. There is no {@code invalidate_range_end}, and
+ * the CS path looks pages up with no sequence check.
  *
  * <p>The declared race ({@link RadeonFactory#GUP_AFTER_START_LEGACY}): see the {@code LEGACY RACE}
  * comments in {@link #validateAndSubmit} and {@link Mn#invalidateRangeStart}.
@@ -74,28 +75,15 @@ final class RadeonLegacy extends RadeonUserptr {
           if (!node.overlaps(range.start(), last)) {
             continue;
           }
+          if (!blockable) {
+            return false; // -EAGAIN: any BO of the node may need a fence wait
+          }
           for (RadeonBo bo : node.bos) {
             // LEGACY RACE: the "is it bound" test is made before the reservation and a BO still on
             // the CPU is skipped. A CS that already did its GUP (old PFN, the PTE is not changed
             // until this callback returns) but has not bound yet is not stopped, and nothing calls
             // back once the PTE really changes: there is no invalidate_range_end.
             if (!bo.bound()) {
-              continue;
-            }
-            if (!blockable) {
-              // DEVIATION: the kernel answers -EAGAIN as soon as a node is hit; the scenario
-              // library requires a reap of an idle device to succeed, so an idle BO is evicted
-              // without sleeping and only a busy one refuses.
-              if (!bo.reserve.tryLock()) {
-                return false;
-              }
-              try {
-                if (!evictIfIdleLocked(bo)) {
-                  return false;
-                }
-              } finally {
-                bo.reserve.unlock();
-              }
               continue;
             }
             bo.reserve.lock();

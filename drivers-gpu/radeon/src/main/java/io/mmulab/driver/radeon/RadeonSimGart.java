@@ -82,11 +82,6 @@ final class RadeonSimGart implements RadeonGart {
   }
 
   @Override
-  public boolean isIdle(RadeonBo bo) {
-    return gpuBo(bo).resv().isIdle();
-  }
-
-  @Override
   public void unbind(RadeonBo bo) {
     GpuBo g = gpuBo(bo);
     g.unbindFrom(vm);

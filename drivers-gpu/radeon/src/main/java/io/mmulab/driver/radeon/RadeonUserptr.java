@@ -87,20 +87,6 @@ abstract class RadeonUserptr {
     bo.writable = false;
   }
 
-  /**
-   * The non-blockable form of {@link #evictLocked}: evicts only a BO whose jobs are all done (no
-   * fence wait, nothing that sleeps: the unbind's TLB flush spins) and answers whether it did.
-   * Caller holds {@code bo.reserve} (try-locked).
-   */
-  final boolean evictIfIdleLocked(RadeonBo bo) {
-    if (!gart.isIdle(bo)) {
-      return false;
-    }
-    gart.unbind(bo);
-    bo.writable = false;
-    return true;
-  }
-
   /** Reports a callback's start for the part of {@code [start, end)} the BO covers. */
   static long clipStart(RadeonBo bo, long start) {
     return Long.compareUnsigned(start, bo.start()) > 0 ? start : bo.start();

@@ -109,11 +109,6 @@ class RadeonLincheckTest {
     public void waitIdle(RadeonBo b) {}
 
     @Override
-    public boolean isIdle(RadeonBo b) {
-      return true;
-    }
-
-    @Override
     public void unbind(RadeonBo b) {
       gartFrame = NONE;
       pages = NONE;

@@ -31,11 +31,9 @@ class RadeonRaceReproductionTest {
           "gup-after-start/overlapping", 1L,
           "gup-after-start/migrate", 2L,
           "gup-after-start/fork", 143L,
-          "gup-after-start/oom-reap", 1L,
           "gup-after-start-fixme", 6L,
           "gup-after-start-fixme/overlapping", 1L,
-          "gup-after-start-fixme/migrate", 33L,
-          "gup-after-start-fixme/oom-reap", 1L);
+          "gup-after-start-fixme/migrate", 33L);
 
   /** Replays spent shrinking each schedule; keeps the class fast. */
   private static final int SHRINK_ATTEMPTS = 40;
