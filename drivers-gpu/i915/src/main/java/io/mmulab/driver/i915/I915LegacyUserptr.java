@@ -240,11 +240,11 @@ final class I915LegacyUserptr extends I915Userptr {
       hw.callbackEntered(MN, start, end);
       treeLock.lock();
       try {
-        for (int walks = 0; ; walks++) {
-          I915Object o = firstIntersecting(start, end);
-          if (o == null) {
-            break;
-          }
+        // No termination guarantee: an object that turns active in the range while the lock is
+        // dropped is found by the next walk, and so on (drivers.md §1 race 3, not declared).
+        for (I915Object o = firstIntersecting(start, end);
+            o != null;
+            o = firstIntersecting(start, end)) {
           treeLock.unlock();
           try {
             // unbind (waits for active rendering) then put_pages (unpins, leaves the tree)
