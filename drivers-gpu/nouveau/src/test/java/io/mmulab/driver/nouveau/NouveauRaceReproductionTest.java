@@ -11,8 +11,12 @@ import io.mmulab.testkit.scenario.ScenarioRun;
 import io.mmulab.testkit.scenario.ScenarioRunner;
 import io.mmulab.testkit.scenario.Scenarios;
 import io.mmulab.testkit.scenario.ShrunkSchedule;
+import java.util.Map;
 import java.util.function.Predicate;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Each declared legacy race as a pinned schedule: the first seed (sweeping 1, 2, … as the
@@ -26,6 +30,9 @@ class NouveauRaceReproductionTest {
 
   /** First failing seed of {@link NouveauFactory#VALID_FLAG_RESET_COW} (munmap-vs-fault). */
   static final long COW_SEED = 7;
+
+  /** First failing seed of {@link NouveauFactory#VALID_FLAG_RESET_MIGRATE} (migrate-during-dma). */
+  static final long MIGRATE_SEED = 49;
 
   /** Replays the shrinker may spend. */
   private static final int SHRINK_ATTEMPTS = 120;
@@ -66,14 +73,23 @@ class NouveauRaceReproductionTest {
     }
   }
 
-  @Test
-  void legacyValidFlagReset_overlappingInvalidationsPinnedSeed_failsAndIsCleanOnConsolidated() {
-    reproduceAndReplayOnConsolidated(NouveauFactory.VALID_FLAG_RESET, OVERLAPPING_SEED);
+  /** Scenario → first failing seed of the race there (the race has one name in every scenario). */
+  private static final Map<String, Long> PINNED_SEEDS =
+      Map.of(
+          NouveauFactory.VALID_FLAG_RESET.scenario(), OVERLAPPING_SEED,
+          NouveauFactory.VALID_FLAG_RESET_COW.scenario(), COW_SEED,
+          NouveauFactory.VALID_FLAG_RESET_MIGRATE.scenario(), MIGRATE_SEED);
+
+  /** Every declared legacy race, so that a new declaration cannot go without its reproduction. */
+  static Stream<DeclaredRace> races() {
+    return new NouveauFactory().declaredRaces(DriverVariant.LEGACY).stream();
   }
 
-  @Test
-  void legacyValidFlagReset_munmapVsFaultPinnedSeed_failsAndIsCleanOnConsolidated() {
-    reproduceAndReplayOnConsolidated(NouveauFactory.VALID_FLAG_RESET_COW, COW_SEED);
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("races")
+  void legacyRace_pinnedSeed_failsAndIsCleanOnConsolidated(DeclaredRace race) {
+    assertThat(PINNED_SEEDS).as("pinned seed for %s", race.scenario()).containsKey(race.scenario());
+    reproduceAndReplayOnConsolidated(race, PINNED_SEEDS.get(race.scenario()));
   }
 
   @Test
