@@ -16,6 +16,7 @@ import io.mmulab.core.sync.RealSyncRuntime;
 import io.mmulab.sim.dev.DmaFence;
 import io.mmulab.sim.gpu.GpuJob;
 import io.mmulab.testkit.lincheck.ModelCheckedRuntime;
+import io.mmulab.testkit.lincheck.RacingThreads;
 import java.util.List;
 import org.jetbrains.lincheck.Lincheck;
 import org.junit.jupiter.api.Test;
@@ -64,7 +65,6 @@ class I915LincheckTest {
     volatile long boundFrame = NONE; // the ppGTT entry
     volatile boolean revoked; // a callback returned since the last bind
     volatile boolean jobRunning; // the request's fence in the object's resv
-    volatile Throwable failure;
     final WaitQueue resv;
     final MmStruct mm;
     final I915Userptr userptr;
@@ -206,39 +206,12 @@ class I915LincheckTest {
       cpuFrame = NEW_FRAME;
       mm.invalidateRangeEnd(range);
     }
-
-    Thread thread(String name, Runnable body) {
-      return new Thread(
-          () -> {
-            try {
-              body.run();
-            } catch (RuntimeException | Error t) {
-              if (t.getClass().getName().startsWith("org.jetbrains.")) {
-                throw t;
-              }
-              failure = t;
-            }
-          },
-          name);
-    }
   }
 
   private static Runnable scenario(DriverVariant variant) {
     return () -> {
       World w = new World(variant);
-      Thread gpu = w.thread("gpu-execbuf", w::execbuf);
-      Thread cpu = w.thread("cpu-invalidate", w::invalidate);
-      gpu.start();
-      cpu.start();
-      try {
-        gpu.join();
-        cpu.join();
-      } catch (InterruptedException e) {
-        throw new AssertionError(e);
-      }
-      if (w.failure != null) {
-        throw new AssertionError("a thread failed: " + w.failure, w.failure);
-      }
+      RacingThreads.race("gpu-execbuf", w::execbuf, "cpu-invalidate", w::invalidate);
       long bound = w.boundFrame;
       if (bound != NONE && !w.revoked && bound != w.cpuFrame) {
         throw new AssertionError(

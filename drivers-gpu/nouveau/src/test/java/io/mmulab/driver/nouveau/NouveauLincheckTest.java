@@ -15,6 +15,7 @@ import io.mmulab.core.MmBackend;
 import io.mmulab.core.MmStruct;
 import io.mmulab.core.sync.RealSyncRuntime;
 import io.mmulab.testkit.lincheck.ModelCheckedRuntime;
+import io.mmulab.testkit.lincheck.RacingThreads;
 import org.jetbrains.lincheck.Lincheck;
 import org.junit.jupiter.api.Test;
 
@@ -51,7 +52,6 @@ class NouveauLincheckTest {
   private static final class World implements NouveauGpuPtes, MmBackend {
     volatile long cpuFrame = OLD_FRAME;
     volatile long gpuFrame = NONE; // written under the svmm mutex
-    volatile Throwable failure;
     final MmStruct mm;
     final NouveauSvmmCore core;
     final NouveauSync sync;
@@ -125,39 +125,12 @@ class NouveauLincheckTest {
       cpuFrame = NEW_FRAME;
       mm.invalidateRangeEnd(range);
     }
-
-    Thread thread(String name, Runnable body) {
-      return new Thread(
-          () -> {
-            try {
-              body.run();
-            } catch (RuntimeException | Error t) {
-              if (t.getClass().getName().startsWith("org.jetbrains.")) {
-                throw t;
-              }
-              failure = t;
-            }
-          },
-          name);
-    }
   }
 
   private static Runnable scenario(DriverVariant variant) {
     return () -> {
       World w = new World(variant);
-      Thread gpu = w.thread("gpu-fault", w::fault);
-      Thread cpu = w.thread("cpu-migrate", w::migrate);
-      gpu.start();
-      cpu.start();
-      try {
-        gpu.join();
-        cpu.join();
-      } catch (InterruptedException e) {
-        throw new AssertionError(e);
-      }
-      if (w.failure != null) {
-        throw new AssertionError("a thread failed: " + w.failure, w.failure);
-      }
+      RacingThreads.race("gpu-fault", w::fault, "cpu-migrate", w::migrate);
       long mapped = w.gpuFrame;
       if (mapped != NONE && mapped != w.cpuFrame) {
         throw new AssertionError(

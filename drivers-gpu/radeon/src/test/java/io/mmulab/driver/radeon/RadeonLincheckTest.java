@@ -10,6 +10,7 @@ import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.core.MmStruct;
 import io.mmulab.core.sync.RealSyncRuntime;
 import io.mmulab.testkit.lincheck.ModelCheckedRuntime;
+import io.mmulab.testkit.lincheck.RacingThreads;
 import java.lang.management.ManagementFactory;
 import org.jetbrains.lincheck.Lincheck;
 import org.junit.jupiter.api.Test;
@@ -57,7 +58,6 @@ class RadeonLincheckTest {
     /** The frame the CS's job was queued on, if it was. */
     volatile long jobFrame = NONE;
 
-    volatile Throwable failure;
     final MmStruct mm;
     final RadeonUserptr protocol;
     final RadeonBo bo;
@@ -149,39 +149,12 @@ class RadeonLincheckTest {
       cpuFrame = NEW_FRAME;
       mm.invalidateRangeEnd(range);
     }
-
-    Thread thread(String name, Runnable body) {
-      return new Thread(
-          () -> {
-            try {
-              body.run();
-            } catch (RuntimeException | Error t) {
-              if (t.getClass().getName().startsWith("org.jetbrains.")) {
-                throw t;
-              }
-              failure = t;
-            }
-          },
-          name);
-    }
   }
 
   private static Runnable scenario(DriverVariant variant) {
     return () -> {
       World w = new World(variant);
-      Thread cs = w.thread("cs", w::commandSubmission);
-      Thread cpu = w.thread("migrate", w::migrate);
-      cs.start();
-      cpu.start();
-      try {
-        cs.join();
-        cpu.join();
-      } catch (InterruptedException e) {
-        throw new AssertionError("interrupted", e);
-      }
-      if (w.failure != null) {
-        throw new AssertionError("a thread failed: " + w.failure, w.failure);
-      }
+      RacingThreads.race("cs", w::commandSubmission, "migrate", w::migrate);
       if (w.jobFrame == NONE) {
         throw new AssertionError("the CS queued no job");
       }
