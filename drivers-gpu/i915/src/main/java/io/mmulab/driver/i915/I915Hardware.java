@@ -7,9 +7,9 @@ import java.util.List;
 /**
  * What the userptr protocol code ({@link I915LegacyUserptr}, {@link I915ConsolidatedUserptr}) needs
  * from the GPU, the page allocator and the coherency checker: per object, install pinned pages,
- * bind / unbind them in the ppGTT, drop them, wait for or test the object's fences; submit a batch;
- * and the checker's events. The protocol itself (locks, tree, notifiers, sequence counts, GUP
- * through the {@link io.mmulab.api.AddressSpace}) stays in the driver classes.
+ * bind / unbind them in the ppGTT, drop them, wait for the object's fences; submit a batch; and the
+ * checker's events. The protocol itself (locks, tree, notifiers, sequence counts, GUP through the
+ * {@link io.mmulab.api.AddressSpace}) stays in the driver classes.
  *
  * <p>{@link I915Device} implements it on the simulated GPU; the Lincheck test implements it with
  * one page of fields, so that the model checker runs the driver's real protocol code.
