@@ -63,7 +63,9 @@ final class PlantedBugDriver implements DriverFactory {
     /** Faults pages in without holding a user reference ({@code mmget}) on the address space. */
     NO_MMGET,
     /** Maps what the fault asked for, so a read fault downgrades a writable entry, no TLB flush. */
-    DOWNGRADES_WITHOUT_FLUSH
+    DOWNGRADES_WITHOUT_FLUSH,
+    /** For a non-blockable range the callback answers "done" without zapping anything. */
+    NONBLOCKABLE_DONE_WITHOUT_ZAP
   }
 
   private static final AtomicInteger IDS = new AtomicInteger();
@@ -135,6 +137,11 @@ final class PlantedBugDriver implements DriverFactory {
 
     private boolean invalidate(MmuIntervalNotifier s, MmuNotifierRange range, long curSeq) {
       checker.invalidateCallbackEntered(id, "all", mm.name(), range.start(), range.end());
+      if (!range.blockable() && bug == Bug.NONBLOCKABLE_DONE_WITHOUT_ZAP) {
+        checker.invalidateCallbackReturned(
+            id, "all", mm.name(), range.start(), range.end(), curSeq);
+        return true;
+      }
       if (range.blockable() || bug == Bug.SLEEPS_IN_NONBLOCKABLE) {
         update.lock();
       } else if (!update.tryLock()) {

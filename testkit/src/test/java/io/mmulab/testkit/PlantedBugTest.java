@@ -31,6 +31,10 @@ class PlantedBugTest {
             Bug.SLEEPS_IN_NONBLOCKABLE,
             Scenarios.OOM_REAP_DURING_FAULT,
             "FAILED io.mmulab.api.LockRuleViolation"),
+        Arguments.of(
+            Bug.NONBLOCKABLE_DONE_WITHOUT_ZAP,
+            Scenarios.OOM_REAP_DURING_FAULT,
+            "violation USE_AFTER_FREE"),
         Arguments.of(Bug.KEEPS_SUBSCRIPTION, Scenarios.MUNMAP_VS_FAULT, "violation LIFETIME"),
         Arguments.of(
             Bug.KEEPS_SUBSCRIPTION,
