@@ -18,6 +18,7 @@ import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
 import io.mmulab.testkit.scenario.Buffer;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 
@@ -65,11 +66,37 @@ public final class OomReapProbe {
     }
 
     /**
-     * The reads of a device that kept its mapping of the used VMA.
+     * What a driver that refuses a non-blockable range holding device mappings leaves (i915,
+     * radeon): the reaper gives up on the used VMA and reaps the untouched one; the device reads
+     * the initial values, faults after the munmap, and the checker is clean.
      *
-     * @return {@link Buffer#initial(int)} of each page
+     * @return the expected outcome
      */
-    public static List<Long> initialValues() {
+    public static Result gaveUpOnTheUsedVma() {
+      return new Result(0, true, false, initialValues(), Errno.EFAULT, List.of());
+    }
+
+    /**
+     * What a driver that refuses every non-blockable range leaves (nouveau's whole-mm notifier):
+     * the reaper gives up on both VMAs; otherwise as {@link #gaveUpOnTheUsedVma()}.
+     *
+     * @return the expected outcome
+     */
+    public static Result gaveUpOnEveryVma() {
+      return new Result(0, true, true, initialValues(), Errno.EFAULT, List.of());
+    }
+
+    /**
+     * What a driver that only try-locks leaves (dmirror): reaped at the first attempt, both VMAs
+     * emptied, the device reading zero-fill afterwards, faulting after the munmap; checker clean.
+     *
+     * @return the expected outcome
+     */
+    public static Result reapedAtOnce() {
+      return new Result(1, false, false, Collections.nCopies(PAGES, 0L), Errno.EFAULT, List.of());
+    }
+
+    private static List<Long> initialValues() {
       List<Long> values = new ArrayList<>();
       for (int p = 0; p < PAGES; p++) {
         values.add(Buffer.initial(p));
