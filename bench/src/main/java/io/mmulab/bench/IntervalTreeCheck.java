@@ -1,6 +1,7 @@
 package io.mmulab.bench;
 
 import io.mmulab.core.IntervalTree;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.BitSet;
 
@@ -35,6 +36,12 @@ public final class IntervalTreeCheck {
   /** Kernel default of {@code max_endpoint}: {@code ~0u}, an unsigned 32-bit value. */
   public static final int DEFAULT_MAX_ENDPOINT = 0xFFFF_FFFF;
 
+  /**
+   * Passes of the module's loops that {@link #main} runs on a separate tree before timing, so that
+   * the JIT has compiled the tree code: the kernel module's own figures are of compiled code.
+   */
+  public static final int DEFAULT_WARMUP_PASSES = 10;
+
   /** Kernel default of {@code seed}. */
   public static final long DEFAULT_SEED = 3141592653589793238L;
 
@@ -59,6 +66,7 @@ public final class IntervalTreeCheck {
   private final int nsearches;
   private final boolean searchAll;
   private final int maxEndpoint;
+  private final long seed;
   private final Lfsr113 rnd;
   private final Node[] nodes;
   private final long[] queries;
@@ -82,12 +90,18 @@ public final class IntervalTreeCheck {
     this.nsearches = nsearches;
     this.searchAll = searchAll;
     this.maxEndpoint = maxEndpoint;
+    this.seed = seed;
     this.rnd = Lfsr113.seeded(seed);
     this.nodes = new Node[nnodes];
     for (int i = 0; i < nnodes; i++) {
       nodes[i] = new Node(i);
     }
     this.queries = new long[nsearches];
+  }
+
+  /** Returns a new check with the same parameters and a freshly seeded generator. */
+  IntervalTreeCheck copy() {
+    return new IntervalTreeCheck(nnodes, nsearches, searchAll, maxEndpoint, seed);
   }
 
   /** Creates the check with every kernel default. */
@@ -265,8 +279,11 @@ public final class IntervalTreeCheck {
    *
    * <p>Flags as in the kernel's userspace harness: {@code -n nnodes}, {@code -p perf_loops}, {@code
    * -q nsearches}, {@code -s search_loops}, {@code -a} (search_all), {@code -m max_endpoint},
-   * {@code -r seed}. Times include JIT compilation; {@link IntervalTreeBenchmark} is the
-   * measurement.
+   * {@code -r seed}; and ours, {@code -w passes}: how many passes of the same loops run first on a
+   * separate tree with the same parameters (default {@value #DEFAULT_WARMUP_PASSES}), so that the
+   * timed loops run compiled code like the kernel's; {@code -w 0} times a cold JVM, JIT compilation
+   * included. The timed tree draws the kernel's numbers either way. {@link IntervalTreeBenchmark}
+   * is the measurement.
    *
    * @param args the flags
    */
@@ -278,6 +295,7 @@ public final class IntervalTreeCheck {
     boolean searchAll = false;
     int maxEndpoint = DEFAULT_MAX_ENDPOINT;
     long seed = DEFAULT_SEED;
+    int warmupPasses = DEFAULT_WARMUP_PASSES;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "-n" -> nnodes = Integer.parseInt(args[++i]);
@@ -287,17 +305,48 @@ public final class IntervalTreeCheck {
         case "-a" -> searchAll = true;
         case "-m" -> maxEndpoint = Integer.parseUnsignedInt(args[++i]);
         case "-r" -> seed = Long.parseUnsignedLong(args[++i]);
+        case "-w" -> warmupPasses = Integer.parseInt(args[++i]);
         default -> {
           System.err.println(
               "usage: IntervalTreeCheck [-n nnodes] [-p perf_loops] [-q nsearches]"
-                  + " [-s search_loops] [-a] [-m max_endpoint] [-r seed]");
+                  + " [-s search_loops] [-a] [-m max_endpoint] [-r seed] [-w warmup_passes]");
           System.exit(2);
         }
       }
     }
+    if (warmupPasses < 0) {
+      System.err.println("IntervalTreeCheck: -w takes a count of 0 or more, not " + warmupPasses);
+      System.exit(2);
+    }
+    warmUp(
+        warmupPasses,
+        new IntervalTreeCheck(nnodes, nsearches, searchAll, maxEndpoint, seed),
+        perfLoops,
+        searchLoops,
+        System.out);
     IntervalTreeCheck check =
         new IntervalTreeCheck(nnodes, nsearches, searchAll, maxEndpoint, seed);
     check.runModule(perfLoops, searchLoops, System.out);
+  }
+
+  /**
+   * Runs {@code passes} passes of the module's loops on copies of {@code like} (same parameters,
+   * fresh generator), saying so on {@code out} first; {@code like} itself is left untouched.
+   */
+  static void warmUp(
+      int passes, IntervalTreeCheck like, int perfLoops, int searchLoops, PrintStream out) {
+    if (passes == 0) {
+      out.println("no warm-up (-w 0): the times include JIT compilation");
+      return;
+    }
+    out.printf(
+        "warm-up: %d passes of the same loops on a separate tree before timing (-w 0 to time a"
+            + " cold JVM)%n",
+        passes);
+    PrintStream discard = new PrintStream(OutputStream.nullOutputStream());
+    for (int p = 0; p < passes; p++) {
+      like.copy().runModule(perfLoops, searchLoops, discard);
+    }
   }
 
   /** The module's init sequence with the given loop counts, printing to {@code out}. */

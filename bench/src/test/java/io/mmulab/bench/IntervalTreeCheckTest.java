@@ -124,4 +124,31 @@ class IntervalTreeCheckTest {
         .contains("interval tree iteration")
         .doesNotContain("WARNING");
   }
+
+  @Test
+  void warmUp_saysSo_andLeavesTheTimedTreeOnTheKernelStream() {
+    IntervalTreeCheck timed = IntervalTreeCheck.withDefaults();
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    IntervalTreeCheck.warmUp(
+        2, timed, 10, 10, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+
+    assertThat(bytes.toString(StandardCharsets.UTF_8))
+        .startsWith("warm-up: 2 passes of the same loops on a separate tree before timing");
+    timed.init();
+    timed.init();
+    assertThat(timed.node(0).start()).as("the kernel's second data set").isEqualTo(60418519L);
+  }
+
+  @Test
+  void warmUp_zeroPasses_saysTheTimesAreCold() {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    IntervalTreeCheck.warmUp(
+        0,
+        IntervalTreeCheck.withDefaults(),
+        10,
+        10,
+        new PrintStream(bytes, true, StandardCharsets.UTF_8));
+
+    assertThat(bytes.toString(StandardCharsets.UTF_8)).contains("include JIT compilation");
+  }
 }

@@ -139,7 +139,8 @@ final class RunCommand implements Callable<Integer> {
             loadSeconds,
             tallies,
             loads,
-            (System.nanoTime() - t0) / 1e9);
+            (System.nanoTime() - t0) / 1e9,
+            Summary.currentRuntime());
     String report = writeReport(summary, err);
     PrintWriter out = cmd.getOut();
     if (json) {

@@ -3,6 +3,7 @@ package io.mmulab.cli;
 import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.ViolationKind;
+import io.mmulab.sim.sched.ThreadKind;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,6 +20,8 @@ import java.util.stream.Collectors;
  * @param tallies per driver variant, in driver then variant order
  * @param loads per consolidated driver name
  * @param wallSeconds how long the whole run took
+ * @param runtime the JDK and the kind of thread that carried the simulated threads, such as {@code
+ *     JDK 25.0.3 with virtual threads}
  */
 record Summary(
     SeedRange seeds,
@@ -26,7 +29,17 @@ record Summary(
     double loadSeconds,
     List<Tally> tallies,
     Map<String, LoadResult> loads,
-    double wallSeconds) {
+    double wallSeconds,
+    String runtime) {
+
+  /**
+   * Returns the running JDK and the thread kind of the deterministic runs.
+   *
+   * @return such as {@code JDK 25.0.3 with virtual threads}
+   */
+  static String currentRuntime() {
+    return "JDK " + Runtime.version() + " with " + ThreadKind.selected().label() + " threads";
+  }
 
   /**
    * Returns what breaks the rules, one line each: a consolidated variant that was not clean (in the
@@ -70,15 +83,15 @@ record Summary(
   }
 
   /**
-   * Returns the header line: the budget.
+   * Returns the header line: the budget, the time it took and what it ran on.
    *
    * @return the line
    */
   String header() {
     return String.format(
         "mmulab run: %d seeds (%s) per driver × variant × scenario, declared races searched to seed"
-            + " %d, %s s real-thread load per consolidated driver; %.0f s",
-        seeds.count(), seeds, raceLast, trim(loadSeconds), wallSeconds);
+            + " %d, %s s real-thread load per consolidated driver; %.0f s on %s",
+        seeds.count(), seeds, raceLast, trim(loadSeconds), wallSeconds, runtime);
   }
 
   /**
@@ -144,6 +157,7 @@ record Summary(
     budget.put("raceSeedsUpTo", raceLast);
     budget.put("loadSeconds", loadSeconds);
     root.put("budget", budget);
+    root.put("runtime", runtime);
     List<Object> rows = new ArrayList<>();
     for (Tally t : tallies) {
       Map<String, Object> row = new LinkedHashMap<>();

@@ -38,6 +38,7 @@ class RunCommandTest {
                 + ") per driver × variant × scenario, declared races searched to seed "
                 + RunCommand.DEFAULT_RACE_SEEDS
                 + ", 0.3 s real-thread load per consolidated driver; ")
+        .contains(" s on " + Summary.currentRuntime() + "\n")
         .contains(
             "DRIVER", "FIRST FAILING SEED PER DECLARED RACE", "FAULTS/S", "INVAL/S", "RETRIES")
         .containsPattern("dmirror +SHADOW_PTE +legacy +1 +" + race.seed() + " ")

@@ -17,6 +17,16 @@ final class DetCompletion implements Completion, Waitable {
   private final String name;
   private int done; // baton holder only
 
+  // Trace labels, each built on first use: a primitive may be used thousands of times a run, or
+  // never.
+  private String completeLabel;
+  private String completeAllLabel;
+  private String waitingForLabel;
+  private String waitForCompletionLabel;
+  private String waitForCompletionTimedOutLabel;
+  private String blockedOnLabel;
+  private String completedLabel;
+
   DetCompletion(Scheduler s, String name) {
     this.s = s;
     this.name = Objects.requireNonNull(name, "name is null");
@@ -29,7 +39,7 @@ final class DetCompletion implements Completion, Waitable {
       done++;
     }
     s.wakeAll(this);
-    s.reschedule(self, "complete " + name);
+    s.reschedule(self, completeLabel());
   }
 
   @Override
@@ -37,7 +47,7 @@ final class DetCompletion implements Completion, Waitable {
     SimThread self = s.self();
     done = ALL;
     s.wakeAll(this);
-    s.reschedule(self, "complete_all " + name);
+    s.reschedule(self, completeAllLabel());
   }
 
   @Override
@@ -51,20 +61,20 @@ final class DetCompletion implements Completion, Waitable {
     if (timeoutNanos < 0) {
       throw new IllegalArgumentException("negative timeout " + timeoutNanos + " on " + name);
     }
-    LockDep.mightSleep("waiting for " + name);
+    LockDep.mightSleep(waitingForLabel());
     long deadline = s.deadline(timeoutNanos);
-    s.reschedule(self, "wait_for_completion " + name);
+    s.reschedule(self, waitForCompletionLabel());
     while (done == 0) {
       if (s.now() >= deadline) {
-        s.trace(self, "wait_for_completion " + name + " timed out");
+        s.trace(self, waitForCompletionTimedOutLabel());
         return false;
       }
-      s.block(self, "blocked on " + name, this, null, deadline);
+      s.block(self, blockedOnLabel(), this, null, deadline);
     }
     if (done < ALL) {
       done--;
     }
-    s.trace(self, "completed " + name);
+    s.trace(self, completedLabel());
     return true;
   }
 
@@ -86,5 +96,42 @@ final class DetCompletion implements Completion, Waitable {
   @Override
   public String toString() {
     return name;
+  }
+
+  private String completeLabel() {
+    String l = completeLabel;
+    return l != null ? l : (completeLabel = "complete " + name);
+  }
+
+  private String completeAllLabel() {
+    String l = completeAllLabel;
+    return l != null ? l : (completeAllLabel = "complete_all " + name);
+  }
+
+  private String waitingForLabel() {
+    String l = waitingForLabel;
+    return l != null ? l : (waitingForLabel = "waiting for " + name);
+  }
+
+  private String waitForCompletionLabel() {
+    String l = waitForCompletionLabel;
+    return l != null ? l : (waitForCompletionLabel = "wait_for_completion " + name);
+  }
+
+  private String waitForCompletionTimedOutLabel() {
+    String l = waitForCompletionTimedOutLabel;
+    return l != null
+        ? l
+        : (waitForCompletionTimedOutLabel = "wait_for_completion " + name + " timed out");
+  }
+
+  private String blockedOnLabel() {
+    String l = blockedOnLabel;
+    return l != null ? l : (blockedOnLabel = "blocked on " + name);
+  }
+
+  private String completedLabel() {
+    String l = completedLabel;
+    return l != null ? l : (completedLabel = "completed " + name);
   }
 }

@@ -18,6 +18,15 @@ abstract class DetExclusiveLock implements ExclusiveLock, Waitable {
   private final boolean sleeping;
   private SimThread owner; // baton holder only
 
+  // Trace labels, each built on first use: a primitive may be used thousands of times a run, or
+  // never.
+  private String lockLabel;
+  private String trylockLabel;
+  private String trylockFailedLabel;
+  private String acquiredLabel;
+  private String blockedLabel;
+  private String unlockLabel;
+
   DetExclusiveLock(Scheduler s, String name, boolean sleeping) {
     this.s = s;
     this.name = Objects.requireNonNull(name, "name is null");
@@ -29,27 +38,27 @@ abstract class DetExclusiveLock implements ExclusiveLock, Waitable {
     SimThread self = s.self();
     LockDep.beforeAcquire(this, sleeping);
     s.maybeExtraYield(self, name);
-    s.reschedule(self, "lock " + name);
+    s.reschedule(self, lockLabel());
     while (owner != null) {
-      s.block(self, "blocked on " + name, this, null, SimThread.NO_DEADLINE);
+      s.block(self, blockedLabel(), this, null, SimThread.NO_DEADLINE);
     }
     owner = self;
     LockDep.acquired(this, false);
-    s.trace(self, "acquired " + name);
+    s.trace(self, acquiredLabel());
   }
 
   @Override
   public final boolean tryLock() {
     SimThread self = s.self();
     s.maybeExtraYield(self, name);
-    s.reschedule(self, "trylock " + name);
+    s.reschedule(self, trylockLabel());
     if (owner != null) {
-      s.trace(self, "trylock " + name + " failed");
+      s.trace(self, trylockFailedLabel());
       return false;
     }
     owner = self;
     LockDep.acquired(this, true);
-    s.trace(self, "acquired " + name);
+    s.trace(self, acquiredLabel());
     return true;
   }
 
@@ -62,7 +71,7 @@ abstract class DetExclusiveLock implements ExclusiveLock, Waitable {
     }
     owner = null;
     s.wakeAll(this);
-    s.reschedule(self, "unlock " + name);
+    s.reschedule(self, unlockLabel());
   }
 
   @Override
@@ -86,5 +95,35 @@ abstract class DetExclusiveLock implements ExclusiveLock, Waitable {
   @Override
   public final String toString() {
     return name;
+  }
+
+  private String lockLabel() {
+    String l = lockLabel;
+    return l != null ? l : (lockLabel = "lock " + name);
+  }
+
+  private String blockedLabel() {
+    String l = blockedLabel;
+    return l != null ? l : (blockedLabel = "blocked on " + name);
+  }
+
+  private String acquiredLabel() {
+    String l = acquiredLabel;
+    return l != null ? l : (acquiredLabel = "acquired " + name);
+  }
+
+  private String trylockLabel() {
+    String l = trylockLabel;
+    return l != null ? l : (trylockLabel = "trylock " + name);
+  }
+
+  private String trylockFailedLabel() {
+    String l = trylockFailedLabel;
+    return l != null ? l : (trylockFailedLabel = "trylock " + name + " failed");
+  }
+
+  private String unlockLabel() {
+    String l = unlockLabel;
+    return l != null ? l : (unlockLabel = "unlock " + name);
   }
 }

@@ -26,6 +26,21 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
   private SimThread writer;
   private int writersWaiting;
 
+  // Trace labels, each built on first use: a primitive may be used thousands of times a run, or
+  // never.
+  private String downReadLabel;
+  private String blockedOnReadLabel;
+  private String acquiredReadLabel;
+  private String downReadTrylockLabel;
+  private String downReadTrylockFailedLabel;
+  private String upReadLabel;
+  private String downWriteLabel;
+  private String blockedOnWriteLabel;
+  private String acquiredWriteLabel;
+  private String downWriteTrylockLabel;
+  private String downWriteTrylockFailedLabel;
+  private String upWriteLabel;
+
   DetRwSemaphore(Scheduler s, String name) {
     this.s = s;
     this.name = Objects.requireNonNull(name, "name is null");
@@ -36,27 +51,27 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
     SimThread self = s.self();
     LockDep.beforeAcquire(this, true);
     s.maybeExtraYield(self, name);
-    s.reschedule(self, "down_read " + name);
+    s.reschedule(self, downReadLabel());
     while (writer != null || writersWaiting > 0) {
-      s.block(self, "blocked on " + name + " (read)", this, READ, SimThread.NO_DEADLINE);
+      s.block(self, blockedOnReadLabel(), this, READ, SimThread.NO_DEADLINE);
     }
     readers.add(self);
     LockDep.acquired(this, false);
-    s.trace(self, "acquired " + name + " (read)");
+    s.trace(self, acquiredReadLabel());
   }
 
   @Override
   public boolean downReadTrylock() {
     SimThread self = s.self();
     s.maybeExtraYield(self, name);
-    s.reschedule(self, "down_read_trylock " + name);
+    s.reschedule(self, downReadTrylockLabel());
     if (holds(self) || writer != null || writersWaiting > 0) {
-      s.trace(self, "down_read_trylock " + name + " failed");
+      s.trace(self, downReadTrylockFailedLabel());
       return false;
     }
     readers.add(self);
     LockDep.acquired(this, true);
-    s.trace(self, "acquired " + name + " (read)");
+    s.trace(self, acquiredReadLabel());
     return true;
   }
 
@@ -71,7 +86,7 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
     if (readers.isEmpty()) {
       s.wakeAll(this);
     }
-    s.reschedule(self, "up_read " + name);
+    s.reschedule(self, upReadLabel());
   }
 
   @Override
@@ -79,31 +94,31 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
     SimThread self = s.self();
     LockDep.beforeAcquire(this, true);
     s.maybeExtraYield(self, name);
-    s.reschedule(self, "down_write " + name);
+    s.reschedule(self, downWriteLabel());
     if (writer != null || !readers.isEmpty()) {
       writersWaiting++;
       while (writer != null || !readers.isEmpty()) {
-        s.block(self, "blocked on " + name + " (write)", this, WRITE, SimThread.NO_DEADLINE);
+        s.block(self, blockedOnWriteLabel(), this, WRITE, SimThread.NO_DEADLINE);
       }
       writersWaiting--;
     }
     writer = self;
     LockDep.acquired(this, false);
-    s.trace(self, "acquired " + name + " (write)");
+    s.trace(self, acquiredWriteLabel());
   }
 
   @Override
   public boolean downWriteTrylock() {
     SimThread self = s.self();
     s.maybeExtraYield(self, name);
-    s.reschedule(self, "down_write_trylock " + name);
+    s.reschedule(self, downWriteTrylockLabel());
     if (holds(self) || writer != null || !readers.isEmpty()) {
-      s.trace(self, "down_write_trylock " + name + " failed");
+      s.trace(self, downWriteTrylockFailedLabel());
       return false;
     }
     writer = self;
     LockDep.acquired(this, true);
-    s.trace(self, "acquired " + name + " (write)");
+    s.trace(self, acquiredWriteLabel());
     return true;
   }
 
@@ -116,7 +131,7 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
     LockDep.beforeRelease(this);
     writer = null;
     s.wakeAll(this);
-    s.reschedule(self, "up_write " + name);
+    s.reschedule(self, upWriteLabel());
   }
 
   @Override
@@ -182,5 +197,65 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
             + " on "
             + name
             + " without that mode held");
+  }
+
+  private String downReadLabel() {
+    String l = downReadLabel;
+    return l != null ? l : (downReadLabel = "down_read " + name);
+  }
+
+  private String blockedOnReadLabel() {
+    String l = blockedOnReadLabel;
+    return l != null ? l : (blockedOnReadLabel = "blocked on " + name + " (read)");
+  }
+
+  private String acquiredReadLabel() {
+    String l = acquiredReadLabel;
+    return l != null ? l : (acquiredReadLabel = "acquired " + name + " (read)");
+  }
+
+  private String downReadTrylockLabel() {
+    String l = downReadTrylockLabel;
+    return l != null ? l : (downReadTrylockLabel = "down_read_trylock " + name);
+  }
+
+  private String downReadTrylockFailedLabel() {
+    String l = downReadTrylockFailedLabel;
+    return l != null ? l : (downReadTrylockFailedLabel = "down_read_trylock " + name + " failed");
+  }
+
+  private String upReadLabel() {
+    String l = upReadLabel;
+    return l != null ? l : (upReadLabel = "up_read " + name);
+  }
+
+  private String downWriteLabel() {
+    String l = downWriteLabel;
+    return l != null ? l : (downWriteLabel = "down_write " + name);
+  }
+
+  private String blockedOnWriteLabel() {
+    String l = blockedOnWriteLabel;
+    return l != null ? l : (blockedOnWriteLabel = "blocked on " + name + " (write)");
+  }
+
+  private String acquiredWriteLabel() {
+    String l = acquiredWriteLabel;
+    return l != null ? l : (acquiredWriteLabel = "acquired " + name + " (write)");
+  }
+
+  private String downWriteTrylockLabel() {
+    String l = downWriteTrylockLabel;
+    return l != null ? l : (downWriteTrylockLabel = "down_write_trylock " + name);
+  }
+
+  private String downWriteTrylockFailedLabel() {
+    String l = downWriteTrylockFailedLabel;
+    return l != null ? l : (downWriteTrylockFailedLabel = "down_write_trylock " + name + " failed");
+  }
+
+  private String upWriteLabel() {
+    String l = upWriteLabel;
+    return l != null ? l : (upWriteLabel = "up_write " + name);
   }
 }

@@ -18,6 +18,13 @@ final class DetWaitQueue implements WaitQueue, Waitable {
   private final String name;
   private long generation; // baton holder only
 
+  // Trace labels, each built on first use: a primitive may be used thousands of times a run, or
+  // never.
+  private String waitingOnLabel;
+  private String waitLabel;
+  private String blockedOnLabel;
+  private String wakeUpAllLabel;
+
   DetWaitQueue(Scheduler s, String name) {
     this.s = s;
     this.name = Objects.requireNonNull(name, "name is null");
@@ -34,10 +41,10 @@ final class DetWaitQueue implements WaitQueue, Waitable {
     if (timeoutNanos < 0) {
       throw new IllegalArgumentException("negative timeout " + timeoutNanos + " on " + name);
     }
-    LockDep.mightSleep("waiting on " + name);
+    LockDep.mightSleep(waitingOnLabel());
     long deadline = s.deadline(timeoutNanos);
     while (true) {
-      s.reschedule(self, "wait " + name);
+      s.reschedule(self, waitLabel());
       long seen = generation;
       if (condition.getAsBoolean()) {
         return true;
@@ -50,7 +57,7 @@ final class DetWaitQueue implements WaitQueue, Waitable {
         s.trace(self, "wait " + name + " timed out" + (last ? " (condition true)" : ""));
         return last;
       }
-      s.block(self, "blocked on " + name, this, null, deadline);
+      s.block(self, blockedOnLabel(), this, null, deadline);
     }
   }
 
@@ -59,7 +66,7 @@ final class DetWaitQueue implements WaitQueue, Waitable {
     SimThread self = s.self();
     generation++;
     List<String> woken = s.wakeAll(this);
-    s.reschedule(self, "wake_up_all " + name + (woken.isEmpty() ? "" : " " + woken));
+    s.reschedule(self, woken.isEmpty() ? wakeUpAllLabel() : wakeUpAllLabel() + " " + woken);
   }
 
   @Override
@@ -75,5 +82,25 @@ final class DetWaitQueue implements WaitQueue, Waitable {
   @Override
   public String toString() {
     return name;
+  }
+
+  private String waitingOnLabel() {
+    String l = waitingOnLabel;
+    return l != null ? l : (waitingOnLabel = "waiting on " + name);
+  }
+
+  private String waitLabel() {
+    String l = waitLabel;
+    return l != null ? l : (waitLabel = "wait " + name);
+  }
+
+  private String blockedOnLabel() {
+    String l = blockedOnLabel;
+    return l != null ? l : (blockedOnLabel = "blocked on " + name);
+  }
+
+  private String wakeUpAllLabel() {
+    String l = wakeUpAllLabel;
+    return l != null ? l : (wakeUpAllLabel = "wake_up_all " + name);
   }
 }

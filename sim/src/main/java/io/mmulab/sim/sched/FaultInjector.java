@@ -83,6 +83,11 @@ public final class FaultInjector {
     return draw(extraYield, plan.extraYieldBeforeLock());
   }
 
+  /** Whether {@link #spuriousWakeup()} can ever answer true (it draws nothing when it cannot). */
+  boolean spuriousWakeupsPlanned() {
+    return plan.spuriousWakeup() > 0;
+  }
+
   /** Decides whether to wake a sleeper spuriously at this scheduling point. */
   synchronized boolean spuriousWakeup() {
     return draw(spurious, plan.spuriousWakeup());

@@ -8,32 +8,32 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 
 /**
  * The heart of the deterministic runtime: thread states, the baton, the trace, the choices, virtual
  * time, deadlock and livelock detection.
  *
- * <p><b>Concurrency.</b> Each simulated thread is a platform thread, but at most one of them runs
- * simulated code at any time: the one named by {@link #current}, the <i>baton holder</i>. Every
- * other simulated thread is parked in {@link Condition#awaitUninterruptibly()} on its own {@link
- * SimThread#turn} condition of the single {@link #baton} lock, in a loop that only exits when
- * {@code current} names it (or when it is told to die). The holder passes the baton at a scheduling
- * point by setting {@code current} to the chosen thread and signalling that thread's condition
- * while holding {@code baton}, then parking itself the same way; a thread that ends passes the
- * baton and returns without parking. Since {@code current} only changes under {@code baton} and
- * only the holder changes it, exactly one simulated thread is between two scheduling points at any
- * time. The hand-off through {@code baton} (unlock by the old holder, lock by the new one) is a
+ * <p><b>Concurrency.</b> Each simulated thread is a Java thread (virtual or platform, {@link
+ * SchedulerConfig#threads()}), but at most one of them runs simulated code at any time: the one
+ * named by the volatile {@link #current}, the <i>baton holder</i>. Every other simulated thread is
+ * parked ({@link LockSupport#park}) in {@link #awaitTurn}, in a loop that only exits when {@code
+ * current} names it (or when it is told to die). The holder passes the baton at a scheduling point
+ * by writing the chosen thread to {@code current} and unparking it, then parking itself the same
+ * way; a thread that ends passes the baton and returns without parking. Only the holder writes
+ * {@code current}, so exactly one simulated thread is between two scheduling points at any time.
+ * The holder's volatile write of {@code current} and the next holder's volatile read of it are a
  * happens-before edge, so all scheduler state and all state of the simulated program is visible to
  * the next holder without further synchronization: the fields below that are not marked otherwise
  * are touched only by the baton holder, or by the runner thread after the run is over.
  *
- * <p>The runner (the thread that called {@link #run}) is not simulated: it parks on {@link
- * #runnerWake} until some holder ends the run ({@link #over}), then tears the remaining threads
- * down one at a time: it sets a thread's {@link SimThread#killRequested}, signals it and joins it
- * before the next, so even teardown runs one thread at a time. A thread told to die throws the
- * private {@link Killed} error from its parking loop and from every later runtime call.
+ * <p>The runner (the thread that called {@link #run}) is not simulated. On platform threads it
+ * parks until some holder ends the run ({@link #over}) and unparks it; with its own {@link
+ * RunCarrier} it carries the virtual threads itself until then. It then tears the remaining threads
+ * down one at a time: it sets a thread's {@link SimThread#killRequested}, unparks it and waits for
+ * it to end before the next, so even teardown runs one thread at a time. A thread told to die
+ * throws the private {@link Killed} error from its parking loop and from every later runtime call.
  *
  * <p>Nothing that affects the schedule or the trace depends on identity hash codes, wall-clock time
  * or hash iteration order: threads are kept in creation order and the only hash set is used for
@@ -63,16 +63,38 @@ final class Scheduler {
   private final ScheduleSource source;
   private final FaultInjector faults;
 
-  private final ReentrantLock baton = new ReentrantLock();
-  private final Condition runnerWake = baton.newCondition();
-  private SimThread current; // guarded by baton
-  private boolean over; // guarded by baton
-  private boolean started; // guarded by baton
+  /** The baton holder: written only by the holder (or the runner before and after the run). */
+  private volatile SimThread current;
+
+  /** Set once by the holder that ends the run; read by the runner. */
+  private volatile boolean over;
+
+  /** Runner only. */
+  private boolean started;
+
+  /** The thread that called {@link #run}. */
+  private Thread runner;
+
+  /** The run's own carrier of virtual threads, or null (platform threads, or the shared pool). */
+  private RunCarrier carrier;
 
   private final List<SimThread> threads = new ArrayList<>();
+
+  /** The threads that have not finished, in creation order: what every per-step scan walks. */
+  private final List<SimThread> live = new ArrayList<>();
+
+  /** Runnable candidates of the current pick, reused from step to step. */
+  private SimThread[] candidates = new SimThread[8];
+
+  /**
+   * No blocked thread has a deadline before this (a lower bound: a thread woken early may have left
+   * it lower than the true minimum, which costs one scan, never a missed wake-up).
+   */
+  private long nextDeadline = SimThread.NO_DEADLINE;
+
   private final Set<String> names = new HashSet<>();
-  private final List<TraceEntry> trace = new ArrayList<>();
-  private final List<Integer> choices = new ArrayList<>();
+  private final List<TraceEntry> trace = new ArrayList<>(4096);
+  private final List<Integer> choices = new ArrayList<>(1024);
   private long steps;
   private volatile long now;
 
@@ -115,21 +137,21 @@ final class Scheduler {
     if (CURRENT.get() != null) {
       throw new IllegalStateException("run called from inside a simulated thread");
     }
-    SimThread m;
-    baton.lock();
-    try {
+    synchronized (this) {
       if (started) {
         throw new IllegalStateException("a DeterministicRuntime runs only once");
       }
       started = true;
-      m = newThread("main", main);
-      current = m;
-      m.java.start();
-      while (!over) {
-        runnerWake.awaitUninterruptibly();
-      }
-    } finally {
-      baton.unlock();
+    }
+    runner = Thread.currentThread();
+    carrier = ownCarrierPossible() ? new RunCarrier() : null;
+    SimThread m = newThread("main", main);
+    current = m;
+    m.java.start();
+    if (carrier != null) {
+      carrier.runUntil(() -> over, Long.MAX_VALUE);
+    } else {
+      parkUntil(() -> over);
     }
     // Snapshot before teardown; killed threads cannot add events, but this does not rely on it.
     Trace finalTrace = new Trace(trace);
@@ -157,18 +179,40 @@ final class Scheduler {
   private List<String> teardown() {
     List<String> leaked = new ArrayList<>();
     for (SimThread t : threads) {
-      baton.lock();
-      try {
-        t.killRequested = true;
-        t.turn.signal();
-      } finally {
-        baton.unlock();
-      }
-      if (!joinQuietly(t.java)) {
+      t.killRequested = true;
+      LockSupport.unpark(t.java);
+      boolean unwound =
+          carrier == null
+              ? joinQuietly(t.java)
+              : carrier.runUntil(
+                  () -> !t.java.isAlive(), TimeUnit.MILLISECONDS.toNanos(KILL_JOIN_MILLIS));
+      if (!unwound) {
         leaked.add(t.name);
       }
     }
     return leaked;
+  }
+
+  /**
+   * Whether this run's virtual threads can ride on the caller: only a platform thread can carry
+   * virtual threads.
+   */
+  private boolean ownCarrierPossible() {
+    return config.threads() == ThreadKind.VIRTUAL
+        && ThreadKind.ownCarrierAvailable()
+        && !ThreadKind.isVirtual(Thread.currentThread());
+  }
+
+  /** Parks the calling thread until {@code done} holds, uninterruptibly. */
+  private static void parkUntil(BooleanSupplier done) {
+    boolean interrupted = false;
+    while (!done.getAsBoolean()) {
+      LockSupport.park(Scheduler.class);
+      interrupted |= Thread.interrupted();
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private static boolean joinQuietly(Thread t) {
@@ -201,12 +245,7 @@ final class Scheduler {
   void threadMain(SimThread self) {
     CURRENT.set(self);
     try {
-      baton.lock();
-      try {
-        awaitTurn(self);
-      } finally {
-        baton.unlock();
-      }
+      awaitTurn(self);
       Throwable thrown = null;
       try {
         self.body.run();
@@ -224,10 +263,15 @@ final class Scheduler {
     }
   }
 
-  /** Parks the caller (holding {@link #baton}) until it holds the baton; throws when killed. */
+  /** Parks the caller until it holds the baton; throws when killed. */
   private void awaitTurn(SimThread self) {
+    boolean interrupted = false;
     while (current != self && !self.killRequested) {
-      self.turn.awaitUninterruptibly();
+      LockSupport.park(this);
+      interrupted |= Thread.interrupted();
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
     if (self.killRequested) {
       throw KILLED;
@@ -242,8 +286,9 @@ final class Scheduler {
       name = requested + "#" + n;
     }
     names.add(name);
-    SimThread t = new SimThread(this, threads.size(), name, body, baton.newCondition());
+    SimThread t = new SimThread(this, threads.size(), name, body, config.threads(), carrier);
     threads.add(t);
+    live.add(t);
     return t;
   }
 
@@ -311,6 +356,7 @@ final class Scheduler {
 
   private void finish(SimThread self, Throwable thrown) {
     self.state = State.DONE;
+    live.remove(self);
     self.failure = thrown;
     wakeAll(self);
     if (thrown != null) {
@@ -350,19 +396,23 @@ final class Scheduler {
     self.blockedOn = on;
     self.blockMode = mode;
     self.deadline = deadline;
+    nextDeadline = Math.min(nextDeadline, deadline);
     reschedule(self, label);
   }
 
   /** Makes every thread blocked on {@code on} runnable; returns their names in creation order. */
   List<String> wakeAll(Waitable on) {
-    List<String> woken = new ArrayList<>(2);
-    for (SimThread t : threads) {
+    List<String> woken = null;
+    for (SimThread t : live) {
       if (t.state == State.BLOCKED && t.blockedOn == on) {
         wake(t);
+        if (woken == null) {
+          woken = new ArrayList<>(2);
+        }
         woken.add(t.name);
       }
     }
-    return woken;
+    return woken == null ? List.of() : woken;
   }
 
   private static void wake(SimThread t) {
@@ -400,45 +450,53 @@ final class Scheduler {
     if (next == self) {
       return;
     }
-    baton.lock();
-    try {
-      current = next;
-      next.turn.signal();
-      if (self.state != State.DONE) {
-        awaitTurn(self);
-      }
-    } finally {
-      baton.unlock();
+    current = next;
+    LockSupport.unpark(next.java);
+    if (self.state != State.DONE) {
+      awaitTurn(self);
     }
   }
 
+  /** Picks among the runnable threads: the caller first, then the others in creation order. */
   private SimThread pick(SimThread self) {
-    List<SimThread> candidates = new ArrayList<>(threads.size());
-    if (self.state == State.RUNNABLE) {
-      candidates.add(self);
+    if (candidates.length < live.size() + 1) {
+      candidates = new SimThread[Math.max(live.size() + 1, candidates.length * 2)];
     }
-    for (SimThread t : threads) {
+    int n = 0;
+    if (self.state == State.RUNNABLE) {
+      candidates[n++] = self;
+    }
+    for (SimThread t : live) {
       if (t != self && t.state == State.RUNNABLE) {
-        candidates.add(t);
+        candidates[n++] = t;
       }
     }
-    if (candidates.isEmpty()) {
+    if (n == 0) {
       return null;
     }
-    if (candidates.size() == 1) {
-      return candidates.get(0);
+    if (n == 1) {
+      return candidates[0];
     }
-    int c = Math.floorMod(source.choose(candidates.size()), candidates.size());
+    int c = Math.floorMod(source.choose(n), n);
     choices.add(c);
-    return candidates.get(c);
+    return candidates[c];
   }
 
   private void wakeExpired() {
-    for (SimThread t : threads) {
-      if (t.state == State.BLOCKED && t.deadline <= now) {
-        wake(t);
+    if (now < nextDeadline) {
+      return;
+    }
+    long earliest = SimThread.NO_DEADLINE;
+    for (SimThread t : live) {
+      if (t.state == State.BLOCKED) {
+        if (t.deadline <= now) {
+          wake(t);
+        } else {
+          earliest = Math.min(earliest, t.deadline);
+        }
       }
     }
+    nextDeadline = earliest;
   }
 
   /**
@@ -446,9 +504,12 @@ final class Scheduler {
    * is runnable: a program whose only progress would be spurious wake-ups is still a deadlock.
    */
   private void maybeSpuriousWakeup() {
+    if (!faults.spuriousWakeupsPlanned()) {
+      return; // the decision below would draw nothing from the fault stream either
+    }
     List<SimThread> sleepers = new ArrayList<>();
     boolean anyRunnable = false;
-    for (SimThread t : threads) {
+    for (SimThread t : live) {
       if (t.state == State.RUNNABLE) {
         anyRunnable = true;
       } else if (t.state == State.BLOCKED && t.blockedOn.spuriousWakeable()) {
@@ -466,7 +527,7 @@ final class Scheduler {
   /** Moves the clock to the earliest deadline of a blocked thread; false if there is none. */
   private boolean advanceToEarliestDeadline() {
     long earliest = SimThread.NO_DEADLINE;
-    for (SimThread t : threads) {
+    for (SimThread t : live) {
       if (t.state == State.BLOCKED && t.deadline < earliest) {
         earliest = t.deadline;
       }
@@ -480,12 +541,7 @@ final class Scheduler {
   }
 
   private boolean allDone() {
-    for (SimThread t : threads) {
-      if (t.state != State.DONE) {
-        return false;
-      }
-    }
-    return true;
+    return live.isEmpty();
   }
 
   /**
@@ -499,16 +555,11 @@ final class Scheduler {
       failedThread = thrown == null ? null : self.name;
       report = buildReport();
     }
-    baton.lock();
-    try {
-      over = true;
-      current = null;
-      runnerWake.signal();
-      if (self.state != State.DONE) {
-        awaitTurn(self);
-      }
-    } finally {
-      baton.unlock();
+    current = null;
+    over = true;
+    LockSupport.unpark(runner);
+    if (self.state != State.DONE) {
+      awaitTurn(self);
     }
   }
 

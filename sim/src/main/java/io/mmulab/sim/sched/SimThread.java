@@ -1,11 +1,12 @@
 package io.mmulab.sim.sched;
 
 import io.mmulab.api.sync.ThreadHandle;
-import java.util.concurrent.locks.Condition;
+import java.util.concurrent.Executor;
 
 /**
- * One simulated thread: a platform thread plus the scheduler's view of it. Every field except
- * {@link #killRequested} is touched only by the thread holding the baton (see {@link Scheduler}).
+ * One simulated thread: a Java thread of the run's {@link ThreadKind} plus the scheduler's view of
+ * it. Every field except {@link #killRequested} is touched only by the thread holding the baton
+ * (see {@link Scheduler}).
  */
 final class SimThread implements Waitable, ThreadHandle {
   enum State {
@@ -20,7 +21,6 @@ final class SimThread implements Waitable, ThreadHandle {
   final int id;
   final String name;
   final Runnable body;
-  final Condition turn;
   final Thread java;
 
   State state = State.RUNNABLE;
@@ -33,19 +33,17 @@ final class SimThread implements Waitable, ThreadHandle {
   /** Set by the runner at teardown; read by this thread at every runtime call. */
   volatile boolean killRequested;
 
-  SimThread(Scheduler scheduler, int id, String name, Runnable body, Condition turn) {
+  SimThread(
+      Scheduler scheduler, int id, String name, Runnable body, ThreadKind kind, Executor carrier) {
     this.scheduler = scheduler;
     this.id = id;
     this.name = name;
     this.body = body;
-    this.turn = turn;
     this.java =
-        new Thread(
-            null,
-            () -> scheduler.threadMain(this),
+        kind.newThread(
             DeterministicRuntime.THREAD_NAME_PREFIX + name,
-            0);
-    this.java.setDaemon(true);
+            () -> scheduler.threadMain(this),
+            carrier);
   }
 
   @Override

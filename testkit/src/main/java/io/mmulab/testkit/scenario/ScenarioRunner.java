@@ -13,6 +13,7 @@ import io.mmulab.sim.sched.RunResult;
 import io.mmulab.sim.sched.SchedulerConfig;
 import io.mmulab.sim.sched.Shrinker;
 import io.mmulab.sim.sched.Simulation;
+import io.mmulab.sim.sched.ThreadKind;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -51,6 +52,7 @@ public final class ScenarioRunner {
   private final DriverFactory factory;
   private final DriverVariant variant;
   private final int frameBudget;
+  private final ThreadKind threads; // null: the selected kind at each run
 
   /**
    * A runner with {@link #DEFAULT_FRAME_BUDGET} frames.
@@ -72,6 +74,11 @@ public final class ScenarioRunner {
    * @throws IllegalArgumentException if the driver has no such variant, or the budget is below 1
    */
   public ScenarioRunner(DriverFactory factory, DriverVariant variant, int frameBudget) {
+    this(factory, variant, frameBudget, null);
+  }
+
+  private ScenarioRunner(
+      DriverFactory factory, DriverVariant variant, int frameBudget, ThreadKind threads) {
     this.factory = Objects.requireNonNull(factory, "factory is null");
     this.variant = Objects.requireNonNull(variant, "variant is null");
     if (!factory.variants().contains(variant)) {
@@ -82,6 +89,19 @@ public final class ScenarioRunner {
       throw new IllegalArgumentException("frame budget " + frameBudget + " is below 1");
     }
     this.frameBudget = frameBudget;
+    this.threads = threads;
+  }
+
+  /**
+   * Returns a runner like this one whose runs are carried by {@code kind} of thread, whatever
+   * {@value ThreadKind#PROPERTY} says: for comparing the kinds, which give the same runs.
+   *
+   * @param kind the kind
+   * @return the new runner
+   */
+  public ScenarioRunner onThreads(ThreadKind kind) {
+    return new ScenarioRunner(
+        factory, variant, frameBudget, Objects.requireNonNull(kind, "kind is null"));
   }
 
   /**
@@ -104,14 +124,15 @@ public final class ScenarioRunner {
 
   /**
    * Returns the scheduler configuration of a scenario's run with {@code seed}: the default budget,
-   * with the scenario's fault plan.
+   * with the scenario's fault plan, on this runner's kind of thread.
    *
    * @param scenario the scenario
    * @param seed the seed
    * @return the config
    */
   public SchedulerConfig config(Scenario scenario, long seed) {
-    return SchedulerConfig.ofSeed(seed).withFaults(scenario.faults());
+    SchedulerConfig c = SchedulerConfig.ofSeed(seed).withFaults(scenario.faults());
+    return threads == null ? c : c.withThreads(threads);
   }
 
   /**
