@@ -56,8 +56,8 @@ public record ConformanceOptions(
     Set<String> scenarios,
     Set<DriverVariant> variants) {
 
-  /** Default seeds per scenario × variant: small, so the suite is fast. */
-  public static final int DEFAULT_SEEDS = 20;
+  /** Default seeds per scenario × variant: a few seconds per driver module on JDK 17. */
+  public static final int DEFAULT_SEEDS = 100;
 
   /** Default budget of a declared race. */
   public static final int DEFAULT_RACE_SEEDS = 200;

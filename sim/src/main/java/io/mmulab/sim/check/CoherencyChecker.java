@@ -13,6 +13,7 @@ import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 
 /**
  * A passive observer of the simulated machine: it is told about every CPU page-table change, every
@@ -114,7 +115,9 @@ public final class CoherencyChecker {
   private final int maxViolations;
 
   // All below guarded by lock.
-  private final ArrayDeque<String> trace;
+  /** The last events, rendered only when a violation or a caller asks for them. */
+  private final ArrayDeque<Event> trace;
+
   private final List<Violation> violations = new ArrayList<>();
   private long reported;
   private long tick;
@@ -161,7 +164,7 @@ public final class CoherencyChecker {
   public void frameAllocated(long pfn, long generation, String owner) {
     lock.lock();
     try {
-      record("frameAllocated pfn=" + pfn + " gen=" + generation + " owner=" + owner);
+      record(() -> "frameAllocated pfn=" + pfn + " gen=" + generation + " owner=" + owner);
       FrameMirror f = frames.get(pfn);
       if (f != null && !f.freed) {
         throw new IllegalStateException(
@@ -194,7 +197,7 @@ public final class CoherencyChecker {
   public void frameFreed(long pfn, long generation) {
     lock.lock();
     try {
-      record("frameFreed pfn=" + pfn + " gen=" + generation);
+      record(() -> "frameFreed pfn=" + pfn + " gen=" + generation);
       FrameMirror f = frames.get(pfn);
       if (f == null) {
         f = new FrameMirror();
@@ -242,14 +245,15 @@ public final class CoherencyChecker {
     try {
       long now =
           record(
-              "cpuPteChanged mm="
-                  + mm
-                  + " va="
-                  + hex(va)
-                  + " "
-                  + pte(oldPfn, oldWritable)
-                  + " -> "
-                  + pte(newPfn, newWritable));
+              () ->
+                  "cpuPteChanged mm="
+                      + mm
+                      + " va="
+                      + hex(va)
+                      + " "
+                      + pte(oldPfn, oldWritable)
+                      + " -> "
+                      + pte(newPfn, newWritable));
       long vpn = va >>> PAGE_SHIFT;
       Map<Long, CpuPte> ptes = cpuPtes.computeIfAbsent(mm, k -> new HashMap<>());
       CpuPte prev = ptes.get(vpn);
@@ -324,7 +328,14 @@ public final class CoherencyChecker {
     lock.lock();
     try {
       record(
-          "cpuAccess mm=" + mm + " va=" + hex(va) + " pfn=" + pfn + (write ? " write" : " read"));
+          () ->
+              "cpuAccess mm="
+                  + mm
+                  + " va="
+                  + hex(va)
+                  + " pfn="
+                  + pfn
+                  + (write ? " write" : " read"));
       checkHostAccess(CPU, mm, va, pfn);
     } finally {
       lock.unlock();
@@ -343,7 +354,7 @@ public final class CoherencyChecker {
   public void kernelAccess(String what, long pfn, boolean write) {
     lock.lock();
     try {
-      record("kernelAccess " + what + " pfn=" + pfn + (write ? " write" : " read"));
+      record(() -> "kernelAccess " + what + " pfn=" + pfn + (write ? " write" : " read"));
       checkHostAccess(KERNEL, null, NO_VA, pfn);
     } finally {
       lock.unlock();
@@ -367,7 +378,7 @@ public final class CoherencyChecker {
     Objects.requireNonNull(model, "model is null");
     lock.lock();
     try {
-      record("declareDevice " + deviceId + " " + model);
+      record(() -> "declareDevice " + deviceId + " " + model);
       Device d = devices.get(deviceId);
       if (d == null || d.tornDown) {
         devices.put(deviceId, new Device(deviceId, model));
@@ -398,14 +409,15 @@ public final class CoherencyChecker {
     lock.lock();
     try {
       record(
-          "subscriptionInserted "
-              + deviceId
-              + " sub="
-              + subscription
-              + " mm="
-              + mm
-              + " "
-              + range(start, endExclusive));
+          () ->
+              "subscriptionInserted "
+                  + deviceId
+                  + " sub="
+                  + subscription
+                  + " mm="
+                  + mm
+                  + " "
+                  + range(start, endExclusive));
       Device d = device(deviceId);
       checkNotTornDown(d, mm, start, "subscription " + subscription + " inserted");
       d.subs.put(subscription, new Subscription(subscription, mm, start, endExclusive));
@@ -425,10 +437,11 @@ public final class CoherencyChecker {
     lock.lock();
     try {
       record(
-          "subscriptionRemoved "
-              + deviceId
-              + " sub="
-              + (subscription == null ? "<all>" : subscription));
+          () ->
+              "subscriptionRemoved "
+                  + deviceId
+                  + " sub="
+                  + (subscription == null ? "<all>" : subscription));
       Device d = device(deviceId);
       if (subscription == null) {
         d.allSubsRemoved = true;
@@ -471,14 +484,15 @@ public final class CoherencyChecker {
     lock.lock();
     try {
       record(
-          "callbackEntered "
-              + deviceId
-              + " sub="
-              + subscription
-              + " mm="
-              + mm
-              + " "
-              + range(start, endExclusive));
+          () ->
+              "callbackEntered "
+                  + deviceId
+                  + " sub="
+                  + subscription
+                  + " mm="
+                  + mm
+                  + " "
+                  + range(start, endExclusive));
       checkCallbackLifetime(device(deviceId), subscription, mm, start);
     } finally {
       lock.unlock();
@@ -505,16 +519,17 @@ public final class CoherencyChecker {
     try {
       long now =
           record(
-              "callbackReturned "
-                  + deviceId
-                  + " sub="
-                  + subscription
-                  + " mm="
-                  + mm
-                  + " "
-                  + range(start, endExclusive)
-                  + " seq="
-                  + seq);
+              () ->
+                  "callbackReturned "
+                      + deviceId
+                      + " sub="
+                      + subscription
+                      + " mm="
+                      + mm
+                      + " "
+                      + range(start, endExclusive)
+                      + " seq="
+                      + seq);
       Device d = device(deviceId);
       checkCallbackLifetime(d, subscription, mm, start);
       PerMm pm = d.mms.get(mm);
@@ -569,15 +584,16 @@ public final class CoherencyChecker {
     try {
       long now =
           record(
-              "deviceMapped "
-                  + deviceId
-                  + " mm="
-                  + mm
-                  + " va="
-                  + hex(va)
-                  + " pfn="
-                  + pfn
-                  + (writable ? " rw" : " ro"));
+              () ->
+                  "deviceMapped "
+                      + deviceId
+                      + " mm="
+                      + mm
+                      + " va="
+                      + hex(va)
+                      + " pfn="
+                      + pfn
+                      + (writable ? " rw" : " ro"));
       Device d = device(deviceId);
       checkNotTornDown(d, mm, va, "maps va " + hex(va));
       checkCoverage(d, mm, va, pfn);
@@ -639,7 +655,12 @@ public final class CoherencyChecker {
    */
   public void deviceUnmapped(String deviceId, String mm, long va) {
     long vpn = va >>> PAGE_SHIFT;
-    unmap(deviceId, mm, vpn, vpn, "deviceUnmapped " + deviceId + " mm=" + mm + " va=" + hex(va));
+    unmap(
+        deviceId,
+        mm,
+        vpn,
+        vpn,
+        () -> "deviceUnmapped " + deviceId + " mm=" + mm + " va=" + hex(va));
   }
 
   /**
@@ -657,10 +678,11 @@ public final class CoherencyChecker {
         mm,
         start >>> PAGE_SHIFT,
         (endExclusive - 1) >>> PAGE_SHIFT,
-        "deviceUnmapped " + deviceId + " mm=" + mm + " " + range(start, endExclusive));
+        () -> "deviceUnmapped " + deviceId + " mm=" + mm + " " + range(start, endExclusive));
   }
 
-  private void unmap(String deviceId, String mm, long firstVpn, long lastVpn, String event) {
+  private void unmap(
+      String deviceId, String mm, long firstVpn, long lastVpn, Supplier<String> event) {
     Objects.requireNonNull(mm, "mm is null");
     lock.lock();
     try {
@@ -696,7 +718,7 @@ public final class CoherencyChecker {
   public long beginOperation(String deviceId) {
     lock.lock();
     try {
-      long now = record("beginOperation " + deviceId);
+      long now = record(() -> "beginOperation " + deviceId);
       checkNotTornDown(device(deviceId), null, NO_VA, "begins an operation");
       return now;
     } finally {
@@ -727,16 +749,17 @@ public final class CoherencyChecker {
       }
       long now =
           record(
-              "deviceAccess "
-                  + deviceId
-                  + (operation == NO_OP ? "" : " op=#" + operation)
-                  + " mm="
-                  + mm
-                  + " va="
-                  + hex(va)
-                  + " pfn="
-                  + pfn
-                  + (write ? " write" : " read"));
+              () ->
+                  "deviceAccess "
+                      + deviceId
+                      + (operation == NO_OP ? "" : " op=#" + operation)
+                      + " mm="
+                      + mm
+                      + " va="
+                      + hex(va)
+                      + " pfn="
+                      + pfn
+                      + (write ? " write" : " read"));
       Device d = device(deviceId);
       checkNotTornDown(d, mm, va, "accesses va " + hex(va));
       checkCoverage(d, mm, va, pfn);
@@ -888,7 +911,7 @@ public final class CoherencyChecker {
   public void deviceTornDown(String deviceId) {
     lock.lock();
     try {
-      record("deviceTornDown " + deviceId);
+      record(() -> "deviceTornDown " + deviceId);
       Device d = device(deviceId);
       checkNotTornDown(d, null, NO_VA, "torn down again");
       d.tornDown = true;
@@ -907,7 +930,7 @@ public final class CoherencyChecker {
   public void attachDomain(String deviceId) {
     lock.lock();
     try {
-      record("attachDomain " + deviceId);
+      record(() -> "attachDomain " + deviceId);
       Device d = device(deviceId);
       checkNotTornDown(d, null, NO_VA, "attaches an IOMMU domain");
       if (d.domain == null) {
@@ -928,7 +951,7 @@ public final class CoherencyChecker {
   public void domainMap(String deviceId, long pfn) {
     lock.lock();
     try {
-      record("domainMap " + deviceId + " pfn=" + pfn);
+      record(() -> "domainMap " + deviceId + " pfn=" + pfn);
       Device d = device(deviceId);
       checkNotTornDown(d, null, NO_VA, "maps pfn " + pfn + " in its IOMMU domain");
       FrameMirror f = frames.get(pfn);
@@ -961,7 +984,7 @@ public final class CoherencyChecker {
   public void domainUnmap(String deviceId, long pfn) {
     lock.lock();
     try {
-      record("domainUnmap " + deviceId + " pfn=" + pfn);
+      record(() -> "domainUnmap " + deviceId + " pfn=" + pfn);
       Device d = device(deviceId);
       checkNotTornDown(d, null, NO_VA, "unmaps pfn " + pfn + " from its IOMMU domain");
       TreeMap<Long, Integer> byGen = d.domain == null ? null : d.domain.get(pfn);
@@ -1072,7 +1095,7 @@ public final class CoherencyChecker {
   public List<String> trace() {
     lock.lock();
     try {
-      return List.copyOf(trace);
+      return renderTrace();
     } finally {
       lock.unlock();
     }
@@ -1097,20 +1120,40 @@ public final class CoherencyChecker {
   // ---------------------------------------------------------------------------------------------
   // Internals (all called with lock held)
 
-  private long record(String event) {
+  /** One event of the trace ring; its text is built only if it is ever read. */
+  private record Event(long tick, Supplier<String> text) {
+    @Override
+    public String toString() {
+      return "#" + tick + " " + text.get();
+    }
+  }
+
+  /**
+   * Records an event. The text is a supplier because every device access and PTE change is an event
+   * while only the few before a violation are ever read.
+   */
+  private long record(Supplier<String> event) {
     tick++;
     if (trace.size() == traceLength) {
       trace.removeFirst();
     }
-    trace.addLast("#" + tick + " " + event);
+    trace.addLast(new Event(tick, event));
     return tick;
+  }
+
+  private List<String> renderTrace() {
+    List<String> out = new ArrayList<>(trace.size());
+    for (Event e : trace) {
+      out.add(e.toString());
+    }
+    return out;
   }
 
   private void violation(
       ViolationKind kind, String deviceId, String mm, long va, long pfn, String message) {
     reported++;
     if (violations.size() < maxViolations) {
-      violations.add(new Violation(kind, deviceId, mm, va, pfn, message, List.copyOf(trace)));
+      violations.add(new Violation(kind, deviceId, mm, va, pfn, message, renderTrace()));
     }
   }
 

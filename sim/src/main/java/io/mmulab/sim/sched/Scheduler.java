@@ -153,8 +153,8 @@ final class Scheduler {
     } else {
       parkUntil(() -> over);
     }
-    // Snapshot before teardown; killed threads cannot add events, but this does not rely on it.
-    Trace finalTrace = new Trace(trace);
+    // Nothing is recorded once the run is over (see trace), so the list is handed over uncopied.
+    Trace finalTrace = Trace.adopt(trace);
     List<Integer> finalChoices = List.copyOf(choices);
     long finalSteps = steps;
     long finalNow = now;
@@ -377,6 +377,9 @@ final class Scheduler {
 
   /** Records an event that is not a scheduling point. */
   void trace(SimThread self, String label) {
+    if (over) {
+      return; // teardown: a killed thread's last words are not part of the run
+    }
     trace.add(new TraceEntry(steps, now, self.name, label));
   }
 

@@ -1,5 +1,6 @@
 package io.mmulab.sim.sched;
 
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -17,7 +18,16 @@ public final class Trace {
    * @param entries the events, copied
    */
   public Trace(List<TraceEntry> entries) {
-    this.entries = List.copyOf(entries);
+    this(entries, true);
+  }
+
+  private Trace(List<TraceEntry> entries, boolean copy) {
+    this.entries = copy ? List.copyOf(entries) : Collections.unmodifiableList(entries);
+  }
+
+  /** A trace over the scheduler's own list, which nothing writes to any more: no copy. */
+  static Trace adopt(List<TraceEntry> finished) {
+    return new Trace(finished, false);
   }
 
   /**
