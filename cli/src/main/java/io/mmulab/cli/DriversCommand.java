@@ -29,7 +29,14 @@ final class DriversCommand implements Runnable {
       for (DriverVariant v : Catalog.variants(f)) {
         for (DeclaredRace r : f.declaredRaces(v)) {
           races.add(
-              Catalog.name(v) + ": " + r.name() + " (" + r.scenario() + "; " + kinds(r) + ")");
+              Catalog.name(v)
+                  + ": "
+                  + r.name()
+                  + " ("
+                  + String.join(", ", r.scenarios())
+                  + "; "
+                  + kinds(r)
+                  + ")");
         }
       }
       t.add(

@@ -2,6 +2,7 @@ package io.mmulab.cli;
 
 import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverVariant;
+import io.mmulab.testkit.RaceScenario;
 import io.mmulab.testkit.scenario.ScenarioRunner;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -52,18 +53,19 @@ final class Report {
       problems.forEach(
           p -> sb.append("<p class=\"bad\">FAIL: ").append(Html.esc(p)).append("</p>\n"));
     }
-    List<String> notes = summary.notes();
-    if (!notes.isEmpty()) {
-      sb.append("<h3>Undeclared findings of legacy variants (not failures of run)</h3>\n<ul>");
-      notes.forEach(n -> sb.append("<li class=\"mono\">").append(Html.esc(n)).append("</li>"));
+    List<String> undeclared = summary.undeclaredFindings();
+    if (!undeclared.isEmpty()) {
+      sb.append("<h3>Findings no declared race covers (failures of run)</h3>\n<ul>");
+      undeclared.forEach(n -> sb.append("<li class=\"mono\">").append(Html.esc(n)).append("</li>"));
       sb.append("</ul>\n");
     }
     List<Section> sections = new ArrayList<>();
     for (Tally t : summary.tallies()) {
       ScenarioRunner runner = new ScenarioRunner(t.driver(), t.variant());
-      for (Map.Entry<DeclaredRace, Finding> e : t.raceFindings().entrySet()) {
+      for (Map.Entry<RaceScenario, Finding> e : t.raceFindings().entrySet()) {
         String id = "t" + (sections.size() + 1);
-        sections.add(section(id, "Race " + e.getKey().name(), t, runner, e.getValue(), e.getKey()));
+        DeclaredRace race = e.getKey().race();
+        sections.add(section(id, "Race " + race.name(), t, runner, e.getValue(), race));
       }
       for (Finding f : t.undeclared().values()) {
         String id = "t" + (sections.size() + 1);

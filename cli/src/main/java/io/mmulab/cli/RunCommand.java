@@ -177,8 +177,9 @@ final class RunCommand implements Callable<Integer> {
   }
 
   /**
-   * Searches each declared race the sweep did not show further in its scenario, a chunk of seeds at
-   * a time for all of them together, until it shows or its tally's race seeds are spent.
+   * Searches each (declared race, scenario) pair the sweep did not show further in that scenario, a
+   * chunk of seeds at a time for all of them together, until it shows or its tally's race seeds are
+   * spent.
    */
   private void searchRaces(List<Tally> tallies, PrintWriter err) {
     for (long from = seeds.last() + 1; ; from += RACE_CHUNK) {

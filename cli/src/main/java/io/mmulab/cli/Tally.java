@@ -1,10 +1,10 @@
 package io.mmulab.cli;
 
-import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverFactory;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.ViolationKind;
 import io.mmulab.sim.check.Violation;
+import io.mmulab.testkit.RaceScenario;
 import io.mmulab.testkit.Verdict;
 import io.mmulab.testkit.scenario.Scenario;
 import io.mmulab.testkit.scenario.ScenarioRun;
@@ -20,8 +20,8 @@ import java.util.stream.Collectors;
 /**
  * What the seed sweeps of one driver variant found, judged run by run with the testkit's {@link
  * Verdict}: how many runs were clean, how many runs showed each violation kind, the first run that
- * showed each declared race (searched past the sweep's seeds if need be), and the first undeclared
- * failure of each scenario. Thread-safe.
+ * showed each declared race in each of its scenarios (searched past the sweep's seeds if need be),
+ * and the first undeclared failure of each scenario. Thread-safe.
  */
 final class Tally {
   private final DriverFactory driver;
@@ -29,9 +29,9 @@ final class Tally {
   private final List<Scenario> scenarios;
   private final SeedRange seeds;
   private final SeedRange raceSeeds;
-  private final List<DeclaredRace> races;
+  private final List<RaceScenario> races;
   private final Map<ViolationKind, Long> kindRuns = new EnumMap<>(ViolationKind.class);
-  private final Map<DeclaredRace, Finding> raceFindings = new LinkedHashMap<>();
+  private final Map<RaceScenario, Finding> raceFindings = new LinkedHashMap<>();
   private final Map<String, Finding> undeclared = new LinkedHashMap<>();
   private long runs;
   private long clean;
@@ -59,7 +59,9 @@ final class Tally {
     Set<String> names = new HashSet<>();
     scenarios.forEach(s -> names.add(s.name()));
     this.races =
-        driver.declaredRaces(variant).stream().filter(r -> names.contains(r.scenario())).toList();
+        RaceScenario.of(driver.declaredRaces(variant))
+            .filter(r -> names.contains(r.scenario()))
+            .toList();
   }
 
   /**
@@ -101,11 +103,13 @@ final class Tally {
   private void recordRaces(ScenarioRun run, Verdict v) {
     v.races()
         .forEach(
-            (race, shown) ->
-                raceFindings.put(
-                    race,
-                    new Finding(run, shown.get(0), "race " + race.name())
-                        .earliest(raceFindings.get(race))));
+            (race, shown) -> {
+              RaceScenario key = new RaceScenario(race, run.scenario().name());
+              raceFindings.put(
+                  key,
+                  new Finding(run, shown.get(0), "race " + race.name())
+                      .earliest(raceFindings.get(key)));
+            });
   }
 
   /**
@@ -162,13 +166,13 @@ final class Tally {
     return raceSeeds;
   }
 
-  /** Returns the declared races of the scenarios swept that no run showed yet. */
-  synchronized List<DeclaredRace> missingRaces() {
+  /** Returns the (declared race, scenario) pairs of the scenarios swept that no run showed yet. */
+  synchronized List<RaceScenario> missingRaces() {
     return races.stream().filter(r -> !raceFindings.containsKey(r)).toList();
   }
 
-  /** Returns the races the variant declares for the scenarios swept. */
-  List<DeclaredRace> races() {
+  /** Returns the races the variant declares, in each of the scenarios swept that exposes them. */
+  List<RaceScenario> races() {
     return races;
   }
 
@@ -187,8 +191,8 @@ final class Tally {
     return new EnumMap<>(kindRuns);
   }
 
-  /** Returns the first run showing each declared race that showed up. */
-  synchronized Map<DeclaredRace, Finding> raceFindings() {
+  /** Returns the first run showing each declared race in each scenario where it showed up. */
+  synchronized Map<RaceScenario, Finding> raceFindings() {
     return new LinkedHashMap<>(raceFindings);
   }
 
@@ -199,7 +203,8 @@ final class Tally {
 
   /**
    * Returns what breaks the rules of {@code run}: for the consolidated variant any run that is not
-   * clean; for the others a declared race that never showed up.
+   * clean; for every variant a finding no declared race covers (a legacy variant's declarations are
+   * its documentation), and a declared race that never showed up in one of its scenarios.
    *
    * @return one line each, empty if none
    */
@@ -215,17 +220,17 @@ final class Tally {
               + runs
               + " runs not clean, first: "
               + firstUnclean());
+    } else if (!undeclared.isEmpty()) {
+      out.add(
+          who
+              + ": findings no declared race covers, in "
+              + undeclared.size()
+              + " scenario(s), first: "
+              + firstUnclean());
     }
-    for (DeclaredRace r : races) {
+    for (RaceScenario r : races) {
       if (!raceFindings.containsKey(r)) {
-        out.add(
-            who
-                + ": declared race "
-                + r.name()
-                + " ("
-                + r.scenario()
-                + ") not reproduced in seeds "
-                + raceSeeds);
+        out.add(who + ": declared race " + r + " not reproduced in seeds " + raceSeeds);
       }
     }
     return out;

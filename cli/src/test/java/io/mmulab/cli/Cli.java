@@ -37,8 +37,9 @@ record Cli(int code, String out, String err) {
   }
 
   /**
-   * Where dmirror's legacy variant first shows one of its declared races, and a seed of the same
-   * scenario where it shows none; found with the testkit directly, so tests follow the driver.
+   * Where dmirror's legacy variant first shows its declared race in the race's first scenario, and
+   * a seed of the same scenario where it shows none; found with the testkit directly, so tests
+   * follow the driver.
    *
    * @param race the race
    * @param seed the first seed showing it
@@ -46,7 +47,7 @@ record Cli(int code, String out, String err) {
    */
   record Race(DeclaredRace race, long seed, long quietSeed) {
     String scenario() {
-      return race.scenario();
+      return race.scenarios().get(0);
     }
   }
 
@@ -87,7 +88,7 @@ record Cli(int code, String out, String err) {
       long first = -1;
       long quiet = -1;
       for (long seed = 1; seed <= SEARCH && (first < 0 || quiet < 0); seed++) {
-        ScenarioRun run = runner.run(Scenarios.byName(r.scenario()), seed);
+        ScenarioRun run = runner.run(Scenarios.byName(r.scenarios().get(0)), seed);
         if (Verdict.of(run, f.declaredRaces(DriverVariant.LEGACY)).shows(r)) {
           first = first < 0 ? seed : first;
         } else if (quiet < 0) {

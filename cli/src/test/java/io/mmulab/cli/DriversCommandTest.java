@@ -12,7 +12,11 @@ class DriversCommandTest {
     assertThat(r.out())
         .contains("DRIVER", "FAMILY", "MODEL", "VARIANTS", "DECLARED RACES")
         .containsPattern("dmirror +TEST +SHADOW_PTE +legacy, consolidated +legacy: ")
-        .contains(Cli.dmirrorRace().race().name() + " (" + Cli.dmirrorRace().scenario() + "; ")
+        .contains(
+            Cli.dmirrorRace().race().name()
+                + " ("
+                + String.join(", ", Cli.dmirrorRace().race().scenarios())
+                + "; ")
         .containsPattern(BrokenMirrorPlugin.NAME + " +TEST +SHADOW_PTE +consolidated +none");
   }
 }

@@ -42,10 +42,12 @@ class RunCommandTest {
         .contains(
             "DRIVER", "FIRST FAILING SEED PER DECLARED RACE", "FAULTS/S", "INVAL/S", "RETRIES")
         .containsPattern("dmirror +SHADOW_PTE +legacy +1 +" + race.seed() + " ")
-        .contains(race.race().name() + " (" + race.scenario() + "): seed " + race.seed())
+        .contains(race.race().name() + ": " + race.scenario() + " " + race.seed())
         .containsPattern(
             "dmirror +SHADOW_PTE +consolidated +1 +" + race.seed() + " +none +- +\\d+ +\\d+ +\\d+")
-        .contains("OK: every consolidated variant is clean and every declared race was reproduced")
+        .contains(
+            "OK: every consolidated variant is clean, every finding is declared and every declared"
+                + " race was reproduced")
         .endsWith("report: " + report.resolve("index.html") + "\n");
     assertThat(r.err()).contains("runs in ", "real-thread load: dmirror/consolidated");
 
@@ -82,7 +84,7 @@ class RunCommandTest {
             dir.toString());
     assertThat(r.code()).isEqualTo(1);
     assertThat(r.out())
-        .contains(race.race().name() + " (" + race.scenario() + "): NOT REPRODUCED")
+        .contains(race.race().name() + ": " + race.scenario() + " NOT REPRODUCED")
         .contains(
             "FAIL: dmirror/legacy: declared race "
                 + race.race().name()
@@ -113,7 +115,7 @@ class RunCommandTest {
             "--report",
             dir.toString());
     assertThat(r.out())
-        .contains(race.race().name() + " (" + race.scenario() + "): seed " + race.seed())
+        .contains(race.race().name() + ": " + race.scenario() + " " + race.seed())
         .contains("declared races searched to seed " + race.seed());
     assertThat(r.err()).contains("race search, seeds from " + (race.quietSeed() + 1));
   }

@@ -64,6 +64,7 @@ class TimelineTest {
         null,
         null,
         "OK",
+        null,
         trace.size(),
         trace.size() * 1000L,
         new SchedulerConfig(17, 100_000, 1_000, FaultPlan.NONE));

@@ -122,18 +122,24 @@ public final class ConformanceRunner {
   }
 
   /**
-   * Searches for a declared race: sweeps its scenario from the options' first seed until a run
-   * shows it, within the options' race budget.
+   * Searches for a declared race in one of its scenarios: sweeps the scenario from the options'
+   * first seed until a run shows the race, within the options' race budget.
    *
    * @param factory the driver
    * @param variant the variant that declares it
    * @param race one of {@code factory.declaredRaces(variant)}
+   * @param scenarioName one of the race's scenarios
    * @return the result
-   * @throws IllegalArgumentException if the race names an unknown scenario
+   * @throws IllegalArgumentException if the race does not name that scenario, or it is unknown
    */
-  public RaceResult findRace(DriverFactory factory, DriverVariant variant, DeclaredRace race) {
+  public RaceResult findRace(
+      DriverFactory factory, DriverVariant variant, DeclaredRace race, String scenarioName) {
+    if (!race.exposedBy(scenarioName)) {
+      throw new IllegalArgumentException(
+          "race " + race.name() + " names " + race.scenarios() + ", not " + scenarioName);
+    }
     long t0 = System.nanoTime();
-    Scenario scenario = Scenarios.byName(race.scenario());
+    Scenario scenario = Scenarios.byName(scenarioName);
     ScenarioRunner runner = new ScenarioRunner(factory, variant);
     List<DeclaredRace> declared = factory.declaredRaces(variant);
     Optional<UndeclaredFailure> undeclared = Optional.empty();
@@ -154,6 +160,7 @@ public final class ConformanceRunner {
             factory.name(),
             variant,
             race,
+            scenarioName,
             options.firstSeed(),
             options.raceSeeds(),
             OptionalLong.of(seed),
@@ -168,6 +175,7 @@ public final class ConformanceRunner {
         factory.name(),
         variant,
         race,
+        scenarioName,
         options.firstSeed(),
         options.raceSeeds(),
         OptionalLong.empty(),
@@ -212,8 +220,10 @@ public final class ConformanceRunner {
     }
     for (DriverVariant v : variants(factory)) {
       for (DeclaredRace r : factory.declaredRaces(v)) {
-        if (options.runs(r.scenario())) {
-          report.add(findRace(factory, v, r));
+        for (String s : r.scenarios()) {
+          if (options.runs(s)) {
+            report.add(findRace(factory, v, r, s));
+          }
         }
       }
     }
@@ -252,8 +262,9 @@ public final class ConformanceRunner {
 
   /**
    * Checks a driver's metadata against the SPI contract: a non-blank name, a family and a model, a
-   * consolidated variant, no race declared for it, every declared race naming a known scenario and
-   * declared once, and {@code declaredRaces} rejecting a variant the driver does not have.
+   * consolidated variant, no race declared for it, every declared race naming known scenarios and
+   * declared once (one name per variant), and {@code declaredRaces} rejecting a variant the driver
+   * does not have.
    *
    * @param factory the driver
    * @return the problems found, empty if none
@@ -283,18 +294,21 @@ public final class ConformanceRunner {
     for (DriverVariant v : variants) {
       Set<String> seen = new HashSet<>();
       for (DeclaredRace r : factory.declaredRaces(v)) {
-        if (!Scenarios.names().contains(r.scenario())) {
-          problems.add(
-              v
-                  + " race "
-                  + r.name()
-                  + " names unknown scenario '"
-                  + r.scenario()
-                  + "'; known: "
-                  + Scenarios.names());
+        for (String s : r.scenarios()) {
+          if (!Scenarios.names().contains(s)) {
+            problems.add(
+                v
+                    + " race "
+                    + r.name()
+                    + " names unknown scenario '"
+                    + s
+                    + "'; known: "
+                    + Scenarios.names());
+          }
         }
-        if (!seen.add(r.name() + "@" + r.scenario())) {
-          problems.add(v + " declares race " + r.name() + " in " + r.scenario() + " twice");
+        if (!seen.add(r.name())) {
+          problems.add(
+              v + " declares race " + r.name() + " twice; declare it once with all its scenarios");
         }
       }
     }

@@ -57,11 +57,13 @@ public final class ConformanceTests {
     List<DynamicNode> races = new ArrayList<>();
     for (DriverVariant v : variants) {
       for (DeclaredRace r : factory.declaredRaces(v)) {
-        if (options.runs(r.scenario())) {
-          races.add(
-              dynamicTest(
-                  v + " " + r.name() + " (" + r.scenario() + ")",
-                  () -> race(runner, factory, v, r, report)));
+        for (String sc : r.scenarios()) {
+          if (options.runs(sc)) {
+            races.add(
+                dynamicTest(
+                    v + " " + r.name() + " (" + sc + ")",
+                    () -> race(runner, factory, v, r, sc, report)));
+          }
         }
       }
     }
@@ -115,8 +117,9 @@ public final class ConformanceTests {
       DriverFactory factory,
       DriverVariant variant,
       DeclaredRace race,
+      String scenario,
       ConformanceReport report) {
-    RaceResult r = report.add(runner.findRace(factory, variant, race));
+    RaceResult r = report.add(runner.findRace(factory, variant, race, scenario));
     System.out.println(r.message());
     r.shrunk().ifPresent(s -> System.out.println("  " + s.describe()));
     if (!r.found()) {
@@ -128,6 +131,8 @@ public final class ConformanceTests {
                 Assertions.fail(
                     "while searching for race "
                         + race.name()
+                        + " in "
+                        + scenario
                         + " of "
                         + factory.name()
                         + "/"

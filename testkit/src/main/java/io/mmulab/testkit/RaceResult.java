@@ -8,12 +8,13 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * The search for one declared race: its scenario swept from the first seed until the race shows up
- * or the budget is spent.
+ * The search for one declared race in one of its scenarios: the scenario swept from the first seed
+ * until the race shows up or the budget is spent.
  *
  * @param driver the driver's name
  * @param variant the variant that declares the race
  * @param race the race
+ * @param scenario the scenario searched, one of the race's
  * @param firstSeed the first seed tried
  * @param budget the most seeds the race may take
  * @param foundAtSeed the seed it showed up at, if it did
@@ -27,6 +28,7 @@ public record RaceResult(
     String driver,
     DriverVariant variant,
     DeclaredRace race,
+    String scenario,
     long firstSeed,
     int budget,
     OptionalLong foundAtSeed,
@@ -60,8 +62,7 @@ public record RaceResult(
    * @return the message
    */
   public String message() {
-    String who =
-        "race " + race.name() + " (" + race.scenario() + ") of driver " + driver + "/" + variant;
+    String who = "race " + race.name() + " (" + scenario + ") of driver " + driver + "/" + variant;
     return found()
         ? who + " found at seed " + foundAtSeed.getAsLong() + " after " + seedsTried + " seeds"
         : who

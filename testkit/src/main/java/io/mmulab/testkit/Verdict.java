@@ -12,9 +12,10 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * One run judged against the races its variant declares: each violation whose kind one of the
- * scenario's declared races lists counts as that race showing up; every other violation, a run that
- * did not end {@link Outcome#OK} and every kernel warning is undeclared.
+ * One run judged against the races its variant declares: each violation whose kind one of the races
+ * exposed by the run's scenario lists counts as that race showing up; every other violation (a
+ * deadlock or livelock included: {@link ScenarioRun} carries it as one), a run in which a thread
+ * threw and every kernel warning is undeclared.
  *
  * @param run the run
  * @param races the declared races that showed up, with the violations that showed them
@@ -44,7 +45,7 @@ public record Verdict(
    */
   public static Verdict of(ScenarioRun run, List<DeclaredRace> declared) {
     List<DeclaredRace> here =
-        declared.stream().filter(r -> r.scenario().equals(run.scenario().name())).toList();
+        declared.stream().filter(r -> r.exposedBy(run.scenario().name())).toList();
     Map<DeclaredRace, List<Violation>> races = new LinkedHashMap<>();
     List<Violation> undeclared = new ArrayList<>();
     for (Violation v : run.violations()) {
@@ -60,7 +61,7 @@ public record Verdict(
       }
     }
     List<String> problems = new ArrayList<>();
-    if (run.outcome() != Outcome.OK) {
+    if (run.outcome() == Outcome.FAILED) { // a stuck run is a finding among the violations
       problems.add(
           run.outcome()
               + (run.result().failure() == null
@@ -92,15 +93,15 @@ public record Verdict(
 
   /**
    * Returns what kind of undeclared failure this is, to tell whether a replay fails the same way:
-   * {@code "violation STALE_USE"}, {@code "FAILED java.lang.AssertionError"}, {@code "DEADLOCK"},
-   * {@code "warning"}.
+   * {@code "violation STALE_USE"}, {@code "violation DEADLOCK"}, {@code "FAILED
+   * java.lang.AssertionError"}, {@code "warning"}.
    *
    * @return the failure's signature, empty if the run passed
    */
   public Set<String> signature() {
     Set<String> s = new TreeSet<>();
     undeclared.forEach(v -> s.add("violation " + v.kind()));
-    if (run.outcome() != Outcome.OK) {
+    if (run.outcome() == Outcome.FAILED) {
       Throwable t = run.result().failure();
       s.add(run.outcome() + (t == null ? "" : " " + t.getClass().getName()));
     }

@@ -28,7 +28,11 @@ class ConformanceRunnerTest {
   void findRace_tutorialLegacy_findsItsDeclaredRaceWithinTheBudget() {
     RaceResult r =
         new ConformanceRunner(SMALL)
-            .findRace(new TutorialDriver(), DriverVariant.LEGACY, TutorialDriver.INVALIDATING_FLAG);
+            .findRace(
+                new TutorialDriver(),
+                DriverVariant.LEGACY,
+                TutorialDriver.INVALIDATING_FLAG,
+                Scenarios.OVERLAPPING_INVALIDATIONS);
 
     assertThat(r.found()).as(r.message()).isTrue();
     assertThat(r.passed()).isTrue();
@@ -55,7 +59,11 @@ class ConformanceRunnerTest {
 
     RaceResult r =
         new ConformanceRunner(SMALL.withRaceSeeds(5))
-            .findRace(withRace(new TutorialDriver(), imaginary), DriverVariant.LEGACY, imaginary);
+            .findRace(
+                withRace(new TutorialDriver(), imaginary),
+                DriverVariant.LEGACY,
+                imaginary,
+                Scenarios.FORK_COW_WRITABLE);
 
     assertThat(r.found()).isFalse();
     assertThat(r.message())

@@ -40,8 +40,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * device's translations) and one bug planted on purpose, to show that the scenario probing that bug
  * class catches it. {@link Bug#NONE} is a correct driver: every scenario must be clean.
  *
- * <p>Its one variant is {@link DriverVariant#CONSOLIDATED} and it declares no race, so whatever the
- * planted bug causes is an undeclared failure.
+ * <p>Its one variant is {@link DriverVariant#CONSOLIDATED}. It declares no race unless given some,
+ * so whatever the planted bug causes is an undeclared failure; given races, it shows how a finding
+ * is declared.
  */
 final class PlantedBugDriver implements DriverFactory {
   /** The bug planted. */
@@ -65,15 +66,26 @@ final class PlantedBugDriver implements DriverFactory {
     /** Maps what the fault asked for, so a read fault downgrades a writable entry, no TLB flush. */
     DOWNGRADES_WITHOUT_FLUSH,
     /** For a non-blockable range the callback answers "done" without zapping anything. */
-    NONBLOCKABLE_DONE_WITHOUT_ZAP
+    NONBLOCKABLE_DONE_WITHOUT_ZAP,
+    /**
+     * A second lock, taken after the update lock by the fault path and before it by the callback:
+     * two locks in opposite orders, a deadlock when a fault and an invalidation meet.
+     */
+    ABBA_LOCKS
   }
 
   private static final AtomicInteger IDS = new AtomicInteger();
 
   private final Bug bug;
+  private final List<DeclaredRace> races;
 
   PlantedBugDriver(Bug bug) {
+    this(bug, List.of());
+  }
+
+  PlantedBugDriver(Bug bug, List<DeclaredRace> races) {
     this.bug = bug;
+    this.races = List.copyOf(races);
   }
 
   @Override
@@ -101,7 +113,7 @@ final class PlantedBugDriver implements DriverFactory {
     if (variant != DriverVariant.CONSOLIDATED) {
       throw new IllegalArgumentException(name() + " has no " + variant);
     }
-    return List.of();
+    return races;
   }
 
   @Override
@@ -121,6 +133,7 @@ final class PlantedBugDriver implements DriverFactory {
     private final DeviceMmu mmu;
     private final DmaEngine engine;
     private final Mutex update;
+    private final Mutex table;
     private final MmuIntervalNotifier sub;
     private final List<DmaFence> jobs = new ArrayList<>();
     private boolean tornDown;
@@ -131,6 +144,7 @@ final class PlantedBugDriver implements DriverFactory {
       mmu = DeviceMmu.builder(machine.runtime(), machine.memory(), id, mm.name()).build();
       engine = new DmaEngine(machine.runtime(), id + ".ring", 8, 1).start();
       update = machine.runtime().newMutex(id + ".update");
+      table = machine.runtime().newMutex(id + ".table");
       sub = mm.insertIntervalNotifier(0, SimMm.TASK_SIZE, this::invalidate, update);
       checker.subscriptionInserted(id, "all", mm.name(), 0, SimMm.TASK_SIZE);
     }
@@ -142,9 +156,13 @@ final class PlantedBugDriver implements DriverFactory {
             id, "all", mm.name(), range.start(), range.end(), curSeq);
         return true;
       }
+      if (bug == Bug.ABBA_LOCKS) {
+        table.lock(); // the bug: table before update here, update before table in the fault path
+      }
       if (range.blockable() || bug == Bug.SLEEPS_IN_NONBLOCKABLE) {
         update.lock();
       } else if (!update.tryLock()) {
+        unlockTable();
         return false;
       }
       try {
@@ -160,9 +178,16 @@ final class PlantedBugDriver implements DriverFactory {
         }
       } finally {
         update.unlock();
+        unlockTable();
       }
       checker.invalidateCallbackReturned(id, "all", mm.name(), range.start(), range.end(), curSeq);
       return true;
+    }
+
+    private void unlockTable() {
+      if (bug == Bug.ABBA_LOCKS) {
+        table.unlock();
+      }
     }
 
     private void populate(long va, boolean write) throws ErrnoException {
@@ -200,6 +225,9 @@ final class PlantedBugDriver implements DriverFactory {
           mm.mmapLock().upRead();
         }
         update.lock();
+        if (bug == Bug.ABBA_LOCKS) {
+          table.lock();
+        }
         try {
           if (bug != Bug.NO_READ_RETRY && sub.readRetry(range.notifierSeq())) {
             continue;
@@ -208,6 +236,7 @@ final class PlantedBugDriver implements DriverFactory {
           mmu.map(va, MAINLINE.pfn(pfns[0]), writable);
           return;
         } finally {
+          unlockTable();
           update.unlock();
         }
       }

@@ -61,15 +61,49 @@ class VerdictTest {
   }
 
   @Test
-  void failedOrHungRun_isAProblemEvenWithOnlyDeclaredViolations() {
+  void hungRun_isAnUndeclaredFindingOfItsOwnKind_evenWithOnlyDeclaredViolations() {
     Verdict deadlock =
         Verdict.of(
             run(Scenarios.MUNMAP_VS_FAULT, Outcome.DEADLOCK, ViolationKind.STALE_USE),
             List.of(RACE));
+    Verdict livelock = Verdict.of(run(Scenarios.MUNMAP_VS_FAULT, Outcome.LIVELOCK), List.of(RACE));
 
     assertThat(deadlock.passed()).isFalse();
-    assertThat(deadlock.problems()).containsExactly("DEADLOCK");
-    assertThat(deadlock.signature()).containsExactly("DEADLOCK");
+    assertThat(deadlock.shows(RACE)).isTrue();
+    assertThat(deadlock.undeclared())
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(v.kind()).isEqualTo(ViolationKind.DEADLOCK);
+              assertThat(v.message()).isEqualTo("stuck");
+            });
+    assertThat(deadlock.problems()).isEmpty();
+    assertThat(deadlock.signature()).containsExactly("violation DEADLOCK");
+    assertThat(livelock.signature()).containsExactly("violation LIVELOCK");
+  }
+
+  @Test
+  void hungRun_declaredAsARace_showsTheRace() {
+    DeclaredRace stuck =
+        new DeclaredRace(
+            "abba",
+            List.of(Scenarios.MUNMAP_VS_FAULT, Scenarios.FORK_COW_WRITABLE),
+            Set.of(ViolationKind.DEADLOCK),
+            "two locks in opposite orders");
+
+    Verdict v = Verdict.of(run(Scenarios.FORK_COW_WRITABLE, Outcome.DEADLOCK), List.of(stuck));
+
+    assertThat(v.passed()).isTrue();
+    assertThat(v.shows(stuck)).isTrue();
+  }
+
+  @Test
+  void failedRun_isAProblem() {
+    Verdict failed = Verdict.of(run(Scenarios.MUNMAP_VS_FAULT, Outcome.FAILED), List.of(RACE));
+
+    assertThat(failed.passed()).isFalse();
+    assertThat(failed.problems()).containsExactly("FAILED");
+    assertThat(failed.signature()).containsExactly("FAILED");
   }
 
   @Test
@@ -107,6 +141,7 @@ class VerdictTest {
             null,
             null,
             outcome.toString(),
+            outcome == Outcome.DEADLOCK || outcome == Outcome.LIVELOCK ? "stuck" : null,
             0,
             0,
             SchedulerConfig.ofSeed(3));

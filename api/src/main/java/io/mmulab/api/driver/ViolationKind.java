@@ -1,8 +1,9 @@
 package io.mmulab.api.driver;
 
 /**
- * What rule a violation the coherency checker reports broke. Each constant lists the events that
- * can report it.
+ * What rule a finding broke. The first five are the coherency checker's, each listing the events
+ * that can report it; the last two are the scheduler's: a run that cannot go on is a finding like a
+ * bad access, and a variant can declare it as a race.
  */
 public enum ViolationKind {
   /**
@@ -31,5 +32,16 @@ public enum ViolationKind {
    */
   USE_AFTER_FREE,
   /** A device that has an IOMMU domain accessed a frame that is not mapped in it. */
-  ISOLATION
+  ISOLATION,
+  /**
+   * The deterministic scheduler found no thread that could run and none that a timeout would wake:
+   * a cycle of waits (each thread waits for a lock or event that another waiting thread holds or
+   * would signal). The finding names every waiter, what it waits for and what it holds.
+   */
+  DEADLOCK,
+  /**
+   * The run took more scheduling points than its budget without finishing: threads keep running
+   * (retrying, spinning) but the program makes no progress.
+   */
+  LIVELOCK
 }

@@ -2,6 +2,7 @@ package io.mmulab.sim.sched;
 
 import io.mmulab.api.sync.ExclusiveLock;
 import io.mmulab.core.LockDep;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -31,6 +32,7 @@ abstract class DetExclusiveLock implements ExclusiveLock, Waitable {
     this.s = s;
     this.name = Objects.requireNonNull(name, "name is null");
     this.sleeping = sleeping;
+    s.registerLock(this);
   }
 
   @Override
@@ -90,6 +92,11 @@ abstract class DetExclusiveLock implements ExclusiveLock, Waitable {
     return (sleeping ? "mutex " : "spin lock ")
         + name
         + (owner == null ? ", now free" : ", held by " + owner.name);
+  }
+
+  @Override
+  public final List<SimThread> holders() {
+    return owner == null ? List.of() : List.of(owner);
   }
 
   @Override

@@ -44,6 +44,7 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
   DetRwSemaphore(Scheduler s, String name) {
     this.s = s;
     this.name = Objects.requireNonNull(name, "name is null");
+    s.registerLock(this);
   }
 
   @Override
@@ -132,6 +133,11 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
     writer = null;
     s.wakeAll(this);
     s.reschedule(self, upWriteLabel());
+  }
+
+  @Override
+  public List<SimThread> holders() {
+    return writer != null ? List.of(writer) : List.copyOf(readers);
   }
 
   @Override

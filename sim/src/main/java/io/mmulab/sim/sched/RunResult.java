@@ -14,6 +14,10 @@ import java.util.Objects;
  *     null
  * @param failedThread for {@link Outcome#FAILED}: the name of that thread; else null
  * @param report human-readable: the outcome, then each thread and what it waits on
+ * @param stall for {@link Outcome#DEADLOCK}: the cycle of waits (or, when there is none, that
+ *     nothing will signal what the threads wait for), then each unfinished thread with what it
+ *     waits for and the locks it holds; for {@link Outcome#LIVELOCK}: the budget and the same per
+ *     thread; else null
  * @param steps how many scheduling points the run passed
  * @param virtualNanos the virtual clock at the end
  * @param config the config of the run
@@ -25,6 +29,7 @@ public record RunResult(
     Throwable failure,
     String failedThread,
     String report,
+    String stall,
     long steps,
     long virtualNanos,
     SchedulerConfig config) {

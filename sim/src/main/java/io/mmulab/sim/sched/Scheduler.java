@@ -92,6 +92,9 @@ final class Scheduler {
    */
   private long nextDeadline = SimThread.NO_DEADLINE;
 
+  /** Every lock of the run, for saying what each thread holds when the run is stuck. */
+  private final List<Waitable> locks = new ArrayList<>();
+
   private final Set<String> names = new HashSet<>();
   private final List<TraceEntry> trace = new ArrayList<>(4096);
   private final List<Integer> choices = new ArrayList<>(1024);
@@ -102,6 +105,7 @@ final class Scheduler {
   private Throwable failure;
   private String failedThread;
   private String report;
+  private String stall;
 
   private final Waitable sleepTarget = waiter -> "its sleep to end at " + waiter.deadline + " ns";
 
@@ -171,6 +175,7 @@ final class Scheduler {
         failure,
         failedThread,
         text,
+        stall,
         finalSteps,
         finalNow,
         config);
@@ -403,6 +408,11 @@ final class Scheduler {
     reschedule(self, label);
   }
 
+  /** Records a lock, so that a stuck run can say who holds it. */
+  void registerLock(Waitable lock) {
+    locks.add(lock);
+  }
+
   /** Makes every thread blocked on {@code on} runnable; returns their names in creation order. */
   List<String> wakeAll(Waitable on) {
     List<String> woken = null;
@@ -557,6 +567,7 @@ final class Scheduler {
       failure = thrown;
       failedThread = thrown == null ? null : self.name;
       report = buildReport();
+      stall = result == Outcome.DEADLOCK || result == Outcome.LIVELOCK ? describeStall() : null;
     }
     current = null;
     over = true;
@@ -605,6 +616,68 @@ final class Scheduler {
       }
     }
     return sb.toString();
+  }
+
+  /**
+   * Describes a stuck run: for a deadlock the cycle of waits first (following each waiter to the
+   * threads holding what it waits for), then every thread that has not finished, with what it waits
+   * for and the locks it holds.
+   */
+  private String describeStall() {
+    StringBuilder sb = new StringBuilder();
+    if (outcome == Outcome.DEADLOCK) {
+      List<SimThread> cycle = findCycle();
+      sb.append(
+          cycle.isEmpty()
+              ? "no thread can run and no timeout is pending (nobody will signal what they wait for)"
+              : "a cycle of waits: "
+                  + String.join(" → ", cycle.stream().map(t -> t.name).toList())
+                  + " → "
+                  + cycle.get(0).name);
+    } else {
+      sb.append("more than ").append(config.maxSteps()).append(" scheduling points");
+    }
+    for (SimThread t : live) {
+      sb.append("; ").append(t.name).append(' ').append(stateOf(t));
+      List<String> held = heldBy(t);
+      if (!held.isEmpty()) {
+        sb.append(", holding ").append(String.join(", ", held));
+      }
+    }
+    return sb.toString();
+  }
+
+  /** The first cycle found by following blocked threads to the holders of what they wait for. */
+  private List<SimThread> findCycle() {
+    for (SimThread start : live) {
+      List<SimThread> path = new ArrayList<>();
+      SimThread cur = start;
+      while (cur != null && cur.state == State.BLOCKED && !path.contains(cur)) {
+        path.add(cur);
+        SimThread next = null;
+        for (SimThread h : cur.blockedOn.holders()) {
+          if (h != cur && h.state == State.BLOCKED) {
+            next = h;
+            break;
+          }
+        }
+        cur = next;
+      }
+      if (cur != null && path.contains(cur)) {
+        return path.subList(path.indexOf(cur), path.size());
+      }
+    }
+    return List.of();
+  }
+
+  private List<String> heldBy(SimThread t) {
+    List<String> out = new ArrayList<>();
+    for (Waitable l : locks) {
+      if (l.holders().contains(t)) {
+        out.add(l.toString());
+      }
+    }
+    return out;
   }
 
   /** Describes what {@code t} is doing, naming what it waits on. */

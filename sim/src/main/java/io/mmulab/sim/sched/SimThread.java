@@ -1,6 +1,7 @@
 package io.mmulab.sim.sched;
 
 import io.mmulab.api.sync.ThreadHandle;
+import java.util.List;
 import java.util.concurrent.Executor;
 
 /**
@@ -64,6 +65,11 @@ final class SimThread implements Waitable, ThreadHandle {
   @Override
   public String describeWait(SimThread waiter) {
     return "thread " + name + " to finish (" + name + " " + scheduler.shortState(this) + ")";
+  }
+
+  @Override
+  public List<SimThread> holders() {
+    return state == State.DONE ? List.of() : List.of(this);
   }
 
   @Override

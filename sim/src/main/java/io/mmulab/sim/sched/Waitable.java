@@ -1,5 +1,7 @@
 package io.mmulab.sim.sched;
 
+import java.util.List;
+
 /** Something a simulated thread can block on; it describes the wait for deadlock reports. */
 interface Waitable {
   /**
@@ -18,5 +20,15 @@ interface Waitable {
    */
   default boolean spuriousWakeable() {
     return false;
+  }
+
+  /**
+   * Returns the threads whose progress a waiter here depends on: a lock's holders, or the thread a
+   * join waits for. Empty for events anyone may signal (wait queues, completions, sleeps).
+   *
+   * @return the threads, in creation order
+   */
+  default List<SimThread> holders() {
+    return List.of();
   }
 }

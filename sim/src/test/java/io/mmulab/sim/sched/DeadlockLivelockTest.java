@@ -28,6 +28,34 @@ class DeadlockLivelockTest {
   }
 
   @Test
+  void abbaDeadlock_stallNamesTheCycleOfWaitsAndWhatEachWaiterHolds() {
+    RunResult r =
+        Simulation.findSeed(
+                SchedulerConfig.ofSeed(0), 50, x -> x.outcome() == Outcome.DEADLOCK, Programs::abba)
+            .orElseThrow();
+
+    assertThat(r.stall())
+        .as("seed %d", r.seed())
+        .startsWith("a cycle of waits: t1 → t2 → t1")
+        .contains("t1 waits for mutex B, held by t2, holding A")
+        .contains("t2 waits for mutex A, held by t1, holding B")
+        .contains("main waits for thread t1 to finish");
+    assertThat(Simulation.replay(r, Programs::abba).stall())
+        .as("the replay stalls the same way")
+        .isEqualTo(r.stall());
+  }
+
+  @Test
+  void finishedRun_hasNoStall() {
+    RunResult r =
+        Simulation.findSeed(
+                SchedulerConfig.ofSeed(0), 50, x -> x.outcome() == Outcome.OK, Programs::abba)
+            .orElseThrow();
+
+    assertThat(r.stall()).isNull();
+  }
+
+  @Test
   void abbaLockOrder_alsoRunsCleanlyForSomeSeeds() {
     assertThat(
             Simulation.findSeed(
@@ -47,6 +75,10 @@ class DeadlockLivelockTest {
               h.join();
             });
     assertThat(r.outcome()).as("seed 7: %s", r.report()).isEqualTo(Outcome.DEADLOCK);
+    assertThat(r.stall())
+        .as("seed 7")
+        .startsWith("no thread can run and no timeout is pending")
+        .contains("sleeper waits for wait queue mm#1.notifier_wq");
     assertThat(r.report())
         .as("seed 7")
         .contains("sleeper: waits for wait queue mm#1.notifier_wq")
@@ -78,6 +110,10 @@ class DeadlockLivelockTest {
             });
     assertThat(r.outcome()).as("seed 3: %s", r.report()).isEqualTo(Outcome.LIVELOCK);
     assertThat(r.steps()).as("seed 3").isEqualTo(501);
+    assertThat(r.stall())
+        .as("seed 3")
+        .startsWith("more than 500 scheduling points")
+        .contains("spin0 runnable", "spin1 runnable");
     assertThat(r.report())
         .as("seed 3")
         .startsWith("LIVELOCK")

@@ -2,11 +2,13 @@ package io.mmulab.testkit.scenario;
 
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.ViolationKind;
+import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.check.Violation;
 import io.mmulab.sim.sched.Outcome;
 import io.mmulab.sim.sched.RunResult;
 import io.mmulab.sim.sched.Trace;
 import io.mmulab.sim.sched.TraceEntry;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -18,8 +20,11 @@ import java.util.Objects;
  * @param driver the driver's name
  * @param variant the variant
  * @param result the deterministic run: outcome, trace, choices, failure, report, config
- * @param violations what the checker stored, oldest first
- * @param violationCount how many the checker reported (it stores a bounded number)
+ * @param violations what the checker stored, oldest first; a run the scheduler ended in {@link
+ *     Outcome#DEADLOCK} or {@link Outcome#LIVELOCK} gets one more, of the kind {@link
+ *     ViolationKind#DEADLOCK} or {@link ViolationKind#LIVELOCK}, whose message is the run's {@link
+ *     RunResult#stall()} (added here unless present)
+ * @param violationCount how many the checker reported (it stores a bounded number), plus the stall
  * @param warnings kernel {@code WARN_ON}s of every process of the run (driver bugs the kernel
  *     survives, such as a callback refusing a blockable range)
  * @param deviceCalls how the scenario's device calls ended (see {@link ScenarioStats})
@@ -38,9 +43,42 @@ public record ScenarioRun(
   public ScenarioRun {
     Objects.requireNonNull(scenario, "scenario is null");
     Objects.requireNonNull(result, "result is null");
+    Violation stuck = stallFinding(result, violations);
+    if (stuck != null) {
+      List<Violation> withStall = new ArrayList<>(violations);
+      withStall.add(stuck);
+      violations = withStall;
+      violationCount++;
+    }
     violations = List.copyOf(violations);
     warnings = List.copyOf(warnings);
     deviceCalls = Map.copyOf(deviceCalls);
+  }
+
+  /** Device name of the scheduler's findings. */
+  public static final String SCHEDULER = "scheduler";
+
+  private static final int STALL_TRACE_TAIL = 24;
+
+  /** A stuck run's finding, or null if the run is not stuck or already carries it. */
+  private static Violation stallFinding(RunResult result, List<Violation> violations) {
+    ViolationKind kind =
+        switch (result.outcome()) {
+          case DEADLOCK -> ViolationKind.DEADLOCK;
+          case LIVELOCK -> ViolationKind.LIVELOCK;
+          case OK, FAILED -> null;
+        };
+    if (kind == null || violations.stream().anyMatch(v -> v.kind() == kind)) {
+      return null;
+    }
+    List<String> tail = new ArrayList<>();
+    List<TraceEntry> entries = result.trace().entries();
+    for (int i = Math.max(0, entries.size() - STALL_TRACE_TAIL); i < entries.size(); i++) {
+      tail.add(entries.get(i).toString());
+    }
+    String stall = result.stall() == null ? result.outcome().toString() : result.stall();
+    return new Violation(
+        kind, SCHEDULER, null, CoherencyChecker.NO_VA, CoherencyChecker.NO_PFN, stall, tail);
   }
 
   /**

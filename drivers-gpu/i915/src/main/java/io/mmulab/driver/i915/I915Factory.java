@@ -31,43 +31,22 @@ public final class I915Factory implements DriverFactory {
 
   /**
    * Legacy: {@code get_pages} pins the user pages before the object is in the tree, so an
-   * invalidation whose start already walked the tree never sees it.
+   * invalidation whose start already walked the tree never sees it. Exposed by {@code
+   * MADV_DONTNEED} and migration, by a copy-on-write of the zero page (a CLEAR of one page) and by
+   * the DMA-time migrations.
    */
   public static final DeclaredRace GUP_BEFORE_VISIBLE =
       new DeclaredRace(
           "gup-before-visible",
-          RACE_SCENARIO,
+          List.of(RACE_SCENARIO, "munmap-vs-fault", "migrate-during-dma"),
           Set.of(ViolationKind.STALE_USE, ViolationKind.PERMISSION),
-          "CPU: madvise(DONTNEED) or migrate calls invalidate_range_start, the tree has no object"
-              + " for the page, start returns; GPU: execbuf pins the old page, inserts the object"
-              + " and binds it; CPU: the PTE is zapped; the GPU keeps (and uses) a binding of a"
-              + " page no longer mapped at that address, and no callback follows. When the"
-              + " invalidation is an mprotect downgrade, the writable binding of a page the CPU"
-              + " made read-only is a PERMISSION violation.");
-
-  /** The same window met by a copy-on-write of the zero page (a CLEAR of one page). */
-  public static final DeclaredRace GUP_BEFORE_VISIBLE_COW =
-      new DeclaredRace(
-          "gup-before-visible-cow",
-          "munmap-vs-fault",
-          Set.of(ViolationKind.STALE_USE),
-          "GPU: a read execbuf pins the shared zero page of an untouched page; CPU: the first write"
-              + " to the page calls invalidate_range_start (CLEAR), the tree has no object yet,"
-              + " and the PTE moves to a new frame; GPU: inserts the object and binds the zero page"
-              + " the CPU no longer maps there, then reads it.");
-
-  /**
-   * {@link #GUP_BEFORE_VISIBLE} as migration exposes it: a migration's start finds no object for a
-   * page whose pages the GPU pins meanwhile.
-   */
-  public static final DeclaredRace GUP_BEFORE_VISIBLE_MIGRATE =
-      new DeclaredRace(
-          "gup-before-visible/migrate",
-          "migrate-during-dma",
-          Set.of(ViolationKind.STALE_USE),
-          "CPU: migrate calls invalidate_range_start while the object is not yet in the tree;"
-              + " GPU: execbuf pins the old page, inserts and binds it; CPU: the PTE moves to the"
-              + " new page; the GPU job uses the old one.");
+          "CPU: an invalidation (madvise(DONTNEED), migrate, or the CLEAR of a first write to a"
+              + " zero-page entry) calls invalidate_range_start, the tree has no object for the"
+              + " page, start returns; GPU: execbuf pins the old page (or the zero page), inserts"
+              + " the object and binds it; CPU: the PTE is zapped or moves to a new frame; the GPU"
+              + " keeps (and uses) a binding of a page no longer mapped at that address, and no"
+              + " callback follows. When the invalidation is an mprotect downgrade, the writable"
+              + " binding of a page the CPU made read-only is a PERMISSION violation.");
 
   /**
    * Legacy: the notifier has no {@code release} op, and the kernel unhooks classic notifiers after
@@ -106,12 +85,7 @@ public final class I915Factory implements DriverFactory {
   @Override
   public List<DeclaredRace> declaredRaces(DriverVariant variant) {
     return switch (variant) {
-      case LEGACY ->
-          List.of(
-              GUP_BEFORE_VISIBLE,
-              GUP_BEFORE_VISIBLE_COW,
-              GUP_BEFORE_VISIBLE_MIGRATE,
-              NO_RELEASE_AT_EXIT);
+      case LEGACY -> List.of(GUP_BEFORE_VISIBLE, NO_RELEASE_AT_EXIT);
       case CONSOLIDATED -> List.of();
       case AS_MERGED -> throw unsupported(variant);
     };

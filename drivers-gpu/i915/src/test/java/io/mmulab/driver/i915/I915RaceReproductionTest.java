@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.sim.sched.Outcome;
+import io.mmulab.testkit.RaceScenario;
 import io.mmulab.testkit.Verdict;
 import io.mmulab.testkit.scenario.Scenario;
 import io.mmulab.testkit.scenario.ScenarioRun;
@@ -28,31 +29,30 @@ class I915RaceReproductionTest {
   private static final I915Factory FACTORY = new I915Factory();
   private static final int SHRINK_ATTEMPTS = 150;
 
-  /** Race name → first failing seed of its scenario (sweep from seed 1). */
+  /** Race (scenario) → first failing seed there (sweep from seed 1). */
   private static final Map<String, Long> PINNED_SEEDS =
       Map.of(
-          I915Factory.GUP_BEFORE_VISIBLE.name(), 1L,
-          I915Factory.GUP_BEFORE_VISIBLE_COW.name(), 1L,
-          I915Factory.GUP_BEFORE_VISIBLE_MIGRATE.name(), 91L,
-          I915Factory.NO_RELEASE_AT_EXIT.name(), 1L);
+          "gup-before-visible (overlapping-invalidations)", 1L,
+          "gup-before-visible (munmap-vs-fault)", 1L,
+          "gup-before-visible (migrate-during-dma)", 91L,
+          "no-release-at-exit (exit-during-dma)", 1L);
 
-  /** Every declared legacy race, so that a new declaration cannot go without its reproduction. */
+  /** Every declared legacy race in every scenario, so none can go without its reproduction. */
   static Stream<Arguments> races() {
-    return FACTORY.declaredRaces(DriverVariant.LEGACY).stream()
+    return RaceScenario.of(FACTORY.declaredRaces(DriverVariant.LEGACY))
         .map(
-            race -> {
-              assertThat(PINNED_SEEDS)
-                  .as("pinned seed of %s", race.name())
-                  .containsKey(race.name());
-              return Arguments.of(race, PINNED_SEEDS.get(race.name()));
+            rs -> {
+              assertThat(PINNED_SEEDS).as("pinned seed of %s", rs).containsKey(rs.toString());
+              return Arguments.of(rs, PINNED_SEEDS.get(rs.toString()));
             });
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("races")
   void legacyRace_pinnedSeed_reproducesAndShrinks_consolidatedCleanOnSameSchedule(
-      DeclaredRace race, long seed) {
-    Scenario scenario = Scenarios.byName(race.scenario());
+      RaceScenario rs, long seed) {
+    DeclaredRace race = rs.race();
+    Scenario scenario = Scenarios.byName(rs.scenario());
     List<DeclaredRace> declared = FACTORY.declaredRaces(DriverVariant.LEGACY);
     ScenarioRunner legacy = new ScenarioRunner(FACTORY, DriverVariant.LEGACY);
     ScenarioRunner consolidated = new ScenarioRunner(FACTORY, DriverVariant.CONSOLIDATED);

@@ -37,45 +37,28 @@ public final class NouveauFactory implements DriverFactory {
   /** The scenario in which the same race shows through a CPU copy-on-write fault. */
   public static final String COW_RACE_SCENARIO = "munmap-vs-fault";
 
-  /** The race's name, declared once per scenario that exposes it. */
+  /** The race's name. */
   public static final String RACE_NAME = "valid-flag-reset-at-end";
 
-  /** The legacy race: the hmm range's valid flag is set again at the end of an invalidation. */
+  /**
+   * The legacy race: the hmm range's valid flag is set again at the end of an invalidation, so a
+   * whole invalidation between the fault's lookup and its check goes unseen. Exposed by migration
+   * and {@code MADV_DONTNEED} under {@code mmap_lock} read (a freed frame), by a CPU copy-on-write
+   * fault on a zero-page entry (a CLEAR invalidation under {@code mmap_lock} read), and by the
+   * DMA-time migrations.
+   */
   public static final DeclaredRace VALID_FLAG_RESET =
       new DeclaredRace(
           RACE_NAME,
-          RACE_SCENARIO,
+          List.of(RACE_SCENARIO, COW_RACE_SCENARIO, "migrate-during-dma"),
           Set.of(ViolationKind.STALE_USE, ViolationKind.USE_AFTER_FREE),
           "A GPU fault looks frame P up with hmm_range_fault while its hmm range is valid; the CPU"
-              + " migrates (or MADV_DONTNEEDs) the page under mmap_sem read: start clears the"
+              + " changes the page under mmap_sem read (migrate or MADV_DONTNEED; in"
+              + " munmap-vs-fault a write that breaks COW of the zero page): start clears the"
               + " range's valid flag and clears no GPU PTE, the CPU PTE moves, end sets the flag"
-              + " again and P is freed; the fault then takes svmm->mutex, finds the range valid"
-              + " and writes GPU PTE va -> P, a freed frame.");
-
-  /**
-   * The same race through a copy-on-write fault: the CPU's write fault on a zero-page (or shared)
-   * entry is a CLEAR invalidation under {@code mmap_lock} read.
-   */
-  public static final DeclaredRace VALID_FLAG_RESET_COW =
-      new DeclaredRace(
-          RACE_NAME,
-          COW_RACE_SCENARIO,
-          Set.of(ViolationKind.STALE_USE, ViolationKind.USE_AFTER_FREE),
-          "A GPU fault looks up the zero page Z for va (range valid); a CPU write to va breaks"
-              + " COW under mmap_sem read: start clears the valid flag and clears no GPU PTE, the"
-              + " CPU PTE moves to a new page, end sets the flag again; the fault takes"
-              + " svmm->mutex, finds the range valid and writes GPU PTE va -> Z: the GPU reads"
-              + " the zero page while the CPU entry maps the new page.");
-
-  /** The same race as {@link #VALID_FLAG_RESET}, exposed by the DMA-time migrations. */
-  public static final DeclaredRace VALID_FLAG_RESET_MIGRATE =
-      new DeclaredRace(
-          RACE_NAME,
-          "migrate-during-dma",
-          Set.of(ViolationKind.STALE_USE, ViolationKind.USE_AFTER_FREE),
-          "A GPU fault looks frame P up while its hmm range is valid; a migration under mmap_sem"
-              + " read runs start (valid cleared, no GPU PTE cleared), moves the CPU PTE, runs end"
-              + " (valid set) and frees P; the fault finds the range valid and maps P.");
+              + " again (and P is freed); the fault then takes svmm->mutex, finds the range valid"
+              + " and writes GPU PTE va -> P: a freed frame, or the zero page while the CPU maps"
+              + " the new page.");
 
   @Override
   public String name() {
@@ -100,7 +83,7 @@ public final class NouveauFactory implements DriverFactory {
   @Override
   public List<DeclaredRace> declaredRaces(DriverVariant variant) {
     return switch (variant) {
-      case LEGACY -> List.of(VALID_FLAG_RESET, VALID_FLAG_RESET_COW, VALID_FLAG_RESET_MIGRATE);
+      case LEGACY -> List.of(VALID_FLAG_RESET);
       case CONSOLIDATED -> List.of();
       case AS_MERGED -> throw unsupported(variant);
     };

@@ -36,10 +36,10 @@ class NouveauPluginTest {
     assertThat(f.variants())
         .containsExactlyInAnyOrder(DriverVariant.LEGACY, DriverVariant.CONSOLIDATED);
     assertThat(f.declaredRaces(DriverVariant.LEGACY))
+        .containsExactly(NouveauFactory.VALID_FLAG_RESET);
+    assertThat(NouveauFactory.VALID_FLAG_RESET.scenarios())
         .containsExactly(
-            NouveauFactory.VALID_FLAG_RESET,
-            NouveauFactory.VALID_FLAG_RESET_COW,
-            NouveauFactory.VALID_FLAG_RESET_MIGRATE);
+            NouveauFactory.RACE_SCENARIO, NouveauFactory.COW_RACE_SCENARIO, "migrate-during-dma");
     assertThat(f.declaredRaces(DriverVariant.CONSOLIDATED)).isEmpty();
     assertThatThrownBy(() -> f.declaredRaces(DriverVariant.AS_MERGED))
         .isInstanceOf(IllegalArgumentException.class);

@@ -6,6 +6,7 @@ import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.sim.sched.Outcome;
 import io.mmulab.sim.sched.SchedulerConfig;
+import io.mmulab.testkit.RaceScenario;
 import io.mmulab.testkit.scenario.Scenario;
 import io.mmulab.testkit.scenario.ScenarioRun;
 import io.mmulab.testkit.scenario.ScenarioRunner;
@@ -25,13 +26,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * replayed on the consolidated variant, clean.
  */
 class NouveauRaceReproductionTest {
-  /** First failing seed of {@link NouveauFactory#VALID_FLAG_RESET} (overlapping-invalidations). */
+  /** First failing seed of {@link NouveauFactory#VALID_FLAG_RESET} in overlapping-invalidations. */
   static final long OVERLAPPING_SEED = 49;
 
-  /** First failing seed of {@link NouveauFactory#VALID_FLAG_RESET_COW} (munmap-vs-fault). */
+  /** First failing seed of the race in munmap-vs-fault (a copy-on-write fault). */
   static final long COW_SEED = 7;
 
-  /** First failing seed of {@link NouveauFactory#VALID_FLAG_RESET_MIGRATE} (migrate-during-dma). */
+  /** First failing seed of the race in migrate-during-dma. */
   static final long MIGRATE_SEED = 49;
 
   /** Replays the shrinker may spend. */
@@ -46,8 +47,8 @@ class NouveauRaceReproductionTest {
             && run.violations().stream().allMatch(v -> race.kinds().contains(v.kind()));
   }
 
-  private void reproduceAndReplayOnConsolidated(DeclaredRace race, long seed) {
-    Scenario scenario = Scenarios.byName(race.scenario());
+  private void reproduceAndReplayOnConsolidated(DeclaredRace race, String name, long seed) {
+    Scenario scenario = Scenarios.byName(name);
     Predicate<ScenarioRun> fails = shows(race);
     ScenarioRunner legacy = new ScenarioRunner(factory, DriverVariant.LEGACY);
     ScenarioRun failing = legacy.run(scenario, seed);
@@ -73,23 +74,23 @@ class NouveauRaceReproductionTest {
     }
   }
 
-  /** Scenario → first failing seed of the race there (the race has one name in every scenario). */
+  /** (race, scenario) → first failing seed of the race there. */
   private static final Map<String, Long> PINNED_SEEDS =
       Map.of(
-          NouveauFactory.VALID_FLAG_RESET.scenario(), OVERLAPPING_SEED,
-          NouveauFactory.VALID_FLAG_RESET_COW.scenario(), COW_SEED,
-          NouveauFactory.VALID_FLAG_RESET_MIGRATE.scenario(), MIGRATE_SEED);
+          NouveauFactory.RACE_NAME + " (" + NouveauFactory.RACE_SCENARIO + ")", OVERLAPPING_SEED,
+          NouveauFactory.RACE_NAME + " (" + NouveauFactory.COW_RACE_SCENARIO + ")", COW_SEED,
+          NouveauFactory.RACE_NAME + " (migrate-during-dma)", MIGRATE_SEED);
 
-  /** Every declared legacy race, so that a new declaration cannot go without its reproduction. */
-  static Stream<DeclaredRace> races() {
-    return new NouveauFactory().declaredRaces(DriverVariant.LEGACY).stream();
+  /** Every declared legacy race in every scenario, so none can go without its reproduction. */
+  static Stream<RaceScenario> races() {
+    return RaceScenario.of(new NouveauFactory().declaredRaces(DriverVariant.LEGACY));
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("races")
-  void legacyRace_pinnedSeed_failsAndIsCleanOnConsolidated(DeclaredRace race) {
-    assertThat(PINNED_SEEDS).as("pinned seed for %s", race.scenario()).containsKey(race.scenario());
-    reproduceAndReplayOnConsolidated(race, PINNED_SEEDS.get(race.scenario()));
+  void legacyRace_pinnedSeed_failsAndIsCleanOnConsolidated(RaceScenario rs) {
+    assertThat(PINNED_SEEDS).as("pinned seed for %s", rs).containsKey(rs.toString());
+    reproduceAndReplayOnConsolidated(rs.race(), rs.scenario(), PINNED_SEEDS.get(rs.toString()));
   }
 
   @Test

@@ -35,39 +35,33 @@ public final class RadeonFactory implements DriverFactory {
       " The 5.5 code keeps it (its FIXME): no set_seq, no read_begin/read_retry around GUP.";
 
   /**
-   * The GUP-after-start race of the legacy driver, as munmap racing a CS shows it (GUP before the
-   * callback, bind after it: the callback skipped the still-unbound BO).
+   * The GUP-after-start race of the legacy driver (GUP before the callback, bind after it: the
+   * callback skipped the still-unbound BO), in every scenario that shows it; in {@code
+   * fork-cow-writable} the callback's unlocked is-bound test runs while the CS is binding.
    */
   public static final DeclaredRace GUP_AFTER_START_LEGACY =
-      race("gup-after-start", "munmap-vs-fault", "");
+      race(
+          "gup-after-start",
+          List.of(
+              "munmap-vs-fault",
+              "overlapping-invalidations",
+              "migrate-during-dma",
+              "fork-cow-writable"),
+          "");
 
   /** The same race kept by the 5.5 conversion (its FIXME). */
   public static final DeclaredRace GUP_AFTER_START_AS_MERGED =
-      race("gup-after-start-fixme", "munmap-vs-fault", AS_MERGED_NOTE);
+      race(
+          "gup-after-start-fixme",
+          List.of("munmap-vs-fault", "overlapping-invalidations", "migrate-during-dma"),
+          AS_MERGED_NOTE);
 
-  /** Legacy: the race against migration (the spec's L1 script: GUP inside start..PTE change). */
-  public static final DeclaredRace LEGACY_MIGRATE =
-      race("gup-after-start/migrate", "migrate-during-dma", "");
-
-  private static final List<DeclaredRace> LEGACY_RACES =
-      List.of(
-          GUP_AFTER_START_LEGACY,
-          race("gup-after-start/overlapping", "overlapping-invalidations", ""),
-          LEGACY_MIGRATE,
-          race(
-              "gup-after-start/fork",
-              "fork-cow-writable",
-              " Here the callback's unlocked is-bound test runs while the CS is binding."));
-
-  private static final List<DeclaredRace> AS_MERGED_RACES =
-      List.of(
-          GUP_AFTER_START_AS_MERGED,
-          race("gup-after-start-fixme/overlapping", "overlapping-invalidations", AS_MERGED_NOTE),
-          race("gup-after-start-fixme/migrate", "migrate-during-dma", AS_MERGED_NOTE));
-
-  private static DeclaredRace race(String name, String scenario, String note) {
+  private static DeclaredRace race(String name, List<String> scenarios, String note) {
     return new DeclaredRace(
-        name, scenario, Set.of(ViolationKind.STALE_USE, ViolationKind.PERMISSION), TIMELINE + note);
+        name,
+        scenarios,
+        Set.of(ViolationKind.STALE_USE, ViolationKind.PERMISSION),
+        TIMELINE + note);
   }
 
   private static final Set<DriverVariant> VARIANTS =
@@ -96,8 +90,8 @@ public final class RadeonFactory implements DriverFactory {
   @Override
   public List<DeclaredRace> declaredRaces(DriverVariant variant) {
     return switch (variant) {
-      case LEGACY -> LEGACY_RACES;
-      case AS_MERGED -> AS_MERGED_RACES;
+      case LEGACY -> List.of(GUP_AFTER_START_LEGACY);
+      case AS_MERGED -> List.of(GUP_AFTER_START_AS_MERGED);
       case CONSOLIDATED -> List.of();
     };
   }

@@ -6,6 +6,7 @@ import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.ViolationKind;
 import io.mmulab.sim.sched.Outcome;
+import io.mmulab.testkit.RaceScenario;
 import io.mmulab.testkit.Verdict;
 import io.mmulab.testkit.scenario.ScenarioRun;
 import io.mmulab.testkit.scenario.ScenarioRunner;
@@ -24,16 +25,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the consolidated variant, which stays clean.
  */
 class RadeonRaceReproductionTest {
-  /** Race name → first failing seed of its scenario (sweep from seed 1, 200 seeds budget). */
+  /** Race (scenario) → its first failing seed there (sweep from seed 1, 200 seeds budget). */
   private static final Map<String, Long> PINNED_SEEDS =
       Map.of(
-          "gup-after-start", 6L,
-          "gup-after-start/overlapping", 1L,
-          "gup-after-start/migrate", 2L,
-          "gup-after-start/fork", 143L,
-          "gup-after-start-fixme", 6L,
-          "gup-after-start-fixme/overlapping", 1L,
-          "gup-after-start-fixme/migrate", 33L);
+          "gup-after-start (munmap-vs-fault)", 6L,
+          "gup-after-start (overlapping-invalidations)", 1L,
+          "gup-after-start (migrate-during-dma)", 2L,
+          "gup-after-start (fork-cow-writable)", 143L,
+          "gup-after-start-fixme (munmap-vs-fault)", 6L,
+          "gup-after-start-fixme (overlapping-invalidations)", 1L,
+          "gup-after-start-fixme (migrate-during-dma)", 33L);
 
   /** Replays spent shrinking each schedule; keeps the class fast. */
   private static final int SHRINK_ATTEMPTS = 40;
@@ -42,17 +43,18 @@ class RadeonRaceReproductionTest {
 
   static Stream<Arguments> races() {
     return Stream.of(DriverVariant.LEGACY, DriverVariant.AS_MERGED)
-        .flatMap(v -> FACTORY.declaredRaces(v).stream().map(r -> Arguments.of(v, r)));
+        .flatMap(v -> RaceScenario.of(FACTORY.declaredRaces(v)).map(rs -> Arguments.of(v, rs)));
   }
 
   @ParameterizedTest(name = "{0} {1}")
   @MethodSource("races")
   void declaredRace_reproducesAtPinnedSeed_andShrunkScheduleIsCleanOnConsolidated(
-      DriverVariant variant, DeclaredRace race) {
-    assertThat(PINNED_SEEDS).containsKey(race.name());
-    long seed = PINNED_SEEDS.get(race.name());
+      DriverVariant variant, RaceScenario rs) {
+    assertThat(PINNED_SEEDS).containsKey(rs.toString());
+    long seed = PINNED_SEEDS.get(rs.toString());
+    DeclaredRace race = rs.race();
     ScenarioRunner legacy = new ScenarioRunner(FACTORY, variant);
-    var scenario = Scenarios.byName(race.scenario());
+    var scenario = Scenarios.byName(rs.scenario());
     System.out.printf(
         "race %s (%s/%s), pinned seed %d%n", race.name(), variant, scenario.name(), seed);
 
