@@ -44,7 +44,7 @@ final class RunCommand implements Callable<Integer> {
   static final String DEFAULT_SEEDS = "1000";
 
   /** The last seed a declared race is searched to by default. */
-  static final String DEFAULT_RACE_SEEDS = "300";
+  static final String DEFAULT_RACE_SEEDS = "1000";
 
   /** Seeds per scenario and round of the race search. */
   private static final int RACE_CHUNK = 50;

@@ -53,10 +53,7 @@ class PlantedBugTest {
             Bug.DOWNGRADES_WITHOUT_FLUSH,
             Scenarios.OVERLAPPING_INVALIDATIONS,
             "violation PERMISSION"),
-        Arguments.of(
-            Bug.NO_MMGET,
-            Scenarios.EXIT_DURING_DMA,
-            "FAILED io.mmulab.testkit.scenario.ScenarioContext$ExpectationFailed"));
+        Arguments.of(Bug.NO_MMGET, Scenarios.EXIT_DURING_DMA, "violation LIFETIME"));
   }
 
   @ParameterizedTest(name = "{0} caught by {1}")

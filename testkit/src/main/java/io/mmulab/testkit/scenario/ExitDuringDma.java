@@ -3,6 +3,7 @@ package io.mmulab.testkit.scenario;
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.DriverAdapter;
 import io.mmulab.api.driver.JobFence;
+import io.mmulab.api.driver.ViolationKind;
 import io.mmulab.api.sync.ThreadHandle;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,6 +62,7 @@ final class ExitDuringDma implements Scenario {
 
     for (int p = 0; p < PAGES; p++) {
       ctx.expect(
+          ViolationKind.LIFETIME,
           ctx.tryRead(dev, buf.va(p)).isEmpty(),
           "the device read page %d after the process exited (did a fault populate the dying"
               + " address space without holding a user reference, mmget?)",

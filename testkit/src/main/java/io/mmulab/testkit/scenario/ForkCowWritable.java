@@ -2,6 +2,7 @@ package io.mmulab.testkit.scenario;
 
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.DriverAdapter;
+import io.mmulab.api.driver.ViolationKind;
 import io.mmulab.api.sync.ThreadHandle;
 import io.mmulab.sim.mm.SimProcess;
 import java.util.List;
@@ -67,8 +68,17 @@ final class ForkCowWritable implements Scenario {
         dev.write(buf.va(p), new long[] {MARKER + p});
         long parent = ctx.process().load(buf.va(p));
         long inChild = child[0].load(buf.va(p));
-        ctx.expect(parent == MARKER + p, "device wrote page %d: the parent loads %#x", p, parent);
-        ctx.expect(inChild != MARKER + p, "device write to page %d reached the child", p);
+        ctx.expect(
+            ViolationKind.STALE_USE,
+            parent == MARKER + p,
+            "device wrote page %d: the parent loads %#x",
+            p,
+            parent);
+        ctx.expect(
+            ViolationKind.STALE_USE,
+            inChild != MARKER + p,
+            "device write to page %d reached the child",
+            p);
       }
     }
   }

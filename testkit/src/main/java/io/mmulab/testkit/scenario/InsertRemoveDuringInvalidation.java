@@ -2,6 +2,7 @@ package io.mmulab.testkit.scenario;
 
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.DriverAdapter;
+import io.mmulab.api.driver.ViolationKind;
 import io.mmulab.api.sync.ThreadHandle;
 import java.util.List;
 
@@ -62,9 +63,13 @@ final class InsertRemoveDuringInvalidation implements Scenario {
       for (int p = 0; p < PAGES; p++) {
         if (p < 2) {
           long v = a.read(buf.va(p), 1)[0];
-          ctx.expect(v == Buffer.initial(p), "page %d read %#x", p, v);
+          ctx.expect(ViolationKind.STALE_USE, v == Buffer.initial(p), "page %d read %#x", p, v);
         } else {
-          ctx.expect(ctx.tryRead(a, buf.va(p)).isEmpty(), "unmapped page %d was readable", p);
+          ctx.expect(
+              ViolationKind.STALE_USE,
+              ctx.tryRead(a, buf.va(p)).isEmpty(),
+              "unmapped page %d was readable",
+              p);
         }
       }
     }
@@ -74,7 +79,14 @@ final class InsertRemoveDuringInvalidation implements Scenario {
     for (int p = 0; p < PAGES; p++) {
       int page = p;
       ctx.tryRead(a, buf.va(p))
-          .ifPresent(v -> ctx.expect(v == Buffer.initial(page), "page %d read %#x", page, v));
+          .ifPresent(
+              v ->
+                  ctx.expect(
+                      ViolationKind.STALE_USE,
+                      v == Buffer.initial(page),
+                      "page %d read %#x",
+                      page,
+                      v));
     }
   }
 }

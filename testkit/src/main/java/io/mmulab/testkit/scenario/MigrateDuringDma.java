@@ -3,6 +3,7 @@ package io.mmulab.testkit.scenario;
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.DriverAdapter;
 import io.mmulab.api.driver.JobFence;
+import io.mmulab.api.driver.ViolationKind;
 import io.mmulab.api.sync.ThreadHandle;
 import java.util.ArrayList;
 import java.util.List;
@@ -75,7 +76,13 @@ final class MigrateDuringDma implements Scenario {
     if (ctx.model().coherent()) {
       for (int p = 0; p < PAGES; p++) {
         long cpu = ctx.process().load(buf.va(p));
-        ctx.expect(cpu == last[p], "page %d holds %#x, the last job wrote %#x", p, cpu, last[p]);
+        ctx.expect(
+            ViolationKind.STALE_USE,
+            cpu == last[p],
+            "page %d holds %#x, the last job wrote %#x",
+            p,
+            cpu,
+            last[p]);
       }
     }
   }

@@ -2,6 +2,7 @@ package io.mmulab.testkit.scenario;
 
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.DriverAdapter;
+import io.mmulab.api.driver.ViolationKind;
 import io.mmulab.api.sync.ThreadHandle;
 import io.mmulab.sim.mm.Mman;
 import java.util.List;
@@ -56,13 +57,20 @@ final class MprotectDuringWriteFault implements Scenario {
 
     for (int p = 0; p < PAGES; p++) {
       ctx.expect(
+          ViolationKind.PERMISSION,
           !ctx.tryWrite(dev, buf.va(p), 0xDEADL),
           "device wrote page %d after mprotect(PROT_READ) returned",
           p);
       if (ctx.model().coherent()) {
         long cpu = ctx.process().load(buf.va(p));
         long device = dev.read(buf.va(p), 1)[0];
-        ctx.expect(device == cpu, "page %d: device read %#x, CPU loads %#x", p, device, cpu);
+        ctx.expect(
+            ViolationKind.STALE_USE,
+            device == cpu,
+            "page %d: device read %#x, CPU loads %#x",
+            p,
+            device,
+            cpu);
       }
     }
   }

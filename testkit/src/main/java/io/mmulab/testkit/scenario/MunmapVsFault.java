@@ -2,6 +2,7 @@ package io.mmulab.testkit.scenario;
 
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.DriverAdapter;
+import io.mmulab.api.driver.ViolationKind;
 import io.mmulab.api.sync.ThreadHandle;
 import io.mmulab.sim.mm.Mman;
 import java.util.List;
@@ -48,10 +49,19 @@ final class MunmapVsFault implements Scenario {
 
     for (int p : new int[] {0, 3}) {
       long v = dev.read(buf.va(p), 1)[0];
-      ctx.expect(v == Buffer.initial(p), "surviving page %d read %#x after munmap", p, v);
+      ctx.expect(
+          ViolationKind.STALE_USE,
+          v == Buffer.initial(p),
+          "surviving page %d read %#x after munmap",
+          p,
+          v);
     }
     for (int p : new int[] {1, 2}) {
-      ctx.expect(ctx.tryRead(dev, buf.va(p)).isEmpty(), "unmapped page %d was readable", p);
+      ctx.expect(
+          ViolationKind.STALE_USE,
+          ctx.tryRead(dev, buf.va(p)).isEmpty(),
+          "unmapped page %d was readable",
+          p);
     }
   }
 
@@ -81,6 +91,7 @@ final class MunmapVsFault implements Scenario {
           .ifPresent(
               v ->
                   ctx.expect(
+                      ViolationKind.STALE_USE,
                       v == Buffer.initial(page) || (remapped && v == 0),
                       "page %d read %#x",
                       page,

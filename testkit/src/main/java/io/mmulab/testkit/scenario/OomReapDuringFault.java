@@ -2,6 +2,7 @@ package io.mmulab.testkit.scenario;
 
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.DriverAdapter;
+import io.mmulab.api.driver.ViolationKind;
 import io.mmulab.api.sync.ThreadHandle;
 import io.mmulab.sim.mm.OomReaper;
 import java.util.List;
@@ -61,7 +62,13 @@ final class OomReapDuringFault implements Scenario {
                     int page = p;
                     ctx.tryRead(dev, buf.va(p))
                         .ifPresent(
-                            v -> ctx.expect(plausible(page, v), "page %d read %#x", page, v));
+                            v ->
+                                ctx.expect(
+                                    ViolationKind.STALE_USE,
+                                    plausible(page, v),
+                                    "page %d read %#x",
+                                    page,
+                                    v));
                     ctx.tryWrite(dev, buf.va(p), written(p));
                   }
                 }));
@@ -75,6 +82,7 @@ final class OomReapDuringFault implements Scenario {
           .ifPresent(
               v ->
                   ctx.expect(
+                      ViolationKind.STALE_USE,
                       attempts == 0 ? plausible(page, v) : v == 0,
                       "after a last reap that %s, page %d read %#x",
                       attempts == 0 ? "gave up" : "succeeded",

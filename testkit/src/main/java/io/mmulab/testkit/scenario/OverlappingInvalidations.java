@@ -2,6 +2,7 @@ package io.mmulab.testkit.scenario;
 
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.DriverAdapter;
+import io.mmulab.api.driver.ViolationKind;
 import io.mmulab.api.sync.ThreadHandle;
 import io.mmulab.sim.mm.Madvise;
 import java.util.List;
@@ -72,13 +73,20 @@ final class OverlappingInvalidations implements Scenario {
     for (int p = 0; p < PAGES; p++) {
       long v = dev.read(buf.va(p), 1)[0];
       ctx.expect(
+          ViolationKind.STALE_USE,
           p == 0 ? v == Buffer.initial(0) : v == Buffer.initial(p) || v == 0,
           "page %d read %#x after both windows closed",
           p,
           v);
       if (ctx.model().coherent()) {
         long cpu = ctx.process().load(buf.va(p));
-        ctx.expect(v == cpu, "page %d: the device reads %#x, the CPU loads %#x", p, v, cpu);
+        ctx.expect(
+            ViolationKind.STALE_USE,
+            v == cpu,
+            "page %d: the device reads %#x, the CPU loads %#x",
+            p,
+            v,
+            cpu);
       }
     }
   }
@@ -89,7 +97,13 @@ final class OverlappingInvalidations implements Scenario {
       int page = p;
       ctx.tryRead(dev, buf.va(p))
           .ifPresent(
-              v -> ctx.expect(v == Buffer.initial(page) || v == 0, "page %d read %#x", page, v));
+              v ->
+                  ctx.expect(
+                      ViolationKind.STALE_USE,
+                      v == Buffer.initial(page) || v == 0,
+                      "page %d read %#x",
+                      page,
+                      v));
     }
   }
 

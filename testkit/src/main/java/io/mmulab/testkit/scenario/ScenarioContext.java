@@ -6,8 +6,10 @@ import io.mmulab.api.driver.DriverAdapter;
 import io.mmulab.api.driver.DriverFactory;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.JobFence;
+import io.mmulab.api.driver.ViolationKind;
 import io.mmulab.api.sync.ThreadHandle;
 import io.mmulab.sim.check.CoherencyChecker;
+import io.mmulab.sim.check.Violation;
 import io.mmulab.sim.mm.Mman;
 import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
@@ -59,6 +61,7 @@ public final class ScenarioContext {
   private final List<DriverAdapter> adapters = new ArrayList<>();
   private final List<SimProcess> processes = new ArrayList<>();
   private final AtomicLong noted = new AtomicLong();
+  private final List<Violation> findings = new ArrayList<>(); // simulated threads, one at a time
   private DriverAdapter adapter;
 
   ScenarioContext(
@@ -456,7 +459,12 @@ public final class ScenarioContext {
         a.write(buf.va(p), new long[] {Buffer.initial(p)});
       } else {
         long v = a.read(buf.va(p), 1)[0];
-        expect(v == Buffer.initial(p), "warm-up read of page %d returned %#x", p, v);
+        expect(
+            ViolationKind.STALE_USE,
+            v == Buffer.initial(p),
+            "warm-up read of page %d returned %#x",
+            p,
+            v);
       }
     }
   }
@@ -465,27 +473,48 @@ public final class ScenarioContext {
   // Oracles
 
   /**
-   * Fails the run with {@code message} if {@code condition} is false, unless the checker already
-   * reported a violation (which then explains the surprise, and is what gets classified).
+   * Records a finding of {@code kind} if {@code condition} is false, unless the checker already
+   * reported a violation (which then explains the surprise, and is what gets classified). A
+   * scenario's own expectation is a finding like the checker's: a variant can declare it by its
+   * kind, the suite and {@code ./mmulab run} judge it the same way, and the run goes on. Expect
+   * only what the driver's {@link #model() coherency model} promises (for example, coherence with
+   * the CPU page table only where {@code model().coherent()}).
    *
+   * @param kind the rule the surprise breaks, as the checker would name it
    * @param condition what must hold
    * @param format the message, as for {@link String#format}
    * @param args its arguments
-   * @throws ExpectationFailed if the condition is false and the checker is clean
    */
-  public void expect(boolean condition, String format, Object... args) {
-    if (!condition && checker().isClean()) {
-      throw new ExpectationFailed(String.format(format, args));
+  public void expect(ViolationKind kind, boolean condition, String format, Object... args) {
+    Objects.requireNonNull(kind, "kind is null");
+    if (!condition && checker().isClean() && findings.size() < MAX_FINDINGS) {
+      Violation finding =
+          new Violation(
+              kind,
+              SCENARIO,
+              process.mm().name(),
+              CoherencyChecker.NO_VA,
+              CoherencyChecker.NO_PFN,
+              "scenario expectation: " + String.format(format, args),
+              checker().trace());
+      findings.add(finding);
+      runtime.note(VIOLATION_NOTE + finding.summary());
     }
   }
 
-  /** A scenario's own expectation failed while the checker saw nothing wrong. */
-  public static final class ExpectationFailed extends AssertionError {
-    private static final long serialVersionUID = 1L;
+  /** The device name of the findings of a scenario's own expectations. */
+  public static final String SCENARIO = "scenario";
 
-    ExpectationFailed(String message) {
-      super("expectation failed: " + message);
-    }
+  /** The most expectation findings a run keeps. */
+  private static final int MAX_FINDINGS = 16;
+
+  /**
+   * Returns the findings of the scenario's own expectations so far, oldest first.
+   *
+   * @return a copy
+   */
+  public List<Violation> findings() {
+    return List.copyOf(findings);
   }
 
   // ---------------------------------------------------------------------------------------------

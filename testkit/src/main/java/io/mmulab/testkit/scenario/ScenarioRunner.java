@@ -5,6 +5,7 @@ import io.mmulab.api.driver.DriverAdapter;
 import io.mmulab.api.driver.DriverFactory;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.sim.check.CoherencyChecker;
+import io.mmulab.sim.check.Violation;
 import io.mmulab.sim.mem.PhysicalMemory;
 import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
@@ -257,13 +258,16 @@ public final class ScenarioRunner {
           p.mm().warnings().forEach(w -> warnings.add(p.mm().name() + ": " + w));
         }
       }
+      List<Violation> violations = new ArrayList<>(checker.violations());
+      List<Violation> expected = c.ctx == null ? List.of() : c.ctx.findings();
+      violations.addAll(expected);
       return new ScenarioRun(
           scenario,
           factory.name(),
           variant,
           result,
-          checker.violations(),
-          checker.violationCount(),
+          violations,
+          checker.violationCount() + expected.size(),
           warnings,
           c.stats.snapshot());
     }

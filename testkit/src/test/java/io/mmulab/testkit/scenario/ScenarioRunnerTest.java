@@ -7,6 +7,7 @@ import io.mmulab.api.Errno;
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.ViolationKind;
+import io.mmulab.sim.check.Violation;
 import io.mmulab.sim.sched.Outcome;
 import io.mmulab.testkit.tutorial.TutorialDriver;
 import java.util.stream.LongStream;
@@ -78,25 +79,37 @@ class ScenarioRunnerTest {
   }
 
   @Test
-  void expect_isSilent_onceTheCheckerSawAViolation() {
+  void expect_isSilent_onceTheCheckerSawAViolation_elseAFindingOfItsKind() {
     Scenario dirty =
         new TestScenario(
             ctx -> {
               ctx.checker().deviceTornDown("ghost");
               ctx.checker().deviceTornDown("ghost"); // LIFETIME: torn down again
-              ctx.expect(false, "not reported: the violation explains the surprise");
+              ctx.expect(ViolationKind.STALE_USE, false, "not reported: the violation explains it");
             });
-    Scenario clean = new TestScenario(ctx -> ctx.expect(1 + 1 == 3, "arithmetic %s", "broke"));
+    Scenario clean =
+        new TestScenario(
+            ctx -> {
+              ctx.expect(ViolationKind.PERMISSION, 1 + 1 == 3, "arithmetic %s", "broke");
+              ctx.expect(ViolationKind.STALE_USE, true, "holds");
+            });
 
     ScenarioRun a = LEGACY.run(dirty, 1);
     ScenarioRun b = LEGACY.run(clean, 1);
 
     assertThat(a.outcome()).isEqualTo(Outcome.OK);
-    assertThat(a.violations(ViolationKind.LIFETIME)).hasSize(1);
-    assertThat(b.outcome()).isEqualTo(Outcome.FAILED);
-    assertThat(b.result().failure())
-        .isInstanceOf(ScenarioContext.ExpectationFailed.class)
-        .hasMessage("expectation failed: arithmetic broke");
+    assertThat(a.violations()).extracting(Violation::kind).containsExactly(ViolationKind.LIFETIME);
+    assertThat(b.outcome()).as("the run goes on").isEqualTo(Outcome.OK);
+    assertThat(b.isClean()).isFalse();
+    assertThat(b.violations())
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(v.kind()).isEqualTo(ViolationKind.PERMISSION);
+              assertThat(v.deviceId()).isEqualTo(ScenarioContext.SCENARIO);
+              assertThat(v.message()).isEqualTo("scenario expectation: arithmetic broke");
+            });
+    assertThat(b.firstViolationIndex()).as("marked in the trace").isNotNegative();
   }
 
   @Test

@@ -25,7 +25,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the consolidated variant, which stays clean.
  */
 class RadeonRaceReproductionTest {
-  /** Race (scenario) → its first failing seed there (sweep from seed 1, 200 seeds budget). */
+  /** Race (scenario) → its first failing seed there (sweep from seed 1, the suite's budget). */
   private static final Map<String, Long> PINNED_SEEDS =
       Map.of(
           "gup-after-start (munmap-vs-fault)", 6L,
@@ -34,7 +34,8 @@ class RadeonRaceReproductionTest {
           "gup-after-start (fork-cow-writable)", 143L,
           "gup-after-start-fixme (munmap-vs-fault)", 6L,
           "gup-after-start-fixme (overlapping-invalidations)", 1L,
-          "gup-after-start-fixme (migrate-during-dma)", 33L);
+          "gup-after-start-fixme (migrate-during-dma)", 33L,
+          "gup-after-start-fixme (fork-cow-writable)", 847L);
 
   /** Replays spent shrinking each schedule; keeps the class fast. */
   private static final int SHRINK_ATTEMPTS = 40;
