@@ -1,0 +1,116 @@
+package io.mmulab.testkit.regcache;
+
+import io.mmulab.api.ErrnoException;
+import io.mmulab.api.driver.CoherencyModel;
+import io.mmulab.api.driver.DeclaredRace;
+import io.mmulab.api.driver.DriverAdapter;
+import io.mmulab.api.driver.DriverFactory;
+import io.mmulab.api.driver.DriverFamily;
+import io.mmulab.api.driver.DriverVariant;
+import io.mmulab.api.driver.Machine;
+import io.mmulab.api.driver.UserProcess;
+import io.mmulab.api.driver.ViolationKind;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * The registration cache (see the package comment): {@link CoherencyModel#REGISTRATION_CACHE}, a
+ * {@link DriverVariant#LEGACY} variant with the pin-before-insert race and a {@link
+ * DriverVariant#CONSOLIDATED} one without. Stateless: each {@link #create} opens a new device.
+ */
+public final class RegCacheDriver implements DriverFactory {
+  /** The driver's name, its key in the driver map. */
+  public static final String NAME = "regcache";
+
+  /**
+   * The legacy variant's race: the page is pinned before the entry's notifier is inserted, and
+   * nothing checks in between, so an invalidation in that gap is never seen and the entry caches a
+   * frame the CPU no longer maps at its address (or maps read-only since).
+   */
+  public static final DeclaredRace PIN_BEFORE_INSERT =
+      new DeclaredRace(
+          "pin-before-insert",
+          List.of(
+              "munmap-vs-fault",
+              "overlapping-invalidations",
+              "mprotect-during-write-fault",
+              "migrate-during-dma"),
+          Set.of(ViolationKind.STALE_USE, ViolationKind.PERMISSION),
+          "Device: a cache miss pins page P (GUP) and has not inserted the entry's notifier yet;"
+              + " CPU: munmap, migrate, MADV_DONTNEED or mprotect(PROT_READ) of P runs start to"
+              + " end and reaches no notifier of the entry; device: inserts the notifier and"
+              + " publishes the entry for P; every later operation uses the pinned old frame the"
+              + " CPU no longer maps there (STALE_USE), or writes a page the CPU made read-only"
+              + " (PERMISSION, seen by the scenario).");
+
+  private final RegCacheDevice.Flaw flaw;
+  private final Consumer<RegCacheDevice> opened;
+
+  /** The cache as it is meant to be. */
+  public RegCacheDriver() {
+    this(RegCacheDevice.Flaw.NONE);
+  }
+
+  /** The cache with a bug planted by a test. */
+  RegCacheDriver(RegCacheDevice.Flaw flaw) {
+    this(flaw, d -> {});
+  }
+
+  /** The cache with a bug planted by a test, telling it of every device it opens. */
+  RegCacheDriver(RegCacheDevice.Flaw flaw, Consumer<RegCacheDevice> opened) {
+    this.flaw = Objects.requireNonNull(flaw, "flaw is null");
+    this.opened = Objects.requireNonNull(opened, "opened is null");
+  }
+
+  @Override
+  public String name() {
+    return flaw == RegCacheDevice.Flaw.NONE
+        ? NAME
+        : NAME + "-" + flaw.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+  }
+
+  @Override
+  public DriverFamily family() {
+    return DriverFamily.TEST;
+  }
+
+  @Override
+  public CoherencyModel model() {
+    return CoherencyModel.REGISTRATION_CACHE;
+  }
+
+  @Override
+  public Set<DriverVariant> variants() {
+    return EnumSet.of(DriverVariant.LEGACY, DriverVariant.CONSOLIDATED);
+  }
+
+  @Override
+  public List<DeclaredRace> declaredRaces(DriverVariant variant) {
+    return switch (variant) {
+      case LEGACY -> List.of(PIN_BEFORE_INSERT);
+      case CONSOLIDATED -> List.of();
+      case AS_MERGED -> throw unsupported(variant);
+    };
+  }
+
+  @Override
+  public DriverAdapter create(DriverVariant variant, UserProcess process, Machine machine)
+      throws ErrnoException {
+    return switch (variant) {
+      case LEGACY, CONSOLIDATED -> {
+        RegCacheDevice d = new RegCacheDevice(variant, flaw, process, machine);
+        opened.accept(d);
+        yield d;
+      }
+      case AS_MERGED -> throw unsupported(variant);
+    };
+  }
+
+  private IllegalArgumentException unsupported(DriverVariant variant) {
+    return new IllegalArgumentException(
+        name() + " has no " + variant + " variant; it has " + variants());
+  }
+}
