@@ -539,11 +539,11 @@ public final class CoherencyChecker {
       long first = start >>> PAGE_SHIFT;
       long last = (endExclusive - 1) >>> PAGE_SHIFT;
       for (Translation t : pm.live.subMap(first, true, last, true).values()) {
-        t.invalidate(now);
+        t.invalidate(now, subscription);
       }
       for (Map<Long, Translation> byPfn : pm.retired.subMap(first, true, last, true).values()) {
         for (Translation t : byPfn.values()) {
-          t.invalidate(now);
+          t.invalidate(now, subscription);
         }
       }
     } finally {
@@ -579,6 +579,25 @@ public final class CoherencyChecker {
    * @param writable whether the device may write through it
    */
   public void deviceMapped(String deviceId, String mm, long va, long pfn, boolean writable) {
+    deviceMapped(deviceId, null, mm, va, pfn, writable);
+  }
+
+  /**
+   * Like {@link #deviceMapped(String, String, long, long, boolean)}, for a device with one
+   * subscription per entry (a registration cache): only the callback of {@code subscription}
+   * invalidates the translation. A callback of another subscription of the device over the same
+   * page protects the device's other entries there, not this one, which its own callback (run in
+   * the same invalidation, before the CPU entry changes) takes care of.
+   *
+   * @param deviceId the device
+   * @param subscription the subscription that protects the entry, or null for any of the device's
+   * @param mm the address space
+   * @param va an address in the page
+   * @param pfn the frame
+   * @param writable whether the device may write through it
+   */
+  public void deviceMapped(
+      String deviceId, String subscription, String mm, long va, long pfn, boolean writable) {
     Objects.requireNonNull(mm, "mm is null");
     lock.lock();
     try {
@@ -634,7 +653,7 @@ public final class CoherencyChecker {
         }
       }
       long gen = f == null ? UNKNOWN_GENERATION : f.generation;
-      Translation t = new Translation(mm, va, pfn, gen, writable, now);
+      Translation t = new Translation(mm, va, pfn, gen, writable, now, subscription);
       PerMm pm = d.mms.computeIfAbsent(mm, k -> new PerMm());
       Translation old = pm.live.put(t.vpn(), t);
       if (old != null) {
@@ -1296,11 +1315,25 @@ public final class CoherencyChecker {
     final long generation;
     final boolean writable;
     final long mappedTick;
+
+    /**
+     * The subscription whose callback alone invalidates it, or null: any callback of the device.
+     */
+    final String subscription;
+
     long invalidatedTick;
     long unmappedTick;
 
-    Translation(String mm, long va, long pfn, long generation, boolean writable, long mappedTick) {
+    Translation(
+        String mm,
+        long va,
+        long pfn,
+        long generation,
+        boolean writable,
+        long mappedTick,
+        String subscription) {
       this.mm = mm;
+      this.subscription = subscription;
       this.va = va;
       this.pfn = pfn;
       this.generation = generation;
@@ -1312,8 +1345,11 @@ public final class CoherencyChecker {
       return va >>> PAGE_SHIFT;
     }
 
-    void invalidate(long now) {
-      if (invalidatedTick == 0) {
+    /**
+     * Marks it invalidated by a callback of {@code by} (null: unnamed), if that one protects it.
+     */
+    void invalidate(long now, String by) {
+      if (invalidatedTick == 0 && (subscription == null || by == null || subscription.equals(by))) {
         invalidatedTick = now;
       }
     }

@@ -249,12 +249,26 @@ public final class DeviceMmu {
    * @param writable whether the device may write through the entry
    */
   public void map(long va, long pfn, boolean writable) {
+    map(va, pfn, writable, null);
+  }
+
+  /**
+   * Like {@link #map(long, long, boolean)} for a device with one subscription per entry: the
+   * checker lets only {@code subscription}'s callback invalidate the entry (see {@link
+   * CoherencyChecker#deviceMapped(String, String, String, long, long, boolean)}).
+   *
+   * @param va an address in the page
+   * @param pfn a frame of the memory (allocated at least once)
+   * @param writable whether the device may write through the entry
+   * @param subscription the checker's name of the entry's subscription, or null
+   */
+  public void map(long va, long pfn, boolean writable, String subscription) {
     long vpn = va >>> PAGE_SHIFT;
     ptLock.lock();
     try {
       Translation t = new Translation(vpn << PAGE_SHIFT, pfn, writable, memory.generation(pfn));
       pageTable.put(vpn, t);
-      checker.deviceMapped(deviceId, mm, va, pfn, writable);
+      checker.deviceMapped(deviceId, subscription, mm, va, pfn, writable);
     } finally {
       ptLock.unlock();
     }

@@ -364,7 +364,7 @@ final class RegCacheDevice implements DriverAdapter {
     if (flaw != Flaw.NO_DOMAIN_MAP) {
       domain.map(pfn);
     }
-    mmu.map(page, pfn, write);
+    mmu.map(page, pfn, write, notifiers.get(n)); // only the entry's own callback invalidates it
     entries.put(page, e);
     return e;
   }
@@ -430,8 +430,11 @@ final class RegCacheDevice implements DriverAdapter {
     if (!tornDown) {
       retired.add(e.notifier);
     }
-    mmu.unmapRange(e.va, e.va + PAGE);
-    mmu.flushTlb(e.va, e.va + PAGE);
+    RegCacheEntry current = entries.get(e.va);
+    if (current == null || current == e) { // else a newer entry of the page owns the translation
+      mmu.unmapRange(e.va, e.va + PAGE);
+      mmu.flushTlb(e.va, e.va + PAGE);
+    }
     if (flaw != Flaw.NO_DOMAIN_MAP) {
       domain.unmap(e.pfn);
     }
