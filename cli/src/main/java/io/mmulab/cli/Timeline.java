@@ -19,7 +19,9 @@ import java.util.regex.Pattern;
  * <p>Windows are recognised from the address space's yield points ({@code "<op>: between invalidate
  * start and PTE change"} … {@code "<op>: between PTE change and invalidate end"}); a range named by
  * a driver label of the same thread inside the window (such as {@code "invalidate [0x1000,
- * 0x3000)"}) labels the band. The violating event is located by {@link ViolationLocator}.
+ * 0x3000)"}) labels the band. A thread's waits run from its {@code "blocked on X"} event to its
+ * next event (to the end, for a thread still waiting when a deadlock ended the run). The violating
+ * event is located by {@link ViolationLocator}.
  */
 final class Timeline {
   /** What a lane stands for, from what its thread does. */
@@ -68,6 +70,25 @@ final class Timeline {
     }
   }
 
+  /**
+   * A thread blocked: entries {@code from} (its {@code "blocked on"} event) to {@code to}, the
+   * entry before its next event (or the last entry).
+   *
+   * @param thread the thread
+   * @param on what it waits for
+   * @param from index of the entry that blocked it
+   * @param to index of the last entry during which it waited
+   */
+  record Wait(String thread, String on, int from, int to) {
+    /** Returns the wait's caption. */
+    String caption() {
+      return thread + " waits for " + on;
+    }
+  }
+
+  /** How the scheduler labels the event of a thread that blocks. */
+  static final String BLOCKED_ON = "blocked on ";
+
   /** How the address space labels the yield point that opens an invalidation window. */
   static final String WINDOW_START = ": between invalidate start and PTE change";
 
@@ -82,12 +103,15 @@ final class Timeline {
   private final List<TraceEntry> entries;
   private final List<Lane> lanes;
   private final List<Band> bands;
+  private final List<Wait> waits;
   private final int marked;
 
-  private Timeline(List<TraceEntry> entries, List<Lane> lanes, List<Band> bands, int marked) {
+  private Timeline(
+      List<TraceEntry> entries, List<Lane> lanes, List<Band> bands, List<Wait> waits, int marked) {
     this.entries = entries;
     this.lanes = lanes;
     this.bands = bands;
+    this.waits = waits;
     this.marked = marked;
   }
 
@@ -100,7 +124,34 @@ final class Timeline {
    */
   static Timeline of(Trace trace, int marked) {
     List<TraceEntry> entries = trace.entries();
-    return new Timeline(entries, lanes(entries), bands(entries), marked);
+    return new Timeline(entries, lanes(entries), bands(entries), waits(entries), marked);
+  }
+
+  /** Returns the waits of every thread, in order of blocking. */
+  List<Wait> waits() {
+    return waits;
+  }
+
+  /** Finds every wait: a {@code "blocked on"} event up to the same thread's next event. */
+  static List<Wait> waits(List<TraceEntry> entries) {
+    List<Wait> out = new ArrayList<>();
+    Map<String, Integer> open = new HashMap<>();
+    Map<String, String> on = new HashMap<>();
+    for (int i = 0; i < entries.size(); i++) {
+      TraceEntry e = entries.get(i);
+      Integer from = open.remove(e.thread());
+      if (from != null) {
+        out.add(new Wait(e.thread(), on.remove(e.thread()), from, i - 1));
+      }
+      if (e.label().startsWith(BLOCKED_ON)) {
+        open.put(e.thread(), i);
+        on.put(e.thread(), e.label().substring(BLOCKED_ON.length()));
+      }
+    }
+    open.forEach(
+        (thread, from) -> out.add(new Wait(thread, on.get(thread), from, entries.size() - 1)));
+    out.sort(java.util.Comparator.comparingInt(Wait::from));
+    return out;
   }
 
   /** Returns every entry of the trace. */

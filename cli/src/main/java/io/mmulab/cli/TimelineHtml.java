@@ -100,7 +100,9 @@ final class TimelineHtml {
     sb.append("<br><span><i class=\"swatch\" style=\"background:#2f6fd6;opacity:.35\"></i>");
     sb.append("invalidation window (invalidate start returned … invalidate end)</span>");
     sb.append("<span><i class=\"swatch\" style=\"border:2px solid #b3261e\"></i>");
-    sb.append("violating event</span><span class=\"dim\">grey: lock operations</span></p>\n");
+    sb.append("violating event</span><span><i class=\"swatch\" style=\"background:#e08a00\"></i>");
+    sb.append("a thread blocked (lock, wait queue, completion, join)</span>");
+    sb.append("<span class=\"dim\">grey: lock operations</span></p>\n");
   }
 
   private static void picture(StringBuilder sb, String id, Timeline t, Violation violation) {
@@ -149,6 +151,11 @@ final class TimelineHtml {
     for (int i = 0; i < bands.size(); i++) {
       band(sb, bands.get(i), slots[i], from, to, lanesEnd, captionX, laneIndex);
     }
+    for (Timeline.Wait w : t.waits()) {
+      if (w.to() >= from && w.from() < to) {
+        waitBar(sb, w, from, to, laneIndex);
+      }
+    }
     for (int l = 0; l <= t.lanes().size(); l++) {
       int x = STEP_W + l * LANE_W;
       sb.append("<line x1=\"").append(x).append("\" y1=\"0\" x2=\"").append(x);
@@ -195,6 +202,17 @@ final class TimelineHtml {
     sb.append("<text class=\"band-label\" x=\"").append(captionX).append("\" y=\"");
     sb.append(y0 + 13).append("\" fill=\"").append(color).append("\">");
     sb.append(Html.esc(fit(b.caption(), CAPTION_W - 8))).append("</text></g>\n");
+  }
+
+  /** A wait: a bar down the waiting thread's lane, from its block to its next event. */
+  private static void waitBar(
+      StringBuilder sb, Timeline.Wait w, int from, int to, Map<String, Integer> laneIndex) {
+    int y0 = (Math.max(w.from(), from) - from) * ROW_H;
+    int y1 = (Math.min(w.to(), to - 1) - from + 1) * ROW_H;
+    int x = STEP_W + laneIndex.get(w.thread()) * LANE_W + LANE_W - 6;
+    sb.append("<g class=\"wait\"><title>").append(Html.esc(w.caption())).append("</title>");
+    rect(sb, x, y0, 4, y1 - y0, "#e08a00", ".8");
+    sb.append("</g>\n");
   }
 
   private static void rect(

@@ -71,6 +71,27 @@ class TimelineTest {
   }
 
   @Test
+  void waits_runFromTheBlockToTheThreadsNextEvent_orToTheEndWhenStillBlocked() {
+    Trace t =
+        trace(
+            "t1: lock A",
+            "t2: lock B",
+            "t1: blocked on B",
+            "t2: blocked on A",
+            "main: blocked on join t1",
+            "t1: acquired B");
+    List<Timeline.Wait> waits = Timeline.of(t, -1).waits();
+
+    assertThat(waits)
+        .containsExactly(
+            new Timeline.Wait("t1", "B", 2, 4),
+            new Timeline.Wait("t2", "A", 3, 5),
+            new Timeline.Wait("main", "join t1", 4, 5));
+    assertThat(TimelineHtml.section("t9", "waits", List.of(), result(t), null, -1, false))
+        .contains("<title>t2 waits for A</title>", "a thread blocked");
+  }
+
+  @Test
   void lanes_areThreadsInOrderOfAppearance_classifiedByWhatTheyDo() {
     assertThat(Timeline.of(RACE, -1).lanes())
         .containsExactly(
