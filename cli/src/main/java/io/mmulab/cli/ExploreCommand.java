@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
@@ -35,6 +36,8 @@ import picocli.CommandLine.Spec;
     })
 final class ExploreCommand implements Callable<Integer> {
   @Spec private CommandSpec spec;
+
+  @ParentCommand private Main main;
 
   @ArgGroup(exclusive = false, multiplicity = "1")
   private Target target;
@@ -75,7 +78,7 @@ final class ExploreCommand implements Callable<Integer> {
     if (slice.isPresent()) {
       Sweep sweep = new Sweep();
       sweep.add(new Sweep.Part(t.runner(), t.scenario(), slice.get(), findings::add));
-      Progress progress = new Progress(cmd.getErr(), sweep.size(), System::nanoTime);
+      Progress progress = main.progress(cmd.getErr(), sweep.size());
       sweep.run(jobs, progress);
       progress.finish(findings.notClean.size() + " seed(s) not clean");
     }
