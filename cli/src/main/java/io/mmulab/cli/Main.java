@@ -12,9 +12,10 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
- * The {@code mmulab} command: {@code run} (the default), {@code explore}, {@code replay} and {@code
- * drivers}. Exit codes: 0 all good, 1 a consolidated variant had a violation or a declared race was
- * not reproduced, 2 bad arguments (one line naming the known values, no stack trace).
+ * The {@code mmulab} command: {@code run} (the default), {@code explore}, {@code replay}, {@code
+ * merge} and {@code drivers}. Exit codes: 0 all good, 1 a consolidated variant had a violation or a
+ * declared race was not reproduced, 2 bad arguments (one line naming the known values, no stack
+ * trace).
  */
 @Command(
     name = "mmulab",
@@ -22,13 +23,14 @@ import picocli.CommandLine.UnmatchedArgumentException;
     version = "mmulab 0.1.0",
     description = {
       "Runs every driver against every scenario under the deterministic scheduler, explores seed"
-          + " sweeps and draws a race as a swimlane timeline.",
+          + " sweeps (merging sharded ones) and draws a race as a swimlane timeline.",
       "Without a command: run."
     },
     subcommands = {
       RunCommand.class,
       ExploreCommand.class,
       ReplayCommand.class,
+      MergeCommand.class,
       DriversCommand.class,
       CommandLine.HelpCommand.class
     })

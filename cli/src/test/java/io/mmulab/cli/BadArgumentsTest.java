@@ -57,7 +57,7 @@ class BadArgumentsTest {
     return Cli.run(args);
   }
 
-  private static void assertUsageError(Cli r, String... expected) {
+  static void assertUsageError(Cli r, String... expected) {
     assertThat(r.code()).as(r.err()).isEqualTo(2);
     assertThat(r.out()).isEmpty();
     assertThat(r.err().lines()).hasSize(1);
@@ -208,7 +208,8 @@ class BadArgumentsTest {
     assertUsageError(explore(), "Missing required option: '--seeds=A..B'");
     assertUsageError(Cli.run("drivers", "--bogus"), "Unknown option: '--bogus'");
     assertUsageError(
-        Cli.run("bogus"), "unknown command 'bogus'; commands: run, explore, replay, drivers, help");
+        Cli.run("bogus"),
+        "unknown command 'bogus'; commands: run, explore, replay, merge, drivers, help");
     assertUsageError(Cli.run("run", "--jobs", "0"), "--jobs must be at least 1");
   }
 
