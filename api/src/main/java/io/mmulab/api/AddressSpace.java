@@ -145,7 +145,9 @@ public interface AddressSpace {
    * @throws ErrnoException {@link Errno#EFAULT} if the first page has no usable mapping, {@link
    *     Errno#ENOMEM} if a frame could not be allocated, {@link Errno#EPERM} is never thrown (a
    *     write to a read-only mapping is {@code EFAULT}, as in the kernel)
-   * @throws IllegalArgumentException for an unaligned start, bad count, short array or unknown flag
+   * @throws IllegalArgumentException for an unaligned start, bad count, short array, unknown flag,
+   *     or {@link Gup#FOLL_LONGTERM} without {@link Gup#FOLL_PIN} (long-term references are only
+   *     valid as pins, as in the kernel's {@code pin_user_pages*})
    * @throws LockRuleViolation if the mmap lock is not held
    */
   int getUserPages(long start, int nrPages, int gupFlags, long[] pfns) throws ErrnoException;
@@ -161,7 +163,8 @@ public interface AddressSpace {
    *     readBegin}); {@link Errno#EFAULT} if a requested page cannot be made valid; {@link
    *     Errno#EPERM} if a write was requested on a mapping without write permission
    * @throws IllegalArgumentException if the range's notifier belongs to another address space
-   * @throws LockRuleViolation if the mmap lock is not held
+   * @throws LockRuleViolation if the range's notifier was removed ({@link
+   *     LockRule#USE_AFTER_REMOVE}), or the mmap lock is not held
    */
   void hmmRangeFault(HmmRange range) throws ErrnoException;
 }

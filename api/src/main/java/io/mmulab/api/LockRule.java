@@ -39,7 +39,10 @@ public enum LockRule {
   END_WITHOUT_START,
   /** {@code remove} called a second time on the same subscription. */
   DOUBLE_REMOVE,
-  /** A subscription used after {@code remove} returned. */
+  /**
+   * A subscription used after {@code remove} was called: {@code readBegin}, {@code readRetry}, or
+   * an {@code hmmRangeFault} of a range naming it.
+   */
   USE_AFTER_REMOVE,
   /** {@code insert} called while holding the address space's mmap lock (it may take it). */
   INSERT_HOLDING_MMAP_LOCK,

@@ -82,9 +82,16 @@ public interface MmuIntervalNotifier extends AutoCloseable {
    * discarded. Must be called with the update lock held, and when it returns false the device may
    * be programmed before that lock is released.
    *
+   * <p>On a subscription already removed (or being removed) it throws {@link
+   * LockRule#USE_AFTER_REMOVE} rather than answering: no answer is safe there, since "no retry"
+   * would let the driver program the device from a subscription that no longer receives
+   * invalidations, and "retry" would only send it back to {@link #readBegin}, which refuses a
+   * removed subscription the same way.
+   *
    * @param seq the value returned by {@link #readBegin}
    * @return true if the caller must retry
-   * @throws LockRuleViolation if the update lock is not held
+   * @throws LockRuleViolation if the update lock is not held, or after {@link #remove} was called
+   *     ({@link LockRule#USE_AFTER_REMOVE})
    */
   boolean readRetry(long seq);
 

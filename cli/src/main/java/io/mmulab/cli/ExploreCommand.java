@@ -4,11 +4,9 @@ import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.testkit.Verdict;
 import io.mmulab.testkit.scenario.ScenarioRun;
 import java.io.PrintWriter;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -17,6 +15,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
@@ -35,6 +34,8 @@ import picocli.CommandLine.Spec;
     })
 final class ExploreCommand implements Callable<Integer> {
   @Spec private CommandSpec spec;
+
+  @ParentCommand private Main main;
 
   @ArgGroup(exclusive = false, multiplicity = "1")
   private Target target;
@@ -75,59 +76,34 @@ final class ExploreCommand implements Callable<Integer> {
     if (slice.isPresent()) {
       Sweep sweep = new Sweep();
       sweep.add(new Sweep.Part(t.runner(), t.scenario(), slice.get(), findings::add));
-      Progress progress = new Progress(cmd.getErr(), sweep.size(), System::nanoTime);
+      Progress progress = main.progress(cmd.getErr(), sweep.size());
       sweep.run(jobs, progress);
       progress.finish(findings.notClean.size() + " seed(s) not clean");
     }
+    ExploreResult result =
+        new ExploreResult(
+            t.factory().name(),
+            Catalog.name(t.variant()),
+            t.scenario().name(),
+            seeds,
+            shard,
+            slice,
+            findings.runs,
+            findings.clean,
+            findings.failed,
+            findings.races,
+            findings.notClean);
     PrintWriter out = cmd.getOut();
-    if (json) {
-      out.print(json(t, slice, findings));
-    } else {
-      out.println(
-          "explore "
-              + t.label()
-              + ", seeds "
-              + seeds
-              + (shard.equals(Shard.ALL)
-                  ? ""
-                  : ", shard " + shard + ": " + slice.map(String::valueOf).orElse("no seeds")));
-      findings.notClean.forEach((seed, what) -> out.println("seed " + seed + ": " + what));
-      out.println(findings.summary());
-    }
+    out.print(json ? result.json() : result.text());
     out.flush();
-    return findings.failed == 0 ? 0 : Main.EXIT_FAILED;
-  }
-
-  private String json(Target.Resolved t, Optional<SeedRange> slice, Findings findings) {
-    Map<String, Object> root = new LinkedHashMap<>();
-    root.put("driver", t.factory().name());
-    root.put("variant", Catalog.name(t.variant()));
-    root.put("scenario", t.scenario().name());
-    root.put("seeds", seeds.toString());
-    root.put("shard", shard.toString());
-    root.put("shardSeeds", slice.map(String::valueOf).orElse(null));
-    root.put("runs", findings.runs);
-    root.put("clean", findings.clean);
-    root.put("failed", findings.failed);
-    root.put("racesFirstSeed", new LinkedHashMap<>(findings.races));
-    List<Object> list = new ArrayList<>();
-    findings.notClean.forEach(
-        (seed, what) -> {
-          Map<String, Object> f = new LinkedHashMap<>();
-          f.put("seed", seed);
-          f.put("what", what);
-          list.add(f);
-        });
-    root.put("notClean", list);
-    root.put("passed", findings.failed == 0);
-    return Json.write(root) + "\n";
+    return result.passed() ? 0 : Main.EXIT_FAILED;
   }
 
   /** What a sweep found, judged with the testkit's {@link Verdict}; filled by worker threads. */
   private static final class Findings {
     private final List<DeclaredRace> declared;
-    private final Map<Long, String> notClean = new TreeMap<>();
-    private final Map<String, Long> races = new TreeMap<>();
+    private final SortedMap<Long, String> notClean = new TreeMap<>();
+    private final SortedMap<String, Long> races = new TreeMap<>();
     private long runs;
     private long clean;
     private long failed;
@@ -148,21 +124,6 @@ final class ExploreCommand implements Callable<Integer> {
       }
       notClean.put(run.seed(), (v.passed() ? "" : "UNDECLARED: ") + Tally.brief(v));
       v.races().keySet().forEach(r -> races.merge(r.name(), run.seed(), Math::min));
-    }
-
-    String summary() {
-      List<String> first = new ArrayList<>();
-      races.forEach((race, seed) -> first.add(race + " at seed " + seed));
-      return runs
-          + " runs: "
-          + clean
-          + " clean, "
-          + (runs - clean - failed)
-          + " showed declared races only"
-          + (first.isEmpty() ? "" : " (first: " + String.join(", ", first) + ")")
-          + ", "
-          + failed
-          + " failed undeclared";
     }
   }
 }

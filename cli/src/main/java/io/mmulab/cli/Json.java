@@ -1,11 +1,15 @@
 package io.mmulab.cli;
 
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * A minimal JSON writer for the CLI's summaries: maps (insertion order kept), iterables, strings,
- * numbers, booleans and null. Written by hand because the output is a few small, flat objects.
+ * numbers, booleans and null; and a reader of the same, for {@code merge}. Written by hand because
+ * the documents are a few small, flat objects.
  */
 final class Json {
   private Json() {}
@@ -105,5 +109,197 @@ final class Json {
       }
     }
     sb.append('"');
+  }
+
+  /**
+   * Parses a JSON document.
+   *
+   * @param text the document
+   * @return a {@link Map} (keys in document order), a {@link List}, a {@link String}, a {@link
+   *     Long} (an integer that fits), a {@link Double} (any other number), a {@link Boolean} or
+   *     null
+   * @throws IllegalArgumentException naming the offset and what was expected there
+   */
+  static Object read(String text) {
+    Reader r = new Reader(text);
+    Object value = r.value();
+    r.skipSpace();
+    if (r.pos != text.length()) {
+      throw r.error("the end of the document");
+    }
+    return value;
+  }
+
+  /** A recursive-descent parser over one document. */
+  private static final class Reader {
+    private final String s;
+    private int pos;
+
+    Reader(String s) {
+      this.s = s;
+    }
+
+    Object value() {
+      skipSpace();
+      if (pos >= s.length()) {
+        throw error("a value");
+      }
+      char c = s.charAt(pos);
+      return switch (c) {
+        case '{' -> object();
+        case '[' -> array();
+        case '"' -> string();
+        case 't' -> literal("true", Boolean.TRUE);
+        case 'f' -> literal("false", Boolean.FALSE);
+        case 'n' -> literal("null", null);
+        default -> number();
+      };
+    }
+
+    private Map<String, Object> object() {
+      pos++;
+      Map<String, Object> map = new LinkedHashMap<>();
+      skipSpace();
+      if (peek() == '}') {
+        pos++;
+        return map;
+      }
+      while (true) {
+        skipSpace();
+        if (peek() != '"') {
+          throw error("a string key");
+        }
+        int keyAt = pos;
+        String key = string();
+        if (map.containsKey(key)) {
+          pos = keyAt;
+          throw error("a key other than the repeated \"" + key + "\"");
+        }
+        skipSpace();
+        expect(':');
+        map.put(key, value());
+        skipSpace();
+        if (peek() == ',') {
+          pos++;
+        } else {
+          expect('}');
+          return map;
+        }
+      }
+    }
+
+    private List<Object> array() {
+      pos++;
+      List<Object> list = new ArrayList<>();
+      skipSpace();
+      if (peek() == ']') {
+        pos++;
+        return list;
+      }
+      while (true) {
+        list.add(value());
+        skipSpace();
+        if (peek() == ',') {
+          pos++;
+        } else {
+          expect(']');
+          return list;
+        }
+      }
+    }
+
+    private String string() {
+      pos++;
+      StringBuilder sb = new StringBuilder();
+      while (true) {
+        if (pos >= s.length()) {
+          throw error("the closing quote");
+        }
+        char c = s.charAt(pos++);
+        if (c == '"') {
+          return sb.toString();
+        }
+        if (c < 0x20) {
+          throw error("no control character in a string");
+        }
+        if (c != '\\') {
+          sb.append(c);
+          continue;
+        }
+        char e = pos < s.length() ? s.charAt(pos++) : 0;
+        switch (e) {
+          case '"', '\\', '/' -> sb.append(e);
+          case 'b' -> sb.append('\b');
+          case 'f' -> sb.append('\f');
+          case 'n' -> sb.append('\n');
+          case 'r' -> sb.append('\r');
+          case 't' -> sb.append('\t');
+          case 'u' -> {
+            if (pos + 4 > s.length()) {
+              throw error("four hex digits");
+            }
+            try {
+              sb.append((char) Integer.parseInt(s.substring(pos, pos + 4), 16));
+            } catch (NumberFormatException x) {
+              throw error("four hex digits");
+            }
+            pos += 4;
+          }
+          default -> {
+            pos--;
+            throw error("an escape such as \\n");
+          }
+        }
+      }
+    }
+
+    private Object literal(String word, Object value) {
+      if (!s.startsWith(word, pos)) {
+        throw error("a value");
+      }
+      pos += word.length();
+      return value;
+    }
+
+    private Object number() {
+      int start = pos;
+      while (pos < s.length() && "+-0123456789.eE".indexOf(s.charAt(pos)) >= 0) {
+        pos++;
+      }
+      String n = s.substring(start, pos);
+      if (!n.matches("-?(0|[1-9]\\d*)(\\.\\d+)?([eE][+-]?\\d+)?")) {
+        pos = start;
+        throw error("a value");
+      }
+      if (n.matches("-?\\d+")) {
+        try {
+          return Long.parseLong(n);
+        } catch (NumberFormatException e) {
+          // too large for a long: a double, as JSON numbers are
+        }
+      }
+      return Double.parseDouble(n);
+    }
+
+    private void expect(char c) {
+      if (peek() != c) {
+        throw error("'" + c + "'");
+      }
+      pos++;
+    }
+
+    private char peek() {
+      return pos < s.length() ? s.charAt(pos) : 0;
+    }
+
+    void skipSpace() {
+      while (pos < s.length() && " \t\r\n".indexOf(s.charAt(pos)) >= 0) {
+        pos++;
+      }
+    }
+
+    IllegalArgumentException error(String expected) {
+      return new IllegalArgumentException("bad JSON at offset " + pos + ": expected " + expected);
+    }
   }
 }

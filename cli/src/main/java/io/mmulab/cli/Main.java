@@ -1,18 +1,21 @@
 package io.mmulab.cli;
 
+import java.io.Console;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Help;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
- * The {@code mmulab} command: {@code run} (the default), {@code explore}, {@code replay} and {@code
- * drivers}. Exit codes: 0 all good, 1 a consolidated variant had a violation or a declared race was
- * not reproduced, 2 bad arguments (one line naming the known values, no stack trace).
+ * The {@code mmulab} command: {@code run} (the default), {@code explore}, {@code replay}, {@code
+ * merge} and {@code drivers}. Exit codes: 0 all good, 1 a consolidated variant had a violation or a
+ * declared race was not reproduced, 2 bad arguments (one line naming the known values, no stack
+ * trace).
  */
 @Command(
     name = "mmulab",
@@ -20,13 +23,14 @@ import picocli.CommandLine.UnmatchedArgumentException;
     version = "mmulab 0.1.0",
     description = {
       "Runs every driver against every scenario under the deterministic scheduler, explores seed"
-          + " sweeps and draws a race as a swimlane timeline.",
+          + " sweeps (merging sharded ones) and draws a race as a swimlane timeline.",
       "Without a command: run."
     },
     subcommands = {
       RunCommand.class,
       ExploreCommand.class,
       ReplayCommand.class,
+      MergeCommand.class,
       DriversCommand.class,
       CommandLine.HelpCommand.class
     })
@@ -38,6 +42,8 @@ public final class Main implements Runnable {
   static final int EXIT_USAGE = 2;
 
   @Spec private CommandSpec spec;
+
+  private boolean terminal;
 
   /** For picocli. */
   public Main() {}
@@ -62,14 +68,61 @@ public final class Main implements Runnable {
    * @return the exit code
    */
   public static int execute(PrintWriter out, PrintWriter err, String... args) {
-    CommandLine cmd = new CommandLine(new Main());
+    return execute(out, err, isTerminal(), args);
+  }
+
+  /**
+   * Runs the command line in this process, told whether its output goes to a terminal.
+   *
+   * @param out where results go
+   * @param err where progress and errors go
+   * @param terminal true for a progress line rewritten in place and picocli's automatic colours;
+   *     false for plain progress lines and no colour codes at all
+   * @param args the arguments; none means {@code run}
+   * @return the exit code
+   */
+  static int execute(PrintWriter out, PrintWriter err, boolean terminal, String... args) {
+    Main main = new Main();
+    main.terminal = terminal;
+    CommandLine cmd = new CommandLine(main);
     cmd.setOut(out);
     cmd.setErr(err);
+    cmd.setColorScheme(Help.defaultColorScheme(terminal ? Help.Ansi.AUTO : Help.Ansi.OFF));
     cmd.setParameterExceptionHandler(Main::oneLine);
     int code = cmd.execute(args.length == 0 ? new String[] {"run"} : args);
     out.flush();
     err.flush();
     return code;
+  }
+
+  /**
+   * Tells whether this process talks to a terminal: {@link System#console()} is null when standard
+   * input or output is redirected up to JDK 21; JDK 22 to 24 may return a console anyway, which
+   * then answers {@code isTerminal()} (looked up by name, as release 17 does not have it).
+   */
+  private static boolean isTerminal() {
+    Console console = System.console();
+    if (console == null) {
+      return false;
+    }
+    try {
+      return (Boolean) Console.class.getMethod("isTerminal").invoke(console);
+    } catch (NoSuchMethodException e) {
+      return true;
+    } catch (ReflectiveOperationException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Returns a progress line for a job, in the form that suits where stderr goes.
+   *
+   * @param err where to print it
+   * @param total how many units the job has
+   * @return the progress line
+   */
+  Progress progress(PrintWriter err, long total) {
+    return new Progress(err, total, System::nanoTime, terminal);
   }
 
   /** Prints a usage error as one line, without the usage text or a stack trace. */

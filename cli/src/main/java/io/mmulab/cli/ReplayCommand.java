@@ -77,13 +77,16 @@ final class ReplayCommand implements Callable<Integer> {
   }
 
   @Override
-  public Integer call() throws IOException {
+  public Integer call() {
     CommandLine cmd = spec.commandLine();
     if (seed.count() != 1) {
       throw new ParameterException(
           cmd, "--seed takes one seed, not the range " + seed + " (explore sweeps ranges)");
     }
     Target.Resolved t = target.resolve(cmd);
+    if (html != null) {
+      OutputPath.requireWritableFile(cmd, "--html", html);
+    }
     ScenarioRunner runner = t.runner();
     ScenarioRun run = runner.run(t.scenario(), seed.first());
     Verdict verdict = Verdict.of(run, t.factory().declaredRaces(t.variant()));
@@ -105,8 +108,16 @@ final class ReplayCommand implements Callable<Integer> {
       printViolations(out, run, marked);
     }
     if (html != null) {
-      writeHtml(t, run, said, marked);
-      out.println("timeline: " + html);
+      try {
+        writeHtml(t, run, said, marked);
+        out.println("timeline: " + html);
+      } catch (IOException e) {
+        out.flush();
+        cmd.getErr()
+            .println("mmulab: cannot write the timeline to " + html + ": " + OutputPath.reason(e));
+        cmd.getErr().flush();
+        return Main.EXIT_FAILED;
+      }
     }
     out.flush();
     return verdict.passed() ? 0 : Main.EXIT_FAILED;
@@ -153,10 +164,6 @@ final class ReplayCommand implements Callable<Integer> {
             run.violations().isEmpty() ? null : run.violations().get(0),
             marked,
             true);
-    Path parent = html.toAbsolutePath().getParent();
-    if (parent != null) {
-      Files.createDirectories(parent);
-    }
     Files.writeString(
         html, Html.document("mmulab replay " + title, section), StandardCharsets.UTF_8);
   }

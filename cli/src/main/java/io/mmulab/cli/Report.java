@@ -18,6 +18,9 @@ import java.util.Map;
  * failure of each scenario). One self-contained file.
  */
 final class Report {
+  /** The name of the report file inside its directory. */
+  static final String FILE = "index.html";
+
   private Report() {}
 
   /**
@@ -30,7 +33,7 @@ final class Report {
    */
   static Path write(Path dir, Summary summary) throws IOException {
     Files.createDirectories(dir);
-    Path file = dir.resolve("index.html");
+    Path file = dir.resolve(FILE);
     Files.writeString(file, render(summary), StandardCharsets.UTF_8);
     return file;
   }

@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
@@ -50,6 +51,8 @@ final class RunCommand implements Callable<Integer> {
   private static final int RACE_CHUNK = 50;
 
   @Spec private CommandSpec spec;
+
+  @ParentCommand private Main main;
 
   @Option(
       names = "--seeds",
@@ -114,8 +117,9 @@ final class RunCommand implements Callable<Integer> {
     if (jobs < 1) {
       throw new ParameterException(cmd, "--jobs must be at least 1, not " + jobs);
     }
-    if (raceSeeds < 1) {
-      throw new ParameterException(cmd, "--race-seeds must be at least 1, not " + raceSeeds);
+    if (raceSeeds < 1 || raceSeeds > SeedRange.MAX_SEED) {
+      throw new ParameterException(
+          cmd, "--race-seeds must be in 1.." + SeedRange.MAX_SEED + ", not " + raceSeeds);
     }
     if (!(loadSeconds >= 0 && loadSeconds <= 600)) {
       throw new ParameterException(cmd, "--load-seconds must be in 0..600, not " + loadSeconds);
@@ -128,6 +132,7 @@ final class RunCommand implements Callable<Integer> {
       err.println("mmulab: no driver found on the class path");
       return Main.EXIT_FAILED;
     }
+    OutputPath.requireWritableDirectory(cmd, "--report", reportDir, Report.FILE);
     long t0 = System.nanoTime();
     List<Tally> tallies = sweep(factories, selected, err);
     searchRaces(tallies, err);
@@ -170,7 +175,7 @@ final class RunCommand implements Callable<Integer> {
         }
       }
     }
-    Progress progress = new Progress(err, sweep.size(), System::nanoTime);
+    Progress progress = main.progress(err, sweep.size());
     sweep.run(jobs, progress);
     progress.finish("deterministic runs done");
     return tallies;
@@ -199,7 +204,7 @@ final class RunCommand implements Callable<Integer> {
       if (sweep.size() == 0) {
         return;
       }
-      Progress progress = new Progress(err, sweep.size(), System::nanoTime);
+      Progress progress = main.progress(err, sweep.size());
       sweep.run(jobs, progress);
       progress.finish("race search, seeds from " + from);
     }
@@ -227,7 +232,8 @@ final class RunCommand implements Callable<Integer> {
     try {
       return Report.write(reportDir, summary).toString();
     } catch (IOException e) {
-      err.println("mmulab: cannot write the report into " + reportDir + ": " + e.getMessage());
+      err.println(
+          "mmulab: cannot write the report into " + reportDir + ": " + OutputPath.reason(e));
       return null;
     }
   }

@@ -2,13 +2,52 @@ package io.mmulab.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Every bad argument: exit 2, one line on stderr naming what is valid, no stack trace. */
 class BadArgumentsTest {
   private static final String[] TARGET = {
     "--driver", "dmirror", "--variant", "legacy", "--scenario", "munmap-vs-fault"
   };
+
+  @TempDir Path tmp;
+
+  private static Cli replayTo(String html) {
+    return Cli.run(
+        "replay",
+        "--driver",
+        "dmirror",
+        "--variant",
+        "legacy",
+        "--scenario",
+        "munmap-vs-fault",
+        "--seed",
+        "1",
+        "--html",
+        html);
+  }
+
+  /** A run small enough to finish fast if the report directory were only checked after it. */
+  private static Cli runTo(String report) {
+    return Cli.run(
+        "run",
+        "--drivers",
+        "dmirror",
+        "--scenarios",
+        "munmap-vs-fault",
+        "--seeds",
+        "1",
+        "--race-seeds",
+        "1",
+        "--load-seconds",
+        "0",
+        "--report",
+        report);
+  }
 
   private static Cli explore(String... more) {
     String[] args = new String[1 + TARGET.length + more.length];
@@ -18,7 +57,7 @@ class BadArgumentsTest {
     return Cli.run(args);
   }
 
-  private static void assertUsageError(Cli r, String... expected) {
+  static void assertUsageError(Cli r, String... expected) {
     assertThat(r.code()).as(r.err()).isEqualTo(2);
     assertThat(r.out()).isEmpty();
     assertThat(r.err().lines()).hasSize(1);
@@ -97,6 +136,67 @@ class BadArgumentsTest {
   }
 
   @Test
+  void seedAboveTheLargest_namesTheLargestSeedAccepted() {
+    String largest = "the largest seed accepted is 999999999999999999";
+    assertUsageError(
+        explore("--seeds", "1..1234567890123456789"),
+        "invalid seed range '1..1234567890123456789': the seed 1234567890123456789 is too large",
+        largest);
+    assertUsageError(explore("--seeds", "99999999999999999999999..1"), largest);
+    assertUsageError(
+        Cli.run(
+            "replay",
+            "--driver",
+            "dmirror",
+            "--variant",
+            "legacy",
+            "--scenario",
+            "munmap-vs-fault",
+            "--seed",
+            "9223372036854775807"),
+        largest);
+    assertUsageError(Cli.run("run", "--seeds", "1000000000000000000"), largest);
+    assertUsageError(
+        Cli.run("run", "--race-seeds", "1000000000000000000"),
+        "--race-seeds must be in 1..999999999999999999");
+  }
+
+  @Test
+  void replayHtml_thatCannotBeWritten_isRefusedBeforeTheReplay() throws IOException {
+    Path file = Files.writeString(tmp.resolve("file"), "keep");
+    assertUsageError(
+        replayTo(tmp.toString()), "cannot write --html '" + tmp + "': it is a directory");
+    assertUsageError(
+        replayTo(file.resolve("t.html").toString()),
+        "cannot write --html '" + file.resolve("t.html") + "': " + file + " is not a directory");
+    assertUsageError(
+        replayTo(file.resolve("sub/t.html").toString()),
+        "cannot write --html '" + file.resolve("sub/t.html") + "': cannot create the directory");
+    assertUsageError(
+        replayTo("/proc/mmulab-nope/t.html"), "cannot write --html '/proc/mmulab-nope");
+    assertUsageError(replayTo("/proc/mmulab-t.html"), "cannot write --html '/proc/mmulab-t.html'");
+    assertThat(file).hasContent("keep");
+  }
+
+  @Test
+  void runReport_thatCannotBeWritten_isRefusedBeforeTheSweep() throws IOException {
+    Path file = Files.writeString(tmp.resolve("file"), "keep");
+    Files.createDirectories(tmp.resolve("taken/index.html"));
+    assertUsageError(
+        runTo(file.toString()), "cannot write --report '" + file + "': it is not a directory");
+    assertUsageError(
+        runTo(file.resolve("sub/report").toString()),
+        "cannot write --report '" + file.resolve("sub/report") + "': cannot create it");
+    assertUsageError(
+        runTo(tmp.resolve("taken").toString()),
+        "cannot write --report '" + tmp.resolve("taken") + "': ",
+        "index.html is a directory");
+    assertUsageError(runTo("/proc/mmulab-report"), "cannot write --report '/proc/mmulab-report'");
+    assertUsageError(runTo("/proc"), "cannot write --report '/proc'");
+    assertThat(file).hasContent("keep");
+  }
+
+  @Test
   void badShard_isRejected() {
     assertUsageError(
         explore("--seeds", "1..9", "--shard", "3/2"),
@@ -108,7 +208,8 @@ class BadArgumentsTest {
     assertUsageError(explore(), "Missing required option: '--seeds=A..B'");
     assertUsageError(Cli.run("drivers", "--bogus"), "Unknown option: '--bogus'");
     assertUsageError(
-        Cli.run("bogus"), "unknown command 'bogus'; commands: run, explore, replay, drivers, help");
+        Cli.run("bogus"),
+        "unknown command 'bogus'; commands: run, explore, replay, merge, drivers, help");
     assertUsageError(Cli.run("run", "--jobs", "0"), "--jobs must be at least 1");
   }
 

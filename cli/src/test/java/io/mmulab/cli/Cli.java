@@ -37,6 +37,20 @@ record Cli(int code, String out, String err) {
   }
 
   /**
+   * Runs the command line as if its output went to a terminal, or not.
+   *
+   * @param terminal whether it does
+   * @param args the arguments
+   * @return what it printed
+   */
+  static Cli runOn(boolean terminal, String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.execute(new PrintWriter(out), new PrintWriter(err), terminal, args);
+    return new Cli(code, out.toString(), err.toString());
+  }
+
+  /**
    * Where dmirror's legacy variant first shows its declared race in the race's first scenario, and
    * a seed of the same scenario where it shows none; found with the testkit directly, so tests
    * follow the driver.

@@ -47,4 +47,41 @@ class JsonTest {
   void write_unknownType_isRejected() {
     assertThatThrownBy(() -> Json.write(new Object())).isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  void read_givesBackWhatWriteWrote() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("name", "a\"b\\c\nd\u0001é");
+    m.put("seeds", 999_999_999_999_999_999L);
+    m.put("negative", -3L);
+    m.put("rate", 1.5e-3);
+    m.put("clean", true);
+    m.put("dirty", false);
+    m.put("none", null);
+    m.put("list", List.of(1L, List.of(), Map.of()));
+
+    assertThat(Json.read(Json.write(m))).isEqualTo(m);
+    assertThat(Json.read(" [\"\\u0041\\/\\t\"] ")).isEqualTo(List.of("A/\t"));
+  }
+
+  @Test
+  void read_malformed_namesTheOffsetAndWhatWasExpected() {
+    String[][] bad = {
+      {"", "offset 0: expected a value"},
+      {"{\"a\": 1", "offset 7: expected '}'"},
+      {"{\"a\": 1, \"a\": 2}", "offset 9: expected a key other than the repeated \"a\""},
+      {"[1, 2] x", "offset 7: expected the end of the document"},
+      {"\"abc", "offset 4: expected the closing quote"},
+      {"\"\\x\"", "offset 2: expected an escape such as \\n"},
+      {"01", "offset 0: expected a value"},
+      {"tru", "offset 0: expected a value"},
+      {"{1: 2}", "offset 1: expected a string key"}
+    };
+    for (String[] b : bad) {
+      assertThatThrownBy(() -> Json.read(b[0]))
+          .as(b[0])
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("bad JSON at " + b[1]);
+    }
+  }
 }

@@ -1,6 +1,8 @@
 package io.mmulab.core;
 
 import io.mmulab.api.AddressSpace;
+import io.mmulab.api.LockRule;
+import io.mmulab.api.LockRuleViolation;
 import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.api.MmuIntervalNotifierOps;
 import io.mmulab.api.sync.Lockable;
@@ -52,6 +54,9 @@ final class IntervalSubscription extends IntervalTree.Node implements MmuInterva
   @Override
   public boolean readRetry(long seq) {
     subscriptions.checkUpdateLockHeld(this, "readRetry");
+    if (removeCalled) {
+      throw new LockRuleViolation(LockRule.USE_AFTER_REMOVE, "readRetry on removed " + this);
+    }
     return invalidateSeq != seq;
   }
 

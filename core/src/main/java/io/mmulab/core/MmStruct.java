@@ -174,10 +174,19 @@ public final class MmStruct implements AddressSpace {
       throw new IllegalArgumentException(
           "getUserPages of " + nrPages + " pages into an array of " + pfns.length);
     }
-    if ((gupFlags & ~Gup.ALL) != 0
-        || ((gupFlags & Gup.FOLL_LONGTERM) != 0 && (gupFlags & Gup.FOLL_PIN) == 0)) {
+    if ((gupFlags & ~Gup.ALL) != 0) {
       throw new IllegalArgumentException(
-          "bad getUserPages flags 0x" + Integer.toHexString(gupFlags));
+          "bad getUserPages flags 0x"
+              + Integer.toHexString(gupFlags)
+              + ": unknown flag bits 0x"
+              + Integer.toHexString(gupFlags & ~Gup.ALL));
+    }
+    if ((gupFlags & Gup.FOLL_LONGTERM) != 0 && (gupFlags & Gup.FOLL_PIN) == 0) {
+      throw new IllegalArgumentException(
+          "bad getUserPages flags 0x"
+              + Integer.toHexString(gupFlags)
+              + ": FOLL_LONGTERM is only valid together with FOLL_PIN (pin_user_pages*),"
+              + " never with plain get_user_pages references");
     }
     requireMmapLock("getUserPages");
     return backend.getUserPages(start, nrPages, gupFlags, pfns);
@@ -187,6 +196,9 @@ public final class MmStruct implements AddressSpace {
   public void hmmRangeFault(HmmRange range) throws ErrnoException {
     if (range.notifier().addressSpace() != this) {
       throw new IllegalArgumentException("hmm range of " + range.notifier() + " passed to " + name);
+    }
+    if (range.notifier() instanceof IntervalSubscription sub && sub.removeCalled) {
+      throw new LockRuleViolation(LockRule.USE_AFTER_REMOVE, "hmmRangeFault with removed " + sub);
     }
     requireMmapLock("hmmRangeFault");
     backend.hmmRangeFault(range);

@@ -880,6 +880,28 @@ class LockRulesTest {
     assertInvalidationCycleSucceeds(b, update);
   }
 
+  @Test
+  @DisplayName("readRetry under the update lock on a removed subscription never says no retry")
+  void readRetryRejected_afterRemove() throws Exception {
+    MmuIntervalNotifier a = insertA();
+    MmuIntervalNotifier b = insertB();
+    long seq = a.readBegin();
+    a.remove();
+    State before = State.of(mm);
+
+    update.lock();
+    try {
+      assertViolation(() -> a.readRetry(seq), LockRule.USE_AFTER_REMOVE)
+          .hasMessageContainingAll("readRetry", a.toString());
+      assertUnchanged(before);
+      assertThat(LockDep.heldLocks()).containsExactly(update);
+    } finally {
+      update.unlock();
+    }
+    assertReadCycleSucceeds(b, update);
+    assertInvalidationCycleSucceeds(b, update);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Insert and the mmap lock
 

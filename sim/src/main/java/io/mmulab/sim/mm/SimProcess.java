@@ -269,6 +269,7 @@ public final class SimProcess implements UserProcess {
    * @return the word
    * @throws ErrnoException {@link Errno#EFAULT} for {@code SIGSEGV}/{@code SIGBUS}, {@link
    *     Errno#ENOMEM} if a fault could not allocate
+   * @throws IllegalArgumentException if {@code va} is not 8-byte aligned (nothing is faulted)
    */
   public long load(long va) throws ErrnoException {
     return access(va, false, 8, 0);
@@ -281,6 +282,7 @@ public final class SimProcess implements UserProcess {
    * @param va 8-byte aligned address
    * @param value the word
    * @throws ErrnoException as {@link #load}
+   * @throws IllegalArgumentException if {@code va} is not 8-byte aligned (nothing is faulted)
    */
   public void store(long va, long value) throws ErrnoException {
     access(va, true, 8, value);
@@ -315,6 +317,22 @@ public final class SimProcess implements UserProcess {
    */
   private long access(long va, boolean write, int width, long value) throws ErrnoException {
     requireAlive();
+    if ((va & (width - 1)) != 0) {
+      throw new IllegalArgumentException(
+          "unaligned "
+              + width
+              + "-byte CPU "
+              + (write ? "store" : "load")
+              + " at in-page offset "
+              + (va & (SimMm.PAGE_SIZE - 1))
+              + " (0x"
+              + Long.toHexString(va)
+              + ") in "
+              + this
+              + ": words must be "
+              + width
+              + "-byte aligned");
+    }
     long page = va & -SimMm.PAGE_SIZE;
     String mmName = mm.name();
     for (int i = 0; i < MAX_CPU_FAULTS; i++) {

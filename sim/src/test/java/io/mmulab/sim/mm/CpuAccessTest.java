@@ -122,6 +122,26 @@ class CpuAccessTest {
   }
 
   @Test
+  void unalignedWordAccess_isRefusedNamingTheInPageOffsetAndSize_withoutFaulting()
+      throws ErrnoException {
+    long a = f.anon(1);
+    MmFixture.Recorder rec = MmFixture.record(f.proc);
+
+    assertThatThrownBy(() -> f.proc.load(a + 12))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContainingAll(
+            "unaligned 8-byte CPU load", "in-page offset 12", Long.toHexString(a + 12));
+    assertThatThrownBy(() -> f.proc.store(a + PAGE - 4, 1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContainingAll("unaligned 8-byte CPU store", "in-page offset 4092");
+
+    assertThat(f.proc.pte(a).type()).isEqualTo(PteView.Type.NONE);
+    assertThat(rec.events()).isEmpty();
+    f.proc.storeByte(a + 12, (byte) 7);
+    assertThat(f.proc.load(a + 8)).isEqualTo(7L << 32);
+  }
+
+  @Test
   void numaHinting_protectsThenTheNextAccessRestoresWithoutInvalidation() throws ErrnoException {
     long a = f.populated(1);
     MmFixture.Recorder rec = MmFixture.record(f.proc);

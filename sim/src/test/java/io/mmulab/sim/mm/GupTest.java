@@ -177,6 +177,29 @@ class GupTest {
   }
 
   @Test
+  void longtermWithoutPin_isRefusedNamingTheRule_andGetsNothing() throws ErrnoException {
+    long a = f.populated(1);
+    long pfn = f.pfn(a);
+    int refs = f.memory.refcount(pfn);
+    long[] pfns = new long[1];
+
+    assertThatThrownBy(() -> gup(f.proc, a, 1, Gup.FOLL_LONGTERM, pfns))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContainingAll(
+            "flags 0x4", "FOLL_LONGTERM is only valid together with FOLL_PIN", "pin_user_pages");
+    assertThatThrownBy(() -> gup(f.proc, a, 1, Gup.FOLL_WRITE | Gup.FOLL_LONGTERM, pfns))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContainingAll("flags 0x5", "FOLL_LONGTERM is only valid together with FOLL_PIN");
+    assertThatThrownBy(() -> gup(f.proc, a, 1, 0x10 | Gup.FOLL_PIN, pfns))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContainingAll("flags 0x12", "unknown flag bits 0x10");
+
+    assertThat(pfns).containsExactly(0);
+    assertThat(f.memory.refcount(pfn)).isEqualTo(refs);
+    assertThat(f.memory.pincount(pfn)).isZero();
+  }
+
+  @Test
   void sharedFileWrite_marksThePageDirtyForWriteback() throws ErrnoException {
     SimFile file = f.machine.createFile("f", 1);
     long a = f.proc.mmap(0, PAGE, RW, MAP_SHARED, file, 0);

@@ -26,6 +26,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mmulab.api.Errno;
 import io.mmulab.api.ErrnoException;
+import io.mmulab.api.LockRule;
+import io.mmulab.api.LockRuleViolation;
 import io.mmulab.api.hmm.HmmPfnLayout;
 import io.mmulab.api.hmm.HmmRange;
 import io.mmulab.core.sync.RealSyncRuntime;
@@ -150,6 +152,25 @@ class HmmRangeFaultTest {
     fault(r);
     assertThat(r.hmmPfns()[0]).isEqualTo(valid(l, f.pfn(a), true));
     assertThat(f.pfn(a)).isNotEqualTo(shared);
+  }
+
+  @ParameterizedTest
+  @MethodSource("layouts")
+  void removedNotifier_isUseAfterRemoveWithoutTouchingTheArray(HmmPfnLayout l)
+      throws ErrnoException {
+    long a = f.anon(2);
+    HmmRange r = range(l, a, new long[] {REQ_FAULT, REQ_FAULT | REQ_WRITE}, 0, REQ_FAULT, null);
+    long[] before = r.hmmPfns().clone();
+    rec.sub().remove();
+
+    assertThatThrownBy(() -> fault(r))
+        .isInstanceOfSatisfying(
+            LockRuleViolation.class, v -> assertThat(v.rule()).isEqualTo(LockRule.USE_AFTER_REMOVE))
+        .hasMessageContainingAll("hmmRangeFault", rec.sub().toString());
+
+    assertThat(r.hmmPfns()).containsExactly(before);
+    assertThat(f.proc.pte(a).type()).isEqualTo(PteView.Type.NONE);
+    assertThat(f.proc.pte(a + PAGE).type()).isEqualTo(PteView.Type.NONE);
   }
 
   // ---------------------------------------------------------------------------------------------
