@@ -1,17 +1,13 @@
 package io.mmulab.sim.check;
 
+import static io.mmulab.sim.check.Format.hex;
+import static io.mmulab.sim.check.Format.pte;
+import static io.mmulab.sim.check.Format.range;
+
 import io.mmulab.api.driver.CoherencyModel;
 import io.mmulab.api.driver.ViolationKind;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.NavigableMap;
 import java.util.Objects;
-import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
@@ -42,33 +38,46 @@ import java.util.function.Supplier;
  *
  * <h2>Model</h2>
  *
- * <p>Every event gets a number ({@code #n}, increasing). A <em>translation</em> is what {@link
- * #deviceMapped} recorded: device, address space, page, frame, writable, the frame's generation and
- * the event number. A translation replaced or unmapped is kept as <em>retired</em> (a device TLB
- * may still hold it); {@link #invalidateCallbackReturned} marks every live and retired translation
- * of that device in the range as invalidated at that event. Pages are {@value #PAGE_SHIFT}-bit
- * pages; addresses and ranges are unsigned, range ends exclusive.
+ * <p>Every event gets a number ({@code #n}, increasing) and enters the trace ring ({@code
+ * EventLog}). A <em>translation</em> is what {@link #deviceMapped} recorded: device, address space,
+ * page, frame, writable, the frame's generation and the event number. A translation replaced or
+ * unmapped is kept as <em>retired</em> (a device TLB may still hold it); {@link
+ * #invalidateCallbackReturned} marks every live and retired translation of that device in the range
+ * as invalidated at that event. Pages are {@value #PAGE_SHIFT}-bit pages; addresses and ranges are
+ * unsigned, range ends exclusive. The model lives in {@code Frames}, {@code CpuPageTables} and
+ * {@code Devices} (each {@code Device} with its {@code Subscription}s, {@code MmTranslations} and
+ * {@code IommuMappings}).
  *
- * <p>Rules at a {@link #deviceAccess} (one violation per kind at most):
+ * <h2>Rules</h2>
+ *
+ * <p>This class records each event, updates the model and asks the rule families, one class each,
+ * in this order (the IOMMU part of the use-after-free rule last; at most one violation per kind per
+ * access):
  *
  * <ul>
- *   <li>{@link ViolationKind#LIFETIME}: the device was torn down, or every subscription of the
- *       device that covered the address was removed.
- *   <li>{@link ViolationKind#USE_AFTER_FREE}: the frame is freed, or the translation (or the IOMMU
- *       mapping) was made for an earlier generation of the frame.
- *   <li>{@link ViolationKind#STALE_USE}: the translation was invalidated before the use, or the CPU
- *       page table maps another frame (or none) at that address since before the use. The use is
- *       the access itself, except for a {@link CoherencyModel#REGISTRATION_CACHE} access made for
- *       an operation, where it is the operation's {@link #beginOperation} (an operation in flight
- *       may finish on its pinned pages).
- *   <li>{@link ViolationKind#PERMISSION} (coherent models only): a write through a read-only
- *       translation or at an address whose CPU entry is read-only.
- *   <li>{@link ViolationKind#ISOLATION}: the device has an IOMMU domain and the frame is not in it.
+ *   <li>{@code LifetimeRule} ({@link ViolationKind#LIFETIME}): no event for a torn-down device, no
+ *       callback after its subscription's removal, no use of an address no live subscription covers
+ *       any more.
+ *   <li>{@code UseAfterFreeRule} ({@link ViolationKind#USE_AFTER_FREE}): no access to a freed
+ *       frame, nor to a reallocated one through a translation or IOMMU mapping made for an earlier
+ *       generation.
+ *   <li>{@code StaleUseRule} ({@link ViolationKind#STALE_USE}, coherent models): no use of an
+ *       invalidated translation, of a frame the CPU no longer maps there, or of a live translation
+ *       the CPU entry moved away from without a callback.
+ *   <li>{@code RegistrationCacheRule} ({@link ViolationKind#STALE_USE}, {@link
+ *       CoherencyModel#REGISTRATION_CACHE}): the same, judged at the operation's {@link
+ *       #beginOperation}: an operation in flight may finish on its pinned pages.
+ *   <li>{@code PermissionRule} ({@link ViolationKind#PERMISSION}, coherent models): no device
+ *       write, mapping or kept translation with more permission than the CPU entry.
+ *   <li>{@code IsolationRule} ({@link ViolationKind#ISOLATION}): a device with an IOMMU domain
+ *       reaches only frames mapped in it.
  * </ul>
  *
- * <p>At {@link #deviceMapped} the coherent models must map what the CPU maps, with no more
- * permission; at {@link #cpuPteChanged} no coherent device may still hold a live translation of the
- * old frame that no callback invalidated (the hardware could use it at any moment).
+ * <p>Deadlocks and livelocks ({@link ViolationKind#DEADLOCK}, {@link ViolationKind#LIVELOCK}) are
+ * not found here: the scheduler of {@link io.mmulab.sim.sched.DeterministicRuntime} ends such a run
+ * with a {@link io.mmulab.sim.sched.Outcome} and describes the cycle of waits ({@code
+ * Scheduler.describeStall} in {@code io.mmulab.sim.sched}), and testkit's {@code ScenarioRun} turns
+ * that outcome into a violation.
  *
  * <p>Inconsistent input from the simulator itself (a page-table change whose old value is not the
  * recorded one, a frame allocated twice) is a bug in the simulator, not a driver race, and throws
@@ -77,11 +86,13 @@ import java.util.function.Supplier;
  *
  * <h2>Locking</h2>
  *
- * <p>One plain {@link ReentrantLock} guards all state. It is deliberately not a {@code SyncRuntime}
- * lock: under the deterministic runtime every runtime lock is a scheduling point and reports to the
- * lock rules, and an observer must not add interleavings or lock dependencies to what it observes.
- * It is a leaf lock: held only inside these methods, which call nothing outside this class, so it
- * may be taken under any simulator or driver lock, including spin locks and inside callbacks.
+ * <p>One plain {@link ReentrantLock} guards all state, the rules' and the model's included, and is
+ * held across each whole event, so rules see one consistent machine and never lock. It is
+ * deliberately not a {@code SyncRuntime} lock: under the deterministic runtime every runtime lock
+ * is a scheduling point and reports to the lock rules, and an observer must not add interleavings
+ * or lock dependencies to what it observes. It is a leaf lock: held only inside these methods,
+ * which call nothing outside this package, so it may be taken under any simulator or driver lock,
+ * including spin locks and inside callbacks.
  */
 public final class CoherencyChecker {
   /** "No frame": the CPU page-table entry is not present. */
@@ -108,22 +119,19 @@ public final class CoherencyChecker {
   /** Page size of the model; equal to {@code PhysicalMemory.PAGE_SHIFT} (checked by a test). */
   static final int PAGE_SHIFT = 12;
 
-  private static final long UNKNOWN_GENERATION = -1L;
-
+  // Held across each whole event (record, model update, every rule); nothing below locks itself.
   private final ReentrantLock lock = new ReentrantLock();
-  private final int traceLength;
-  private final int maxViolations;
 
-  // All below guarded by lock.
-  /** The last events, rendered only when a violation or a caller asks for them. */
-  private final ArrayDeque<Event> trace;
-
-  private final List<Violation> violations = new ArrayList<>();
-  private long reported;
-  private long tick;
-  private final Map<Long, FrameMirror> frames = new HashMap<>();
-  private final Map<String, Map<Long, CpuPte>> cpuPtes = new HashMap<>();
-  private final Map<String, Device> devices = new LinkedHashMap<>();
+  private final EventLog log;
+  private final Frames frames = new Frames();
+  private final CpuPageTables cpuPtes = new CpuPageTables();
+  private final Devices devices = new Devices();
+  private final LifetimeRule lifetime;
+  private final UseAfterFreeRule useAfterFree;
+  private final StaleUseRule staleUse;
+  private final RegistrationCacheRule registrationCache;
+  private final PermissionRule permission;
+  private final IsolationRule isolation;
 
   /** A checker keeping the last {@value #DEFAULT_TRACE_LENGTH} events. */
   public CoherencyChecker() {
@@ -138,15 +146,13 @@ public final class CoherencyChecker {
    * @param maxViolations violations stored, at least 1
    */
   public CoherencyChecker(int traceLength, int maxViolations) {
-    if (traceLength < 1) {
-      throw new IllegalArgumentException("traceLength " + traceLength + " is below 1");
-    }
-    if (maxViolations < 1) {
-      throw new IllegalArgumentException("maxViolations " + maxViolations + " is below 1");
-    }
-    this.traceLength = traceLength;
-    this.maxViolations = maxViolations;
-    this.trace = new ArrayDeque<>(traceLength);
+    this.log = new EventLog(traceLength, maxViolations);
+    this.lifetime = new LifetimeRule(log);
+    this.useAfterFree = new UseAfterFreeRule(log);
+    this.staleUse = new StaleUseRule(log);
+    this.registrationCache = new RegistrationCacheRule(log);
+    this.permission = new PermissionRule(log);
+    this.isolation = new IsolationRule(log);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -164,24 +170,9 @@ public final class CoherencyChecker {
   public void frameAllocated(long pfn, long generation, String owner) {
     lock.lock();
     try {
-      record(() -> "frameAllocated pfn=" + pfn + " gen=" + generation + " owner=" + owner);
-      FrameMirror f = frames.get(pfn);
-      if (f != null && !f.freed) {
-        throw new IllegalStateException(
-            "frame " + pfn + " allocated (gen " + generation + ") while live (gen " + f.generation);
-      }
-      if (f != null && generation <= f.generation) {
-        throw new IllegalStateException(
-            "frame " + pfn + " reallocated with gen " + generation + " not above " + f.generation);
-      }
-      if (f == null) {
-        f = new FrameMirror();
-        frames.put(pfn, f);
-      }
-      f.generation = generation;
-      f.freed = false;
-      f.tick = tick;
-      f.owner = owner;
+      long now =
+          log.record(() -> "frameAllocated pfn=" + pfn + " gen=" + generation + " owner=" + owner);
+      frames.allocated(pfn, generation, owner, now);
     } finally {
       lock.unlock();
     }
@@ -197,25 +188,8 @@ public final class CoherencyChecker {
   public void frameFreed(long pfn, long generation) {
     lock.lock();
     try {
-      record(() -> "frameFreed pfn=" + pfn + " gen=" + generation);
-      FrameMirror f = frames.get(pfn);
-      if (f == null) {
-        f = new FrameMirror();
-        f.generation = generation;
-        frames.put(pfn, f);
-      } else if (f.freed || f.generation != generation) {
-        throw new IllegalStateException(
-            "frame "
-                + pfn
-                + " freed as gen "
-                + generation
-                + " but it is "
-                + (f.freed ? "already freed" : "live")
-                + " as gen "
-                + f.generation);
-      }
-      f.freed = true;
-      f.tick = tick;
+      long now = log.record(() -> "frameFreed pfn=" + pfn + " gen=" + generation);
+      frames.freed(pfn, generation, now);
     } finally {
       lock.unlock();
     }
@@ -244,7 +218,7 @@ public final class CoherencyChecker {
     lock.lock();
     try {
       long now =
-          record(
+          log.record(
               () ->
                   "cpuPteChanged mm="
                       + mm
@@ -254,60 +228,21 @@ public final class CoherencyChecker {
                       + pte(oldPfn, oldWritable)
                       + " -> "
                       + pte(newPfn, newWritable));
-      long vpn = va >>> PAGE_SHIFT;
-      Map<Long, CpuPte> ptes = cpuPtes.computeIfAbsent(mm, k -> new HashMap<>());
-      CpuPte prev = ptes.get(vpn);
-      if (prev != null
-          && (prev.pfn != oldPfn || (oldPfn != NO_PFN && prev.writable != oldWritable))) {
-        throw new IllegalStateException(
-            "cpuPteChanged "
-                + mm
-                + " va="
-                + hex(va)
-                + " from "
-                + pte(oldPfn, oldWritable)
-                + " but the recorded entry is "
-                + pte(prev.pfn, prev.writable)
-                + " (#"
-                + prev.tick
-                + ")");
-      }
-      boolean writable = newPfn != NO_PFN && newWritable;
-      ptes.put(vpn, new CpuPte(newPfn, writable, now));
+      cpuPtes.change(mm, va, oldPfn, newPfn, oldWritable, newWritable, now);
       if (oldPfn == NO_PFN) {
         return;
       }
-      for (Device d : devices.values()) {
+      boolean writable = newPfn != NO_PFN && newWritable;
+      long vpn = va >>> PAGE_SHIFT;
+      // Only coherent devices promise to drop a translation before the CPU entry leaves its frame.
+      for (Device d : devices.all()) {
         if (d.tornDown || !d.model.coherent()) {
           continue;
         }
-        PerMm pm = d.mms.get(mm);
-        Translation t = pm == null ? null : pm.live.get(vpn);
-        if (t == null || t.invalidatedTick != 0 || t.pfn != oldPfn) {
-          continue;
-        }
-        if (newPfn != oldPfn) {
-          violation(
-              ViolationKind.STALE_USE,
-              d.id,
-              mm,
-              va,
-              oldPfn,
-              "the device still holds translation "
-                  + t
-                  + ", never invalidated, while the CPU entry changes to "
-                  + pte(newPfn, writable)
-                  + " (no invalidate callback reached this device after the translation was made)");
-        } else if (t.writable && !writable) {
-          violation(
-              ViolationKind.PERMISSION,
-              d.id,
-              mm,
-              va,
-              oldPfn,
-              "the device keeps writable translation "
-                  + t
-                  + ", never invalidated, while the CPU entry becomes read-only");
+        Translation held = d.liveUninvalidated(mm, vpn, oldPfn);
+        if (held != null) {
+          staleUse.checkCpuPteChanged(d, mm, va, held, oldPfn, newPfn, writable);
+          permission.checkCpuPteChanged(d, mm, va, held, oldPfn, newPfn, writable);
         }
       }
     } finally {
@@ -327,7 +262,7 @@ public final class CoherencyChecker {
   public void cpuAccess(String mm, long va, long pfn, boolean write) {
     lock.lock();
     try {
-      record(
+      log.record(
           () ->
               "cpuAccess mm="
                   + mm
@@ -336,7 +271,7 @@ public final class CoherencyChecker {
                   + " pfn="
                   + pfn
                   + (write ? " write" : " read"));
-      checkHostAccess(CPU, mm, va, pfn);
+      useAfterFree.checkHostAccess(CPU, mm, va, pfn, frames.get(pfn));
     } finally {
       lock.unlock();
     }
@@ -354,8 +289,8 @@ public final class CoherencyChecker {
   public void kernelAccess(String what, long pfn, boolean write) {
     lock.lock();
     try {
-      record(() -> "kernelAccess " + what + " pfn=" + pfn + (write ? " write" : " read"));
-      checkHostAccess(KERNEL, null, NO_VA, pfn);
+      log.record(() -> "kernelAccess " + what + " pfn=" + pfn + (write ? " write" : " read"));
+      useAfterFree.checkHostAccess(KERNEL, null, NO_VA, pfn, frames.get(pfn));
     } finally {
       lock.unlock();
     }
@@ -378,14 +313,8 @@ public final class CoherencyChecker {
     Objects.requireNonNull(model, "model is null");
     lock.lock();
     try {
-      record(() -> "declareDevice " + deviceId + " " + model);
-      Device d = devices.get(deviceId);
-      if (d == null || d.tornDown) {
-        devices.put(deviceId, new Device(deviceId, model));
-      } else if (d.model != model) {
-        throw new IllegalStateException(
-            "device " + deviceId + " declared " + model + " but already seen as " + d.model);
-      }
+      log.record(() -> "declareDevice " + deviceId + " " + model);
+      devices.declare(deviceId, model);
     } finally {
       lock.unlock();
     }
@@ -408,7 +337,7 @@ public final class CoherencyChecker {
     checkRange(start, endExclusive);
     lock.lock();
     try {
-      record(
+      log.record(
           () ->
               "subscriptionInserted "
                   + deviceId
@@ -418,10 +347,9 @@ public final class CoherencyChecker {
                   + mm
                   + " "
                   + range(start, endExclusive));
-      Device d = device(deviceId);
-      checkNotTornDown(d, mm, start, "subscription " + subscription + " inserted");
-      d.subs.put(subscription, new Subscription(subscription, mm, start, endExclusive));
-      d.allSubsRemoved = false;
+      Device d = devices.get(deviceId);
+      lifetime.checkNotTornDown(d, mm, start, "subscription " + subscription + " inserted");
+      d.insertSubscription(subscription, mm, start, endExclusive);
     } finally {
       lock.unlock();
     }
@@ -436,23 +364,18 @@ public final class CoherencyChecker {
   public void subscriptionRemoved(String deviceId, String subscription) {
     lock.lock();
     try {
-      record(
-          () ->
-              "subscriptionRemoved "
-                  + deviceId
-                  + " sub="
-                  + (subscription == null ? "<all>" : subscription));
-      Device d = device(deviceId);
+      long now =
+          log.record(
+              () ->
+                  "subscriptionRemoved "
+                      + deviceId
+                      + " sub="
+                      + (subscription == null ? "<all>" : subscription));
+      Device d = devices.get(deviceId);
       if (subscription == null) {
-        d.allSubsRemoved = true;
-        d.allSubsRemovedTick = tick;
-        for (Subscription s : d.subs.values()) {
-          s.markRemoved(tick);
-        }
+        d.removeAllSubscriptions(now);
       } else {
-        d.subs
-            .computeIfAbsent(subscription, k -> new Subscription(k, null, 0, 0))
-            .markRemoved(tick);
+        d.removeSubscription(subscription, now);
       }
     } finally {
       lock.unlock();
@@ -483,7 +406,7 @@ public final class CoherencyChecker {
       String deviceId, String subscription, String mm, long start, long endExclusive) {
     lock.lock();
     try {
-      record(
+      log.record(
           () ->
               "callbackEntered "
                   + deviceId
@@ -493,7 +416,7 @@ public final class CoherencyChecker {
                   + mm
                   + " "
                   + range(start, endExclusive));
-      checkCallbackLifetime(device(deviceId), subscription, mm, start);
+      lifetime.checkCallback(devices.get(deviceId), subscription, mm, start);
     } finally {
       lock.unlock();
     }
@@ -518,7 +441,7 @@ public final class CoherencyChecker {
     lock.lock();
     try {
       long now =
-          record(
+          log.record(
               () ->
                   "callbackReturned "
                       + deviceId
@@ -530,22 +453,9 @@ public final class CoherencyChecker {
                       + range(start, endExclusive)
                       + " seq="
                       + seq);
-      Device d = device(deviceId);
-      checkCallbackLifetime(d, subscription, mm, start);
-      PerMm pm = d.mms.get(mm);
-      if (pm == null) {
-        return;
-      }
-      long first = start >>> PAGE_SHIFT;
-      long last = (endExclusive - 1) >>> PAGE_SHIFT;
-      for (Translation t : pm.live.subMap(first, true, last, true).values()) {
-        t.invalidate(now, subscription);
-      }
-      for (Map<Long, Translation> byPfn : pm.retired.subMap(first, true, last, true).values()) {
-        for (Translation t : byPfn.values()) {
-          t.invalidate(now, subscription);
-        }
-      }
+      Device d = devices.get(deviceId);
+      lifetime.checkCallback(d, subscription, mm, start);
+      d.invalidate(mm, start >>> PAGE_SHIFT, (endExclusive - 1) >>> PAGE_SHIFT, now, subscription);
     } finally {
       lock.unlock();
     }
@@ -602,7 +512,7 @@ public final class CoherencyChecker {
     lock.lock();
     try {
       long now =
-          record(
+          log.record(
               () ->
                   "deviceMapped "
                       + deviceId
@@ -613,52 +523,16 @@ public final class CoherencyChecker {
                       + " pfn="
                       + pfn
                       + (writable ? " rw" : " ro"));
-      Device d = device(deviceId);
-      checkNotTornDown(d, mm, va, "maps va " + hex(va));
-      checkCoverage(d, mm, va, pfn);
+      Device d = devices.get(deviceId);
+      lifetime.checkUse(d, "maps", mm, va, pfn);
       FrameMirror f = frames.get(pfn);
-      if (f != null && f.freed) {
-        violation(
-            ViolationKind.USE_AFTER_FREE,
-            d.id,
-            mm,
-            va,
-            pfn,
-            "maps frame " + pfn + ", freed at #" + f.tick + " (gen " + f.generation + ")");
-      }
+      useAfterFree.checkMapping(d, mm, va, pfn, f);
       if (d.model.coherent()) {
-        CpuPte cpu = cpuPte(mm, va);
-        if (cpu != null && cpu.pfn != pfn) {
-          violation(
-              ViolationKind.STALE_USE,
-              d.id,
-              mm,
-              va,
-              pfn,
-              "maps frame "
-                  + pfn
-                  + " but the CPU entry is "
-                  + pte(cpu.pfn, cpu.writable)
-                  + " since #"
-                  + cpu.tick
-                  + ": the page lookup was stale and the retry check missed it");
-        } else if (cpu != null && writable && !cpu.writable) {
-          violation(
-              ViolationKind.PERMISSION,
-              d.id,
-              mm,
-              va,
-              pfn,
-              "maps frame " + pfn + " writable but the CPU entry is read-only since #" + cpu.tick);
-        }
+        CpuPte cpu = cpuPtes.get(mm, va);
+        staleUse.checkMapping(d, mm, va, pfn, cpu);
+        permission.checkMapping(d, mm, va, pfn, writable, cpu);
       }
-      long gen = f == null ? UNKNOWN_GENERATION : f.generation;
-      Translation t = new Translation(mm, va, pfn, gen, writable, now, subscription);
-      PerMm pm = d.mms.computeIfAbsent(mm, k -> new PerMm());
-      Translation old = pm.live.put(t.vpn(), t);
-      if (old != null) {
-        pm.retire(old, now);
-      }
+      d.map(new Translation(mm, va, pfn, Frames.generationOf(f), writable, now, subscription), now);
     } finally {
       lock.unlock();
     }
@@ -705,19 +579,10 @@ public final class CoherencyChecker {
     Objects.requireNonNull(mm, "mm is null");
     lock.lock();
     try {
-      long now = record(event);
-      Device d = device(deviceId);
-      checkNotTornDown(d, mm, firstVpn << PAGE_SHIFT, "unmaps");
-      PerMm pm = d.mms.get(mm);
-      if (pm == null) {
-        return;
-      }
-      NavigableMap<Long, Translation> sub = pm.live.subMap(firstVpn, true, lastVpn, true);
-      for (Iterator<Translation> it = sub.values().iterator(); it.hasNext(); ) {
-        Translation t = it.next();
-        it.remove();
-        pm.retire(t, now);
-      }
+      long now = log.record(event);
+      Device d = devices.get(deviceId);
+      lifetime.checkNotTornDown(d, mm, firstVpn << PAGE_SHIFT, "unmaps");
+      d.unmap(mm, firstVpn, lastVpn, now);
     } finally {
       lock.unlock();
     }
@@ -737,8 +602,8 @@ public final class CoherencyChecker {
   public long beginOperation(String deviceId) {
     lock.lock();
     try {
-      long now = record(() -> "beginOperation " + deviceId);
-      checkNotTornDown(device(deviceId), null, NO_VA, "begins an operation");
+      long now = log.record(() -> "beginOperation " + deviceId);
+      lifetime.checkNotTornDown(devices.get(deviceId), null, NO_VA, "begins an operation");
       return now;
     } finally {
       lock.unlock();
@@ -762,12 +627,15 @@ public final class CoherencyChecker {
     Objects.requireNonNull(mm, "mm is null");
     lock.lock();
     try {
-      if (operation < NO_OP || operation > tick) {
+      if (operation < NO_OP || operation > log.tick()) {
         throw new IllegalArgumentException(
-            "operation " + operation + " is not a token from beginOperation (last event #" + tick);
+            "operation "
+                + operation
+                + " is not a token from beginOperation (last event #"
+                + log.tick());
       }
       long now =
-          record(
+          log.record(
               () ->
                   "deviceAccess "
                       + deviceId
@@ -779,129 +647,22 @@ public final class CoherencyChecker {
                       + " pfn="
                       + pfn
                       + (write ? " write" : " read"));
-      Device d = device(deviceId);
-      checkNotTornDown(d, mm, va, "accesses va " + hex(va));
-      checkCoverage(d, mm, va, pfn);
-      long vpn = va >>> PAGE_SHIFT;
-      PerMm pm = d.mms.get(mm);
-      Translation t = pm == null ? null : pm.lookup(vpn, pfn);
+      Device d = devices.get(deviceId);
+      lifetime.checkUse(d, "accesses", mm, va, pfn);
+      Translation t = d.lookup(mm, va >>> PAGE_SHIFT, pfn);
       FrameMirror f = frames.get(pfn);
-      boolean uaf = false;
-      if (f != null && f.freed) {
-        uaf = true;
-        violation(
-            ViolationKind.USE_AFTER_FREE,
-            d.id,
-            mm,
-            va,
-            pfn,
-            "accesses frame " + pfn + ", freed at #" + f.tick + " (gen " + f.generation + ")");
-      } else if (f != null
-          && t != null
-          && t.generation != UNKNOWN_GENERATION
-          && t.generation != f.generation) {
-        uaf = true;
-        violation(
-            ViolationKind.USE_AFTER_FREE,
-            d.id,
-            mm,
-            va,
-            pfn,
-            "accesses frame "
-                + pfn
-                + " through translation "
-                + t
-                + " made for gen "
-                + t.generation
-                + "; the frame was reallocated at #"
-                + f.tick
-                + " as gen "
-                + f.generation
-                + " (owner "
-                + f.owner
-                + ")");
-      }
-      boolean judgedAtOperation = !d.model.coherent() && operation != NO_OP;
-      long use = judgedAtOperation ? operation : now;
-      String user = judgedAtOperation ? "an operation begun at #" + operation : "the access";
-      CpuPte cpu = cpuPte(mm, va);
-      if (t != null && t.invalidatedTick != 0 && t.invalidatedTick < use) {
-        violation(
-            ViolationKind.STALE_USE,
-            d.id,
-            mm,
-            va,
-            pfn,
-            d.model.coherent()
-                ? "uses translation "
-                    + t
-                    + ", invalidated by a callback that returned at #"
-                    + t.invalidatedTick
-                : user
-                    + " uses cache entry "
-                    + t
-                    + ", invalidated at #"
-                    + t.invalidatedTick
-                    + " (a new use of an invalidated entry)");
-      } else if (cpu != null && cpu.pfn != pfn && cpu.tick < use) {
-        violation(
-            ViolationKind.STALE_USE,
-            d.id,
-            mm,
-            va,
-            pfn,
-            user
-                + " uses frame "
-                + pfn
-                + (t == null ? " (no recorded translation)" : " via " + t)
-                + " but the CPU entry is "
-                + pte(cpu.pfn, cpu.writable)
-                + " since #"
-                + cpu.tick);
-      }
-      if (write && d.model.coherent()) {
-        if (t != null && !t.writable) {
-          violation(ViolationKind.PERMISSION, d.id, mm, va, pfn, "writes through read-only " + t);
-        } else if (cpu != null && cpu.pfn == pfn && !cpu.writable) {
-          violation(
-              ViolationKind.PERMISSION,
-              d.id,
-              mm,
-              va,
-              pfn,
-              "writes frame " + pfn + " but the CPU entry is read-only since #" + cpu.tick);
+      CpuPte cpu = cpuPtes.get(mm, va);
+      boolean useAfterFreeReported = useAfterFree.checkAccess(d, mm, va, pfn, t, f);
+      if (d.model.coherent()) {
+        staleUse.checkAccess(d, mm, va, pfn, t, cpu, now);
+        if (write) {
+          permission.checkWrite(d, mm, va, pfn, t, cpu);
         }
+      } else {
+        registrationCache.checkAccess(d, operation, mm, va, pfn, t, cpu, now);
       }
-      if (d.domain != null) {
-        Map<Long, Integer> byGen = d.domain.get(pfn);
-        if (byGen == null) {
-          violation(
-              ViolationKind.ISOLATION,
-              d.id,
-              mm,
-              va,
-              pfn,
-              "accesses frame " + pfn + ", which is not mapped in its IOMMU domain");
-        } else if (!uaf
-            && f != null
-            && !byGen.containsKey(f.generation)
-            && !byGen.containsKey(UNKNOWN_GENERATION)) {
-          violation(
-              ViolationKind.USE_AFTER_FREE,
-              d.id,
-              mm,
-              va,
-              pfn,
-              "accesses frame "
-                  + pfn
-                  + " through IOMMU mappings made for gen "
-                  + byGen.keySet()
-                  + "; the frame was reallocated at #"
-                  + f.tick
-                  + " as gen "
-                  + f.generation);
-        }
-      }
+      isolation.checkAccess(d, mm, va, pfn);
+      useAfterFree.checkDomainAccess(d, mm, va, pfn, f, useAfterFreeReported);
     } finally {
       lock.unlock();
     }
@@ -930,11 +691,10 @@ public final class CoherencyChecker {
   public void deviceTornDown(String deviceId) {
     lock.lock();
     try {
-      record(() -> "deviceTornDown " + deviceId);
-      Device d = device(deviceId);
-      checkNotTornDown(d, null, NO_VA, "torn down again");
-      d.tornDown = true;
-      d.tornDownTick = tick;
+      long now = log.record(() -> "deviceTornDown " + deviceId);
+      Device d = devices.get(deviceId);
+      lifetime.checkNotTornDown(d, null, NO_VA, "torn down again");
+      d.tearDown(now);
     } finally {
       lock.unlock();
     }
@@ -949,12 +709,10 @@ public final class CoherencyChecker {
   public void attachDomain(String deviceId) {
     lock.lock();
     try {
-      record(() -> "attachDomain " + deviceId);
-      Device d = device(deviceId);
-      checkNotTornDown(d, null, NO_VA, "attaches an IOMMU domain");
-      if (d.domain == null) {
-        d.domain = new HashMap<>();
-      }
+      log.record(() -> "attachDomain " + deviceId);
+      Device d = devices.get(deviceId);
+      lifetime.checkNotTornDown(d, null, NO_VA, "attaches an IOMMU domain");
+      d.attachDomain();
     } finally {
       lock.unlock();
     }
@@ -970,24 +728,12 @@ public final class CoherencyChecker {
   public void domainMap(String deviceId, long pfn) {
     lock.lock();
     try {
-      record(() -> "domainMap " + deviceId + " pfn=" + pfn);
-      Device d = device(deviceId);
-      checkNotTornDown(d, null, NO_VA, "maps pfn " + pfn + " in its IOMMU domain");
+      log.record(() -> "domainMap " + deviceId + " pfn=" + pfn);
+      Device d = devices.get(deviceId);
+      lifetime.checkNotTornDown(d, null, NO_VA, "maps pfn " + pfn + " in its IOMMU domain");
       FrameMirror f = frames.get(pfn);
-      if (f != null && f.freed) {
-        violation(
-            ViolationKind.USE_AFTER_FREE,
-            d.id,
-            null,
-            NO_VA,
-            pfn,
-            "maps frame " + pfn + " in its IOMMU domain; it was freed at #" + f.tick);
-      }
-      if (d.domain == null) {
-        d.domain = new HashMap<>();
-      }
-      long gen = f == null ? UNKNOWN_GENERATION : f.generation;
-      d.domain.computeIfAbsent(pfn, k -> new TreeMap<>()).merge(gen, 1, Integer::sum);
+      useAfterFree.checkDomainMap(d, pfn, f);
+      d.attachDomain().map(pfn, Frames.generationOf(f));
     } finally {
       lock.unlock();
     }
@@ -1003,22 +749,12 @@ public final class CoherencyChecker {
   public void domainUnmap(String deviceId, long pfn) {
     lock.lock();
     try {
-      record(() -> "domainUnmap " + deviceId + " pfn=" + pfn);
-      Device d = device(deviceId);
-      checkNotTornDown(d, null, NO_VA, "unmaps pfn " + pfn + " from its IOMMU domain");
-      TreeMap<Long, Integer> byGen = d.domain == null ? null : d.domain.get(pfn);
-      if (byGen == null) {
+      log.record(() -> "domainUnmap " + deviceId + " pfn=" + pfn);
+      Device d = devices.get(deviceId);
+      lifetime.checkNotTornDown(d, null, NO_VA, "unmaps pfn " + pfn + " from its IOMMU domain");
+      if (d.domain == null || !d.domain.unmap(pfn)) {
         throw new IllegalStateException(
             "domainUnmap of frame " + pfn + ", which is not mapped in the domain of " + deviceId);
-      }
-      Map.Entry<Long, Integer> oldest = byGen.firstEntry();
-      if (oldest.getValue() == 1) {
-        byGen.remove(oldest.getKey());
-      } else {
-        byGen.put(oldest.getKey(), oldest.getValue() - 1);
-      }
-      if (byGen.isEmpty()) {
-        d.domain.remove(pfn);
       }
     } finally {
       lock.unlock();
@@ -1036,7 +772,7 @@ public final class CoherencyChecker {
   public List<Violation> violations() {
     lock.lock();
     try {
-      return List.copyOf(violations);
+      return List.copyOf(log.violations());
     } finally {
       lock.unlock();
     }
@@ -1051,7 +787,7 @@ public final class CoherencyChecker {
   public List<Violation> violations(ViolationKind kind) {
     lock.lock();
     try {
-      return violations.stream().filter(v -> v.kind() == kind).toList();
+      return log.violations().stream().filter(v -> v.kind() == kind).toList();
     } finally {
       lock.unlock();
     }
@@ -1065,7 +801,7 @@ public final class CoherencyChecker {
   public long violationCount() {
     lock.lock();
     try {
-      return reported;
+      return log.reported();
     } finally {
       lock.unlock();
     }
@@ -1088,16 +824,18 @@ public final class CoherencyChecker {
   public void assertClean() {
     lock.lock();
     try {
+      long reported = log.reported();
       if (reported == 0) {
         return;
       }
+      List<Violation> kept = log.violations();
       StringBuilder sb = new StringBuilder();
       sb.append(reported).append(" coherency violation(s)");
-      if (reported > violations.size()) {
-        sb.append(" (").append(violations.size()).append(" kept)");
+      if (reported > kept.size()) {
+        sb.append(" (").append(kept.size()).append(" kept)");
       }
       sb.append(':');
-      for (Violation v : violations) {
+      for (Violation v : kept) {
         sb.append('\n').append(v);
       }
       throw new AssertionError(sb.toString());
@@ -1114,7 +852,7 @@ public final class CoherencyChecker {
   public List<String> trace() {
     lock.lock();
     try {
-      return renderTrace();
+      return log.renderTrace();
     } finally {
       lock.unlock();
     }
@@ -1128,155 +866,9 @@ public final class CoherencyChecker {
   public void reset() {
     lock.lock();
     try {
-      violations.clear();
-      reported = 0;
-      trace.clear();
+      log.reset();
     } finally {
       lock.unlock();
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Internals (all called with lock held)
-
-  /** One event of the trace ring; its text is built only if it is ever read. */
-  private record Event(long tick, Supplier<String> text) {
-    @Override
-    public String toString() {
-      return "#" + tick + " " + text.get();
-    }
-  }
-
-  /**
-   * Records an event. The text is a supplier because every device access and PTE change is an event
-   * while only the few before a violation are ever read.
-   */
-  private long record(Supplier<String> event) {
-    tick++;
-    if (trace.size() == traceLength) {
-      trace.removeFirst();
-    }
-    trace.addLast(new Event(tick, event));
-    return tick;
-  }
-
-  private List<String> renderTrace() {
-    List<String> out = new ArrayList<>(trace.size());
-    for (Event e : trace) {
-      out.add(e.toString());
-    }
-    return out;
-  }
-
-  private void violation(
-      ViolationKind kind, String deviceId, String mm, long va, long pfn, String message) {
-    reported++;
-    if (violations.size() < maxViolations) {
-      violations.add(new Violation(kind, deviceId, mm, va, pfn, message, renderTrace()));
-    }
-  }
-
-  private Device device(String deviceId) {
-    Objects.requireNonNull(deviceId, "deviceId is null");
-    return devices.computeIfAbsent(deviceId, id -> new Device(id, CoherencyModel.SHADOW_PTE));
-  }
-
-  private CpuPte cpuPte(String mm, long va) {
-    Map<Long, CpuPte> ptes = cpuPtes.get(mm);
-    return ptes == null ? null : ptes.get(va >>> PAGE_SHIFT);
-  }
-
-  private void checkHostAccess(String who, String mm, long va, long pfn) {
-    FrameMirror f = frames.get(pfn);
-    if (f != null && f.freed) {
-      violation(
-          ViolationKind.USE_AFTER_FREE,
-          who,
-          mm,
-          va,
-          pfn,
-          "accesses frame " + pfn + ", freed at #" + f.tick + " (gen " + f.generation + ")");
-    }
-  }
-
-  private void checkNotTornDown(Device d, String mm, long va, String what) {
-    if (d.tornDown) {
-      violation(
-          ViolationKind.LIFETIME,
-          d.id,
-          mm,
-          va,
-          NO_PFN,
-          what + " after the device was torn down at #" + d.tornDownTick);
-    }
-  }
-
-  private void checkCallbackLifetime(Device d, String subscription, String mm, long start) {
-    checkNotTornDown(d, mm, start, "invalidate callback");
-    if (subscription != null) {
-      Subscription s = d.subs.get(subscription);
-      if (s != null && s.removed) {
-        violation(
-            ViolationKind.LIFETIME,
-            d.id,
-            mm,
-            start,
-            NO_PFN,
-            "invalidate callback of subscription "
-                + subscription
-                + " after its remove() returned at #"
-                + s.removedTick);
-      }
-    } else if (d.allSubsRemoved) {
-      violation(
-          ViolationKind.LIFETIME,
-          d.id,
-          mm,
-          start,
-          NO_PFN,
-          "invalidate callback after all subscriptions were removed at #" + d.allSubsRemovedTick);
-    }
-  }
-
-  /** An address whose covering subscriptions were all removed is no longer protected. */
-  private void checkCoverage(Device d, String mm, long va, long pfn) {
-    if (d.tornDown) {
-      return; // already reported as LIFETIME for this event
-    }
-    Subscription removedCover = null;
-    for (Subscription s : d.subs.values()) {
-      if (s.covers(mm, va)) {
-        if (!s.removed) {
-          return;
-        }
-        removedCover = s;
-      }
-    }
-    if (removedCover != null) {
-      violation(
-          ViolationKind.LIFETIME,
-          d.id,
-          mm,
-          va,
-          pfn,
-          "uses va "
-              + hex(va)
-              + " after subscription "
-              + removedCover.name
-              + " covering it was removed at #"
-              + removedCover.removedTick
-              + " and no live subscription covers it");
-    } else if (d.allSubsRemoved) {
-      violation(
-          ViolationKind.LIFETIME,
-          d.id,
-          mm,
-          va,
-          pfn,
-          "uses va "
-              + hex(va)
-              + " after all its subscriptions were removed at #"
-              + d.allSubsRemovedTick);
     }
   }
 
@@ -1284,156 +876,6 @@ public final class CoherencyChecker {
     if (Long.compareUnsigned(start, endExclusive) >= 0) {
       throw new IllegalArgumentException(
           "range start " + hex(start) + " is not below its exclusive end " + hex(endExclusive));
-    }
-  }
-
-  private static String hex(long v) {
-    return "0x" + Long.toHexString(v);
-  }
-
-  private static String range(long start, long endExclusive) {
-    return "[" + hex(start) + ", " + hex(endExclusive) + ")";
-  }
-
-  private static String pte(long pfn, boolean writable) {
-    return pfn == NO_PFN ? "none" : "pfn " + pfn + (writable ? " rw" : " ro");
-  }
-
-  private static final class FrameMirror {
-    long generation;
-    boolean freed;
-    long tick;
-    String owner;
-  }
-
-  private record CpuPte(long pfn, boolean writable, long tick) {}
-
-  private static final class Translation {
-    final String mm;
-    final long va;
-    final long pfn;
-    final long generation;
-    final boolean writable;
-    final long mappedTick;
-
-    /**
-     * The subscription whose callback alone invalidates it, or null: any callback of the device.
-     */
-    final String subscription;
-
-    long invalidatedTick;
-    long unmappedTick;
-
-    Translation(
-        String mm,
-        long va,
-        long pfn,
-        long generation,
-        boolean writable,
-        long mappedTick,
-        String subscription) {
-      this.mm = mm;
-      this.subscription = subscription;
-      this.va = va;
-      this.pfn = pfn;
-      this.generation = generation;
-      this.writable = writable;
-      this.mappedTick = mappedTick;
-    }
-
-    long vpn() {
-      return va >>> PAGE_SHIFT;
-    }
-
-    /**
-     * Marks it invalidated by a callback of {@code by} (null: unnamed), if that one protects it.
-     */
-    void invalidate(long now, String by) {
-      if (invalidatedTick == 0 && (subscription == null || by == null || subscription.equals(by))) {
-        invalidatedTick = now;
-      }
-    }
-
-    @Override
-    public String toString() {
-      return hex(vpn() << PAGE_SHIFT)
-          + "->pfn "
-          + pfn
-          + (writable ? " rw" : " ro")
-          + " (mapped at #"
-          + mappedTick
-          + (unmappedTick == 0 ? "" : ", unmapped at #" + unmappedTick)
-          + ")";
-    }
-  }
-
-  private static final class PerMm {
-    final TreeMap<Long, Translation> live = new TreeMap<>();
-
-    /** Page -> frame -> the latest retired translation of that page to that frame. */
-    final TreeMap<Long, Map<Long, Translation>> retired = new TreeMap<>();
-
-    void retire(Translation t, long now) {
-      t.unmappedTick = now;
-      retired.computeIfAbsent(t.vpn(), k -> new HashMap<>()).put(t.pfn, t);
-    }
-
-    Translation lookup(long vpn, long pfn) {
-      Translation t = live.get(vpn);
-      if (t != null && t.pfn == pfn) {
-        return t;
-      }
-      Map<Long, Translation> byPfn = retired.get(vpn);
-      return byPfn == null ? null : byPfn.get(pfn);
-    }
-  }
-
-  private static final class Subscription {
-    final String name;
-    final String mm;
-    final long start;
-    final long end;
-    boolean removed;
-    long removedTick;
-
-    Subscription(String name, String mm, long start, long end) {
-      this.name = name;
-      this.mm = mm;
-      this.start = start;
-      this.end = end;
-    }
-
-    void markRemoved(long now) {
-      if (!removed) {
-        removed = true;
-        removedTick = now;
-      }
-    }
-
-    boolean covers(String otherMm, long va) {
-      return mm != null
-          && mm.equals(otherMm)
-          && Long.compareUnsigned(start, va) <= 0
-          && Long.compareUnsigned(va, end - 1) <= 0;
-    }
-  }
-
-  private static final class Device {
-    final String id;
-    final CoherencyModel model;
-    boolean tornDown;
-    long tornDownTick;
-    boolean allSubsRemoved;
-    long allSubsRemovedTick;
-    final Map<String, Subscription> subs = new LinkedHashMap<>();
-    final Map<String, PerMm> mms = new HashMap<>();
-
-    /** Null without an IOMMU; else frame -> generation mapped for -> mapping count. */
-    Map<Long, TreeMap<Long, Integer>> domain;
-
-    Device(String id, CoherencyModel model) {
-      this.id = id;
-      this.model = model;
     }
   }
 }
