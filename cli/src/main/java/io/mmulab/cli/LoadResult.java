@@ -1,5 +1,6 @@
 package io.mmulab.cli;
 
+import io.mmulab.api.driver.DriverCounters;
 import io.mmulab.sim.check.Violation;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,9 +12,8 @@ import java.util.List;
  * @param seconds how long the threads ran
  * @param deviceOps device operations done (including failed ones)
  * @param deviceErrors device operations that failed with an errno (a page was gone)
- * @param faults device operations that had to populate a translation
- * @param invalidations invalidations of the buffer
- * @param retries device operations an invalidation of their page overlapped
+ * @param counters what the driver counted while the threads ran (faults, retries, invalidations,
+ *     pins)
  * @param cpuOps mm operations done
  * @param violations what the checker stored
  * @param violationCount how many it reported
@@ -24,9 +24,7 @@ record LoadResult(
     double seconds,
     long deviceOps,
     long deviceErrors,
-    long faults,
-    long invalidations,
-    long retries,
+    DriverCounters counters,
     long cpuOps,
     List<Violation> violations,
     long violationCount,
@@ -38,14 +36,19 @@ record LoadResult(
     errors = List.copyOf(errors);
   }
 
-  /** Returns device faults per second. */
+  /** Returns the driver's device faults per second. */
   long faultsPerSecond() {
-    return Math.round(faults / seconds);
+    return Math.round(counters.faults() / seconds);
   }
 
-  /** Returns invalidations per second. */
+  /** Returns the invalidate callbacks the driver received per second. */
   long invalidationsPerSecond() {
-    return Math.round(invalidations / seconds);
+    return Math.round(counters.invalidations() / seconds);
+  }
+
+  /** Returns the collisions the driver's retry check saw. */
+  long retries() {
+    return counters.retries();
   }
 
   /**

@@ -2,12 +2,10 @@ package io.mmulab.cli;
 
 import io.mmulab.api.AddressSpace;
 import io.mmulab.api.ErrnoException;
-import io.mmulab.api.MmuIntervalNotifier;
-import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.driver.DriverAdapter;
+import io.mmulab.api.driver.DriverCounters;
 import io.mmulab.api.driver.DriverFactory;
 import io.mmulab.api.driver.DriverVariant;
-import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.core.sync.RealSyncRuntime;
 import io.mmulab.sim.check.CoherencyChecker;
@@ -22,7 +20,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -30,12 +27,8 @@ import java.util.concurrent.atomic.LongAdder;
  * prefetch pages of a 16-page buffer while a CPU thread munmaps and remaps, mprotects and discards
  * them, for a fixed time.
  *
- * <p>The driver SPI exposes no counters, so they are observed from outside: an extra interval
- * subscription over the buffer counts the <b>invalidations</b> (exactly) and remembers which pages
- * each one hit; a device operation on a page invalidated since the device last touched it (or never
- * touched) counts as a <b>device fault</b> (the driver had to populate its translation again); a
- * device operation during which an invalidation hit its page counts as a <b>retry</b> (a collision
- * the driver's {@code readRetry} loop must absorb; an upper bound on its retries).
+ * <p>Device faults, retries, invalidations and pins are the driver's own counts ({@link
+ * DriverAdapter#counters()}): what it counted between the threads' start and their stop.
  */
 final class LoadRun {
   private static final long PAGE = AddressSpace.PAGE_SIZE;
@@ -49,15 +42,7 @@ final class LoadRun {
   private final long seed;
   private final LongAdder deviceOps = new LongAdder();
   private final LongAdder deviceErrors = new LongAdder();
-  private final LongAdder faults = new LongAdder();
-  private final LongAdder retries = new LongAdder();
-  private final LongAdder invalidations = new LongAdder();
   private final LongAdder cpuOps = new LongAdder();
-  private final AtomicLongArray pageInvalidations = new AtomicLongArray(PAGES);
-
-  /** Per page, its invalidation count when the device last populated it (-1: never). */
-  private final AtomicLongArray populated = new AtomicLongArray(PAGES);
-
   private final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean stop = new AtomicBoolean();
 
@@ -84,22 +69,20 @@ final class LoadRun {
     CoherencyChecker checker = new CoherencyChecker();
     SimMachine machine = new SimMachine(rt, new PhysicalMemory(rt, FRAMES, checker));
     SimProcess process = machine.spawnProcess("load");
-    for (int i = 0; i < PAGES; i++) {
-      populated.set(i, -1);
-    }
+    DriverCounters counted = DriverCounters.ZERO;
     long t0 = System.nanoTime();
     try {
       long base = map(process, 0, PAGES);
       for (int i = 0; i < PAGES; i++) {
         process.store(base + i * PAGE, i);
       }
-      MmuIntervalNotifier observer = observe(rt, process, base);
       DriverAdapter dev = factory.create(DriverVariant.CONSOLIDATED, process, machine);
       List<Thread> threads = new ArrayList<>();
       threads.add(thread("cpu", r -> cpu(process, base, r)));
       for (int i = 0; i < DEVICE_THREADS; i++) {
         threads.add(thread("device" + i, r -> device(dev, base, r)));
       }
+      DriverCounters before = dev.counters();
       t0 = System.nanoTime();
       threads.forEach(Thread::start);
       Thread.sleep(duration.toMillis());
@@ -112,9 +95,9 @@ final class LoadRun {
           errors.add("thread " + t.getName() + " did not stop within " + JOIN_MILLIS + " ms");
         }
       }
+      counted = dev.counters().minus(before);
       if (!hung) {
         dev.teardown();
-        observer.remove();
         process.exit();
       }
     } catch (ErrnoException e) {
@@ -129,45 +112,11 @@ final class LoadRun {
         seconds,
         deviceOps.sum(),
         deviceErrors.sum(),
-        faults.sum(),
-        invalidations.sum(),
-        retries.sum(),
+        counted,
         cpuOps.sum(),
         checker.violations(),
         checker.violationCount(),
         List.copyOf(errors));
-  }
-
-  /** The observer subscription: counts invalidations and which pages they hit. */
-  private MmuIntervalNotifier observe(SyncRuntime rt, SimProcess process, long base)
-      throws ErrnoException {
-    SpinLock lock = rt.newSpinLock("load.observer");
-    return process
-        .mm()
-        .insertIntervalNotifier(
-            base,
-            PAGES * PAGE,
-            (sub, range, curSeq) -> {
-              lock.lock();
-              try {
-                sub.setSeq(curSeq);
-              } finally {
-                lock.unlock();
-              }
-              invalidations.increment();
-              hit(range, base);
-              return true;
-            },
-            lock);
-  }
-
-  private void hit(MmuNotifierRange range, long base) {
-    long end = base + PAGES * PAGE;
-    long from = Math.max(range.start(), base);
-    long to = Long.compareUnsigned(range.end(), end) < 0 ? range.end() : end;
-    for (long va = from; va < to; va += PAGE) {
-      pageInvalidations.incrementAndGet((int) ((va - base) / PAGE));
-    }
   }
 
   private interface Step {
@@ -214,11 +163,9 @@ final class LoadRun {
     cpuOps.increment();
   }
 
-  /** One device operation, a fault if its page was invalidated since the device populated it. */
+  /** One device operation: a read or a prefetch of a random page. */
   private void device(DriverAdapter dev, long base, SplittableRandom r) throws ErrnoException {
-    int page = r.nextInt(PAGES);
-    long va = base + page * PAGE;
-    long before = pageInvalidations.get(page);
+    long va = base + r.nextInt(PAGES) * PAGE;
     try {
       if (r.nextInt(4) == 0) {
         dev.prefetch(va, PAGE, false);
@@ -230,12 +177,6 @@ final class LoadRun {
       throw e;
     } finally {
       deviceOps.increment();
-    }
-    if (populated.getAndSet(page, pageInvalidations.get(page)) != before) {
-      faults.increment();
-    }
-    if (pageInvalidations.get(page) != before) {
-      retries.increment();
     }
   }
 

@@ -222,6 +222,11 @@ record Summary(
     m.put("deviceFaultsPerSecond", l.faultsPerSecond());
     m.put("invalidationsPerSecond", l.invalidationsPerSecond());
     m.put("retries", l.retries());
+    m.put("deviceFaults", l.counters().faults());
+    m.put("invalidations", l.counters().invalidations());
+    m.put("refused", l.counters().refused());
+    m.put("pinned", l.counters().pinned());
+    m.put("unpinned", l.counters().unpinned());
     m.put("deviceOps", l.deviceOps());
     m.put("deviceErrors", l.deviceErrors());
     m.put("cpuOps", l.cpuOps());

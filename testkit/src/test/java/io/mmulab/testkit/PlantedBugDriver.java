@@ -14,6 +14,7 @@ import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.driver.CoherencyModel;
 import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverAdapter;
+import io.mmulab.api.driver.DriverCounters;
 import io.mmulab.api.driver.DriverFactory;
 import io.mmulab.api.driver.DriverFamily;
 import io.mmulab.api.driver.DriverVariant;
@@ -27,6 +28,7 @@ import io.mmulab.sim.dev.DeviceMmu;
 import io.mmulab.sim.dev.DmaEngine;
 import io.mmulab.sim.dev.DmaFence;
 import io.mmulab.sim.dev.DmaJob;
+import io.mmulab.sim.driver.DriverStats;
 import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimMm;
 import java.util.ArrayList;
@@ -136,6 +138,7 @@ final class PlantedBugDriver implements DriverFactory {
     private final Mutex table;
     private final MmuIntervalNotifier sub;
     private final List<DmaFence> jobs = new ArrayList<>();
+    private final DriverStats stats = new DriverStats();
     private boolean tornDown;
 
     Mirror(UserProcess process, SimMachine machine) throws ErrnoException {
@@ -150,6 +153,7 @@ final class PlantedBugDriver implements DriverFactory {
     }
 
     private boolean invalidate(MmuIntervalNotifier s, MmuNotifierRange range, long curSeq) {
+      stats.invalidation();
       checker.invalidateCallbackEntered(id, "all", mm.name(), range.start(), range.end());
       if (!range.blockable() && bug == Bug.NONBLOCKABLE_DONE_WITHOUT_ZAP) {
         checker.invalidateCallbackReturned(
@@ -163,6 +167,7 @@ final class PlantedBugDriver implements DriverFactory {
         update.lock();
       } else if (!update.tryLock()) {
         unlockTable();
+        stats.refused();
         return false;
       }
       try {
@@ -218,6 +223,7 @@ final class PlantedBugDriver implements DriverFactory {
           mm.hmmRangeFault(range);
         } catch (ErrnoException e) {
           if (e.errno() == Errno.EBUSY) {
+            stats.retry();
             continue;
           }
           throw e;
@@ -230,10 +236,12 @@ final class PlantedBugDriver implements DriverFactory {
         }
         try {
           if (bug != Bug.NO_READ_RETRY && sub.readRetry(range.notifierSeq())) {
+            stats.retry();
             continue;
           }
           boolean writable = bug == Bug.DOWNGRADES_WITHOUT_FLUSH ? write : (pfns[0] & WRITE) != 0;
           mmu.map(va, MAINLINE.pfn(pfns[0]), writable);
+          stats.fault();
           return;
         } finally {
           unlockTable();
@@ -267,6 +275,11 @@ final class PlantedBugDriver implements DriverFactory {
     @Override
     public DriverVariant variant() {
       return DriverVariant.CONSOLIDATED;
+    }
+
+    @Override
+    public DriverCounters counters() {
+      return stats.snapshot();
     }
 
     @Override

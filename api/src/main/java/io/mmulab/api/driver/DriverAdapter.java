@@ -76,6 +76,20 @@ public interface DriverAdapter extends AutoCloseable {
   JobFence submit(long va, int words, long[] data) throws ErrnoException;
 
   /**
+   * Returns what the driver counted since this adapter was created: device faults handled,
+   * collisions its retry check saw, invalidate callbacks received and refused, pages pinned and
+   * unpinned (see {@link DriverCounters} for what each counts exactly).
+   *
+   * <p>A snapshot: safe to call from any thread at any time, also while verbs and callbacks run and
+   * after {@link #teardown}. Monotonic: no count of a later snapshot is smaller than the same count
+   * of an earlier one, so {@link DriverCounters#minus} of two snapshots is what happened in between
+   * (exactly, once the adapter is quiet).
+   *
+   * @return the counts so far
+   */
+  DriverCounters counters();
+
+  /**
    * Tears the device context down: removes the driver's subscriptions and drops every translation.
    * Idempotent.
    */

@@ -6,6 +6,7 @@ import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.api.MmuIntervalNotifierOps;
 import io.mmulab.api.sync.Clock;
 import io.mmulab.api.sync.Mutex;
+import io.mmulab.sim.driver.DriverStats;
 
 /**
  * The reference pattern (Linux 5.5 interval notifiers, {@code lib/test_hmm.c}): one subscription
@@ -62,10 +63,13 @@ final class ConsolidatedSync extends MirrorSync {
    */
   private MmuIntervalNotifierOps snapshotOps() {
     Mutex mutex = mirror.mutex();
+    DriverStats stats = mirror.stats();
     return (sub, range, curSeq) -> {
+      stats.invalidation();
       if (range.blockable()) {
         mutex.lock();
       } else if (!mutex.tryLock()) {
+        stats.refused();
         return false;
       }
       try {
@@ -105,6 +109,7 @@ final class ConsolidatedSync extends MirrorSync {
           found = attempt.lookup(sub, seq);
         } catch (ErrnoException e) {
           if (e.errno() == Errno.EBUSY) {
+            mirror.stats().retry();
             continue;
           }
           throw e;
@@ -113,6 +118,7 @@ final class ConsolidatedSync extends MirrorSync {
         mutex.lock();
         try {
           if (sub.readRetry(seq)) {
+            mirror.stats().retry();
             continue; // an invalidation collided with the lookup: it is stale
           }
           attempt.commit(found);

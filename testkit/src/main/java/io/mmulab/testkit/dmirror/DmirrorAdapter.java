@@ -1,11 +1,10 @@
 package io.mmulab.testkit.dmirror;
 
-import io.mmulab.api.AddressSpace;
-import io.mmulab.api.Errno;
 import io.mmulab.api.ErrnoException;
-import io.mmulab.api.driver.DriverAdapter;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.JobFence;
+import io.mmulab.sim.driver.DriverStats;
+import io.mmulab.sim.driver.SimDriverAdapter;
 import java.util.Objects;
 
 /**
@@ -18,8 +17,15 @@ import java.util.Objects;
  * {@link #submit} therefore runs the job synchronously and returns a fence that is already
  * signaled, carrying the job's error if it failed; nothing of the job touches memory after {@code
  * submit} returns.
+ *
+ * <p>Counters: a fault per {@code dmirror_range_fault} chunk (at most {@link
+ * DmirrorMirror#FAULT_CHUNK} pages) committed to the device table, by any command; a retry per
+ * lookup sent round again ({@code EBUSY} walk, {@code readRetry} true, or the legacy range found
+ * invalid); an invalidation per callback of the mirror's subscription (the legacy {@code
+ * hmm_mirror}'s {@code sync_cpu_device_pagetables} and {@code release} included) and of SNAPSHOT's
+ * temporary ones. dmirror pins nothing.
  */
-public final class DmirrorAdapter implements DriverAdapter {
+public final class DmirrorAdapter extends SimDriverAdapter {
   private final DmirrorMirror mirror;
 
   /**
@@ -28,6 +34,7 @@ public final class DmirrorAdapter implements DriverAdapter {
    * @param mirror the mirror; the adapter closes it on {@link #teardown}
    */
   public DmirrorAdapter(DmirrorMirror mirror) {
+    super(DmirrorFactory.NAME);
     this.mirror = Objects.requireNonNull(mirror, "mirror is null");
   }
 
@@ -41,8 +48,8 @@ public final class DmirrorAdapter implements DriverAdapter {
   }
 
   @Override
-  public String driver() {
-    return DmirrorFactory.NAME;
+  protected DriverStats stats() {
+    return mirror.stats();
   }
 
   @Override
@@ -53,46 +60,37 @@ public final class DmirrorAdapter implements DriverAdapter {
   @Override
   public long[] read(long va, int words) throws ErrnoException {
     checkWords(va, words);
-    requireOpen();
+    requireOpen(mirror.isClosed(), mirror.id());
     return mirror.readWords(va, words);
   }
 
   @Override
   public void write(long va, long[] data) throws ErrnoException {
-    Objects.requireNonNull(data, "data is null");
-    checkWords(va, data.length);
-    requireOpen();
+    checkWrite(va, data);
+    requireOpen(mirror.isClosed(), mirror.id());
     mirror.writeWords(va, data);
   }
 
   @Override
   public void prefetch(long va, long length, boolean write) throws ErrnoException {
-    if ((va & (AddressSpace.PAGE_SIZE - 1)) != 0
-        || length <= 0
-        || (length & (AddressSpace.PAGE_SIZE - 1)) != 0) {
-      throw new IllegalArgumentException(
-          "prefetch of 0x" + Long.toHexString(va) + " + " + length + " is not page-aligned");
-    }
-    requireOpen();
+    checkPrefetch(va, length);
+    requireOpen(mirror.isClosed(), mirror.id());
     mirror.fault(va, va + length, write);
   }
 
   @Override
   public JobFence submit(long va, int words, long[] data) throws ErrnoException {
-    if (data != null && data.length != words) {
-      throw new IllegalArgumentException(data.length + " words of data for a job of " + words);
-    }
-    checkWords(va, words);
-    requireOpen();
+    checkJob(va, words, data);
+    requireOpen(mirror.isClosed(), mirror.id());
     try {
       if (data == null) {
         mirror.readWords(va, words);
       } else {
         mirror.writeWords(va, data);
       }
-      return CompletedFence.SUCCESS;
+      return completed(null);
     } catch (ErrnoException e) {
-      return new CompletedFence(e);
+      return completed(e);
     }
   }
 
@@ -101,36 +99,8 @@ public final class DmirrorAdapter implements DriverAdapter {
     mirror.close();
   }
 
-  private void requireOpen() throws ErrnoException {
-    if (mirror.isClosed()) {
-      throw new ErrnoException(Errno.EINVAL, mirror.id() + " is torn down");
-    }
-  }
-
-  private static void checkWords(long va, int words) {
-    if ((va & 7) != 0 || words < 1) {
-      throw new IllegalArgumentException(
-          words + " words at 0x" + Long.toHexString(va) + ": need an aligned address, 1 word+");
-    }
-  }
-
   @Override
   public String toString() {
     return "dmirror adapter " + mirror;
-  }
-
-  /** The fence of a job that ran synchronously: signaled from the start. */
-  private record CompletedFence(ErrnoException error) implements JobFence {
-    static final CompletedFence SUCCESS = new CompletedFence(null);
-
-    @Override
-    public boolean isSignaled() {
-      return true;
-    }
-
-    @Override
-    public boolean waitTimeout(long timeoutNanos) {
-      return true;
-    }
   }
 }

@@ -4,15 +4,14 @@ import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.CoherencyModel;
 import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverAdapter;
-import io.mmulab.api.driver.DriverFactory;
 import io.mmulab.api.driver.DriverFamily;
 import io.mmulab.api.driver.DriverVariant;
-import io.mmulab.api.driver.Machine;
-import io.mmulab.api.driver.UserProcess;
 import io.mmulab.api.driver.ViolationKind;
+import io.mmulab.sim.driver.SimDriverFactory;
 import io.mmulab.sim.mm.SimMachine;
-import java.util.EnumSet;
+import io.mmulab.sim.mm.SimProcess;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -21,7 +20,7 @@ import java.util.Set;
  * DriverVariant#LEGACY} port (the {@code hmm_mirror} valid-flag pattern of v5.2–v5.4). Stateless:
  * each {@link #create} opens {@code /dev/hmm_dmirror0} of the machine once more.
  */
-public final class DmirrorFactory implements DriverFactory {
+public final class DmirrorFactory extends SimDriverFactory {
   /** The driver's name, its key in the driver map. */
   public static final String NAME = "dmirror";
 
@@ -58,53 +57,18 @@ public final class DmirrorFactory implements DriverFactory {
   /** The races of the legacy port: one, in four scenarios. */
   public static final List<DeclaredRace> LEGACY_RACES = List.of(VALID_FLAG_RESET);
 
-  @Override
-  public String name() {
-    return NAME;
+  /** Describes the driver. */
+  public DmirrorFactory() {
+    super(
+        NAME,
+        DriverFamily.TEST,
+        CoherencyModel.SHADOW_PTE,
+        Map.of(DriverVariant.LEGACY, LEGACY_RACES, DriverVariant.CONSOLIDATED, List.of()));
   }
 
   @Override
-  public DriverFamily family() {
-    return DriverFamily.TEST;
-  }
-
-  @Override
-  public CoherencyModel model() {
-    return CoherencyModel.SHADOW_PTE;
-  }
-
-  @Override
-  public Set<DriverVariant> variants() {
-    return EnumSet.of(DriverVariant.LEGACY, DriverVariant.CONSOLIDATED);
-  }
-
-  @Override
-  public List<DeclaredRace> declaredRaces(DriverVariant variant) {
-    return switch (variant) {
-      case LEGACY -> LEGACY_RACES;
-      case CONSOLIDATED -> List.of();
-      case AS_MERGED -> throw unsupported(variant);
-    };
-  }
-
-  @Override
-  public DriverAdapter create(DriverVariant variant, UserProcess process, Machine machine)
+  protected DriverAdapter open(DriverVariant variant, SimProcess process, SimMachine machine)
       throws ErrnoException {
-    return switch (variant) {
-      case LEGACY, CONSOLIDATED ->
-          new DmirrorAdapter(
-              DmirrorDevices.of(SimMachine.of(machine)).device(0).open(process, variant));
-      case AS_MERGED -> throw unsupported(variant);
-    };
-  }
-
-  private static IllegalArgumentException unsupported(DriverVariant variant) {
-    return new IllegalArgumentException(
-        NAME + " has no " + variant + " variant; it has LEGACY and CONSOLIDATED");
-  }
-
-  @Override
-  public String toString() {
-    return NAME;
+    return new DmirrorAdapter(DmirrorDevices.of(machine).device(0).open(process, variant));
   }
 }

@@ -21,6 +21,7 @@ import io.mmulab.api.sync.RwSemaphore;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.core.MmStruct;
 import io.mmulab.sim.check.CoherencyChecker;
+import io.mmulab.sim.driver.DriverStats;
 import io.mmulab.sim.mem.PhysicalMemory;
 import io.mmulab.sim.mm.MigrateVma;
 import io.mmulab.sim.mm.PteView;
@@ -85,6 +86,7 @@ public final class DmirrorMirror implements AutoCloseable {
   private final DmirrorPageTable table;
   private final MirrorSync sync;
   private final AtomicLong flags = new AtomicLong();
+  private final DriverStats stats = new DriverStats();
   private volatile boolean closed;
   private volatile Runnable afterLookupHook;
 
@@ -229,6 +231,17 @@ public final class DmirrorMirror implements AutoCloseable {
     }
   }
 
+  /**
+   * Returns what this open counted: a fault per {@code dmirror_range_fault} chunk committed to the
+   * device table, a retry per lookup its variant's check sent round again, an invalidation per
+   * callback of its subscriptions.
+   *
+   * @return the counters
+   */
+  DriverStats stats() {
+    return stats;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Invalidation (both variants)
 
@@ -252,6 +265,7 @@ public final class DmirrorMirror implements AutoCloseable {
    * @return false only if a non-blockable range found the mutex taken
    */
   boolean invalidate(String subscription, MmuNotifierRange range, Runnable publish, long seq) {
+    stats.invalidation();
     if (range.event() == MmuNotifierEvent.EXCLUSIVE && range.owner() == device) {
       return true;
     }
@@ -259,6 +273,7 @@ public final class DmirrorMirror implements AutoCloseable {
     if (range.blockable()) {
       mutex.lock();
     } else if (!mutex.tryLock()) {
+      stats.refused();
       return false;
     }
     try {
@@ -519,6 +534,7 @@ public final class DmirrorMirror implements AutoCloseable {
               }
               table.store(va, LAYOUT.pfn(e), tag);
             }
+            stats.fault();
           }
         });
   }

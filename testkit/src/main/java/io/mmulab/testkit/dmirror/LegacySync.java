@@ -82,6 +82,7 @@ final class LegacySync extends MirrorSync {
           found = attempt.lookup(range, 0);
         } catch (ErrnoException e) {
           if (e.errno() == Errno.EBUSY) {
+            mirror.stats().retry();
             continue;
           }
           throw e;
@@ -99,6 +100,7 @@ final class LegacySync extends MirrorSync {
           // The consolidated port compares sequence numbers instead (readRetry), which remember
           // that a window opened after the lookup began.
           if (!range.valid()) {
+            mirror.stats().retry();
             continue;
           }
           attempt.commit(found);

@@ -40,10 +40,12 @@ final class ConsolidatedMirror extends TutorialMirror {
 
   /** The invalidate callback (§4.3): publish the new sequence, zap and flush, under L. */
   private boolean invalidate(MmuIntervalNotifier s, MmuNotifierRange range, long curSeq) {
+    stats.invalidation();
     checker.invalidateCallbackEntered(id, SUB, mm.name(), range.start(), range.end());
     if (range.blockable()) {
       update.lock();
     } else if (!update.tryLock()) {
+      stats.refused();
       return false; // the OOM reaper retries later
     }
     try {
@@ -75,6 +77,7 @@ final class ConsolidatedMirror extends TutorialMirror {
           mm.hmmRangeFault(range);
         } catch (ErrnoException e) {
           if (e.errno() == Errno.EBUSY) {
+            stats.retry();
             continue; // an invalidation collided with the walk: start again
           }
           throw e;
@@ -84,9 +87,11 @@ final class ConsolidatedMirror extends TutorialMirror {
         update.lock();
         try {
           if (sub.readRetry(range.notifierSeq())) {
+            stats.retry();
             continue; // an invalidation ran since readBegin: the pfns may be stale
           }
           mmu.map(va, MAINLINE.pfn(pfns[0]), (pfns[0] & WRITE) != 0);
+          stats.fault();
           return;
         } finally {
           update.unlock();

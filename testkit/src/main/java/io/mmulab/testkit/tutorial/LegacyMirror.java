@@ -51,6 +51,7 @@ final class LegacyMirror extends TutorialMirror implements MmuNotifier {
 
   @Override
   public boolean invalidateRangeStart(MmuNotifierRange range) {
+    stats.invalidation();
     checker.invalidateCallbackEntered(id, SUB, mm.name(), range.start(), range.end());
     lock.lock();
     try {
@@ -78,6 +79,7 @@ final class LegacyMirror extends TutorialMirror implements MmuNotifier {
 
   @Override
   public void release(AddressSpace as) {
+    stats.invalidation();
     checker.invalidateCallbackEntered(id, SUB, mm.name(), 0, -1);
     lock.lock();
     try {
@@ -107,7 +109,7 @@ final class LegacyMirror extends TutorialMirror implements MmuNotifier {
       }
       mm.mmapLock().downRead();
       try {
-        mm.getUserPages(va, 1, write ? Gup.FOLL_WRITE : 0, pfns); // takes a reference
+        stats.pinned(mm.getUserPages(va, 1, write ? Gup.FOLL_WRITE : 0, pfns)); // a reference
       } finally {
         mm.mmapLock().upRead();
       }
@@ -117,14 +119,17 @@ final class LegacyMirror extends TutorialMirror implements MmuNotifier {
         if (!invalidating && !released && seq == before) {
           mmu.map(va, pfns[0], write || stillWritable(va, pfns[0]));
           mapped = true;
+          stats.fault();
         }
       } finally {
         lock.unlock();
       }
       memory.put(pfns[0]); // no reference is kept: the notifier is what keeps the mapping valid
+      stats.unpinned(1);
       if (mapped) {
         return;
       }
+      stats.retry(); // an invalidation started or ended since the lookup: start over
     }
   }
 

@@ -4,12 +4,14 @@ import io.mmulab.api.AddressSpace;
 import io.mmulab.api.Errno;
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.DriverAdapter;
+import io.mmulab.api.driver.DriverCounters;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.JobFence;
 import io.mmulab.api.driver.Machine;
 import io.mmulab.api.driver.UserProcess;
 import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.dev.DeviceMmu;
+import io.mmulab.sim.driver.DriverStats;
 import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -30,6 +32,10 @@ abstract class TutorialMirror implements DriverAdapter {
   final AddressSpace mm;
   final CoherencyChecker checker;
   final DeviceMmu mmu;
+
+  /** Counted by the ports where they populate, retry, get a callback, pin and unpin. */
+  final DriverStats stats = new DriverStats();
+
   private final DriverVariant variant;
   private final AtomicBoolean tornDown = new AtomicBoolean();
 
@@ -61,6 +67,11 @@ abstract class TutorialMirror implements DriverAdapter {
   @Override
   public final DriverVariant variant() {
     return variant;
+  }
+
+  @Override
+  public final DriverCounters counters() {
+    return stats.snapshot();
   }
 
   @Override

@@ -1,11 +1,11 @@
 package io.mmulab.driver.i915;
 
-import io.mmulab.api.AddressSpace;
 import io.mmulab.api.ErrnoException;
-import io.mmulab.api.driver.DriverAdapter;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.JobFence;
 import io.mmulab.sim.dev.DmaFence;
+import io.mmulab.sim.driver.DriverStats;
+import io.mmulab.sim.driver.SimDriverAdapter;
 import io.mmulab.sim.gpu.GpuJob;
 import java.util.Objects;
 
@@ -14,18 +14,26 @@ import java.util.Objects;
  * {@code write} submit a batch and wait for its fence, {@code submit} returns the fence, {@code
  * prefetch} only validates and binds the objects (execbuf of an empty batch). The variant is the
  * {@link I915Userptr} strategy: {@link I915LegacyUserptr} or {@link I915ConsolidatedUserptr}.
+ *
+ * <p>Counters: a fault per execbuf that bound pages it pinned (consolidated: every execbuf whose
+ * {@code readRetry} passed, since each one re-pins its objects; legacy: an execbuf that had to pin
+ * at least one object); a retry per execbuf restart ({@code -EAGAIN}: a {@code readRetry} true, or
+ * legacy pages put by an invalidation meanwhile); an invalidation per notifier callback (one per
+ * object's interval notifier, or per call of the legacy classic {@code invalidate_range_start}); a
+ * pin per page pinned with {@code FOLL_PIN} and an unpin per page let go.
  */
-public final class I915Adapter implements DriverAdapter {
+public final class I915Adapter extends SimDriverAdapter {
   private final I915Userptr userptr;
   private int jobs;
 
   I915Adapter(I915Userptr userptr) {
+    super(I915Factory.NAME);
     this.userptr = Objects.requireNonNull(userptr, "userptr is null");
   }
 
   @Override
-  public String driver() {
-    return I915Factory.NAME;
+  protected DriverStats stats() {
+    return userptr.stats;
   }
 
   @Override
@@ -47,8 +55,7 @@ public final class I915Adapter implements DriverAdapter {
 
   @Override
   public void write(long va, long[] data) throws ErrnoException {
-    Objects.requireNonNull(data, "data is null");
-    checkWords(va, data.length);
+    checkWrite(va, data);
     GpuJob job = GpuJob.builder(jobName("write")).write(va, data).build();
     DmaFence fence = userptr.execbuf(va, va + 8L * data.length, true, job);
     fence.waitSignaled();
@@ -59,27 +66,19 @@ public final class I915Adapter implements DriverAdapter {
 
   @Override
   public void prefetch(long va, long length, boolean write) throws ErrnoException {
-    if ((va & (AddressSpace.PAGE_SIZE - 1)) != 0
-        || length <= 0
-        || (length & (AddressSpace.PAGE_SIZE - 1)) != 0) {
-      throw new IllegalArgumentException(
-          "prefetch of 0x" + Long.toHexString(va) + " + " + length + " is not page-aligned");
-    }
+    checkPrefetch(va, length);
     userptr.execbuf(va, va + length, write, null);
   }
 
   @Override
   public JobFence submit(long va, int words, long[] data) throws ErrnoException {
-    if (data != null && data.length != words) {
-      throw new IllegalArgumentException(data.length + " words of data for a job of " + words);
-    }
-    checkWords(va, words);
+    checkJob(va, words, data);
     GpuJob job =
         data == null
             ? GpuJob.builder(jobName("job-read")).read(va, words).build()
             : GpuJob.builder(jobName("job-write")).write(va, data).build();
     DmaFence fence = userptr.execbuf(va, va + 8L * words, data != null, job);
-    return new Fence(fence);
+    return fence(fence);
   }
 
   @Override
@@ -91,33 +90,8 @@ public final class I915Adapter implements DriverAdapter {
     return kind + "#" + jobs++;
   }
 
-  private static void checkWords(long va, int words) {
-    if ((va & 7) != 0 || words < 1) {
-      throw new IllegalArgumentException(
-          words + " words at 0x" + Long.toHexString(va) + ": need an aligned address, 1 word+");
-    }
-  }
-
   @Override
   public String toString() {
     return "i915 " + userptr.variant() + " adapter on " + userptr.hw.deviceId();
-  }
-
-  /** A request's {@code dma_fence} as scenarios see it. */
-  private record Fence(DmaFence fence) implements JobFence {
-    @Override
-    public boolean isSignaled() {
-      return fence.isSignaled();
-    }
-
-    @Override
-    public boolean waitTimeout(long timeoutNanos) {
-      return fence.waitTimeout(timeoutNanos);
-    }
-
-    @Override
-    public ErrnoException error() {
-      return fence.error();
-    }
   }
 }

@@ -80,7 +80,9 @@ final class I915ConsolidatedUserptr extends I915Userptr {
     // have their own callbacks, which may not have run yet.
     long start = Long.compareUnsigned(range.start(), o.start) > 0 ? range.start() : o.start;
     long end = Long.compareUnsigned(range.end(), o.end()) < 0 ? range.end() : o.end();
+    stats.invalidation();
     if (!range.blockable()) {
+      stats.refused();
       // Never sleeps, never reaps: the OOM reaper gives up on a process with a userptr object in
       // the range, and its memory goes when the process exits.
       return false;
@@ -125,7 +127,7 @@ final class I915ConsolidatedUserptr extends I915Userptr {
           }
         } catch (ErrnoException e) {
           for (int i = 0; i < pinned; i++) {
-            hw.releasePages(objs.get(i));
+            putPages(objs.get(i));
           }
           throw e;
         }
@@ -141,6 +143,7 @@ final class I915ConsolidatedUserptr extends I915Userptr {
             for (I915Object o : objs) {
               hw.bind(o);
             }
+            stats.fault();
             if (job == null) {
               return null;
             }
@@ -150,8 +153,9 @@ final class I915ConsolidatedUserptr extends I915Userptr {
           notifierLock.unlock();
         }
         // -EAGAIN: an invalidation collided; user space restarts the ioctl
+        stats.retry();
         for (I915Object o : objs) {
-          hw.releasePages(o);
+          putPages(o);
         }
       } finally {
         structMutex.unlock();

@@ -104,8 +104,8 @@ final class I915Device implements I915Hardware {
   }
 
   @Override
-  public void releasePages(I915Object o) {
-    o.bo.releasePages();
+  public int releasePages(I915Object o) {
+    return o.bo.releasePages();
   }
 
   @Override

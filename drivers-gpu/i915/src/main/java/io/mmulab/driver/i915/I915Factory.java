@@ -4,16 +4,14 @@ import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.CoherencyModel;
 import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverAdapter;
-import io.mmulab.api.driver.DriverFactory;
 import io.mmulab.api.driver.DriverFamily;
 import io.mmulab.api.driver.DriverVariant;
-import io.mmulab.api.driver.Machine;
-import io.mmulab.api.driver.UserProcess;
 import io.mmulab.api.driver.ViolationKind;
+import io.mmulab.sim.driver.SimDriverFactory;
 import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
-import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -22,7 +20,7 @@ import java.util.Set;
  * commit ed29c2691188: one interval notifier per object, {@code notifier_lock} as update lock,
  * fence wait in the callback, {@code readRetry} at execbuf commit).
  */
-public final class I915Factory implements DriverFactory {
+public final class I915Factory extends SimDriverFactory {
   /** The driver's name, its key in the driver map. */
   public static final String NAME = "i915";
 
@@ -62,54 +60,27 @@ public final class I915Factory implements DriverFactory {
               + " reaching i915; GPU: the userptr objects stay bound to their pinned frames, which"
               + " the CPU no longer maps, until the device file is closed.");
 
-  @Override
-  public String name() {
-    return NAME;
+  /** Describes the driver. */
+  public I915Factory() {
+    super(
+        NAME,
+        DriverFamily.GPU,
+        CoherencyModel.FENCE_WAIT,
+        Map.of(
+            DriverVariant.LEGACY,
+            List.of(GUP_BEFORE_VISIBLE, NO_RELEASE_AT_EXIT),
+            DriverVariant.CONSOLIDATED,
+            List.of()));
   }
 
   @Override
-  public DriverFamily family() {
-    return DriverFamily.GPU;
-  }
-
-  @Override
-  public CoherencyModel model() {
-    return CoherencyModel.FENCE_WAIT;
-  }
-
-  @Override
-  public Set<DriverVariant> variants() {
-    return EnumSet.of(DriverVariant.LEGACY, DriverVariant.CONSOLIDATED);
-  }
-
-  @Override
-  public List<DeclaredRace> declaredRaces(DriverVariant variant) {
-    return switch (variant) {
-      case LEGACY -> List.of(GUP_BEFORE_VISIBLE, NO_RELEASE_AT_EXIT);
-      case CONSOLIDATED -> List.of();
-      case AS_MERGED -> throw unsupported(variant);
-    };
-  }
-
-  @Override
-  public DriverAdapter create(DriverVariant variant, UserProcess process, Machine machine)
+  protected DriverAdapter open(DriverVariant variant, SimProcess process, SimMachine machine)
       throws ErrnoException {
-    SimMachine m = SimMachine.of(machine);
-    SimProcess p = SimProcess.of(process);
+    I915Device dev = I915Device.open(machine, process);
     return switch (variant) {
-      case LEGACY -> new I915Adapter(new I915LegacyUserptr(I915Device.open(m, p)));
-      case CONSOLIDATED -> new I915Adapter(new I915ConsolidatedUserptr(I915Device.open(m, p)));
+      case LEGACY -> new I915Adapter(new I915LegacyUserptr(dev));
+      case CONSOLIDATED -> new I915Adapter(new I915ConsolidatedUserptr(dev));
       case AS_MERGED -> throw unsupported(variant);
     };
-  }
-
-  private static IllegalArgumentException unsupported(DriverVariant variant) {
-    return new IllegalArgumentException(
-        NAME + " has no " + variant + " variant; it has LEGACY and CONSOLIDATED");
-  }
-
-  @Override
-  public String toString() {
-    return NAME;
   }
 }

@@ -42,8 +42,12 @@ interface I915Hardware {
   /** Unbinds the object from the ppGTT (TLB flush included). */
   void unbind(I915Object o);
 
-  /** Drops the object's pages (unpins them). */
-  void releasePages(I915Object o);
+  /**
+   * Drops the object's pages (unpins them).
+   *
+   * @return how many pages were unpinned (0 if the object held none)
+   */
+  int releasePages(I915Object o);
 
   /** Waits, without timeout, for every fence in the object's reservation object. */
   void waitIdle(I915Object o);

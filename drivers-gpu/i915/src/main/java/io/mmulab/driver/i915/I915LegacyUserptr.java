@@ -124,10 +124,14 @@ final class I915LegacyUserptr extends I915Userptr {
           if (closed) {
             throw new ErrnoException(Errno.EINVAL, hw.deviceId() + " is torn down");
           }
+          stats.retry();
           continue;
         }
         for (I915Object o : newlyBound) {
           hw.bind(o); // i915_vma_bind into the ppGTT
+        }
+        if (!newlyBound.isEmpty()) {
+          stats.fault();
         }
         if (job == null) {
           return null;
@@ -226,6 +230,7 @@ final class I915LegacyUserptr extends I915Userptr {
     public boolean invalidateRangeStart(MmuNotifierRange range) {
       long start = range.start();
       long end = range.end();
+      stats.invalidation();
       treeLock.lock();
       try {
         if (tree.isEmpty()) {
@@ -235,7 +240,11 @@ final class I915LegacyUserptr extends I915Userptr {
         treeLock.unlock();
       }
       if (!range.blockable()) {
-        return invalidateNonBlockable(start, end);
+        boolean reaped = invalidateNonBlockable(start, end);
+        if (!reaped) {
+          stats.refused();
+        }
+        return reaped;
       }
       hw.callbackEntered(MN, start, end);
       treeLock.lock();

@@ -8,6 +8,7 @@ import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.sync.Mutex;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.dev.DmaFence;
+import io.mmulab.sim.driver.DriverStats;
 import io.mmulab.sim.gpu.GpuJob;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,6 +35,13 @@ abstract class I915Userptr {
 
   /** Userptr objects by page address; guarded by {@link #structMutex}. */
   final TreeMap<Long, I915Object> objects = new TreeMap<>();
+
+  /**
+   * What this context counted: a fault per execbuf that bound pages it pinned, a retry per execbuf
+   * restart on a collision, an invalidation per notifier callback, a pin per page pinned and an
+   * unpin per page let go.
+   */
+  final DriverStats stats = new DriverStats();
 
   /** Set under {@link #structMutex} by teardown. */
   boolean closed;
@@ -105,8 +113,13 @@ abstract class I915Userptr {
   final void unbindAndPutPages(I915Object o) {
     hw.waitIdle(o);
     hw.unbind(o);
-    hw.releasePages(o);
+    putPages(o);
     o.writable = false;
+  }
+
+  /** Drops the object's pages, if it holds any ({@code put_pages}). */
+  final void putPages(I915Object o) {
+    stats.unpinned(hw.releasePages(o));
   }
 
   /** Pins {@code o}'s page under the mmap lock (read) and returns the frame. */
@@ -127,10 +140,12 @@ abstract class I915Userptr {
     if (got != 1) {
       throw new ErrnoException(Errno.EFAULT, o.name + ": pinned " + got + " of 1 pages");
     }
+    stats.pinned(1);
     return pfns;
   }
 
   final void unpin(long[] pfns) {
     hw.unpin(pfns);
+    stats.unpinned(pfns.length);
   }
 }

@@ -129,8 +129,10 @@ class I915LincheckTest {
     }
 
     @Override
-    public void releasePages(I915Object o) {
+    public int releasePages(I915Object o) {
+      int released = pages == NONE ? 0 : 1;
       pages = NONE;
+      return released;
     }
 
     @Override

@@ -1,12 +1,11 @@
 package io.mmulab.driver.nouveau;
 
-import io.mmulab.api.AddressSpace;
-import io.mmulab.api.Errno;
 import io.mmulab.api.ErrnoException;
-import io.mmulab.api.driver.DriverAdapter;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.JobFence;
 import io.mmulab.sim.dev.DmaFence;
+import io.mmulab.sim.driver.DriverStats;
+import io.mmulab.sim.driver.SimDriverAdapter;
 import io.mmulab.sim.gpu.GpuJob;
 import java.util.List;
 import java.util.Objects;
@@ -17,11 +16,18 @@ import java.util.Objects;
  * replayable fault on the VM's fault queue, resolved by {@link NouveauSvmm}'s fault handler (or
  * cancelled: the job fails with {@code EFAULT}). {@link #prefetch} resolves a fault window
  * directly, as the handler would.
+ *
+ * <p>Counters: a fault per fault window (a replayed GPU fault or a prefetch) whose GPU PTEs were
+ * written; a retry per window lookup sent round again ({@code EBUSY} walk, {@code readRetry} true,
+ * or the legacy range found invalid); an invalidation per call of the PTE-clearing notifier ({@code
+ * invalidate_range_start}, {@code release}) and, consolidated, of each fault's interval notifier.
+ * nouveau pins nothing.
  */
-public final class NouveauAdapter implements DriverAdapter {
+public final class NouveauAdapter extends SimDriverAdapter {
   private final NouveauSvmm svmm;
 
   NouveauAdapter(NouveauSvmm svmm) {
+    super(NouveauFactory.NAME);
     this.svmm = Objects.requireNonNull(svmm, "svmm is null");
   }
 
@@ -35,8 +41,8 @@ public final class NouveauAdapter implements DriverAdapter {
   }
 
   @Override
-  public String driver() {
-    return NouveauFactory.NAME;
+  protected DriverStats stats() {
+    return svmm.stats();
   }
 
   @Override
@@ -54,8 +60,7 @@ public final class NouveauAdapter implements DriverAdapter {
 
   @Override
   public void write(long va, long[] data) throws ErrnoException {
-    Objects.requireNonNull(data, "data is null");
-    checkWords(va, data.length);
+    checkWrite(va, data);
     runToCompletion(GpuJob.builder("write").write(va, data).build());
   }
 
@@ -72,29 +77,21 @@ public final class NouveauAdapter implements DriverAdapter {
 
   @Override
   public void prefetch(long va, long length, boolean write) throws ErrnoException {
-    if ((va & (AddressSpace.PAGE_SIZE - 1)) != 0
-        || length <= 0
-        || (length & (AddressSpace.PAGE_SIZE - 1)) != 0) {
-      throw new IllegalArgumentException(
-          "prefetch of 0x" + Long.toHexString(va) + " + " + length + " is not page-aligned");
-    }
-    requireOpen();
+    checkPrefetch(va, length);
+    requireOpen(svmm.isClosed(), svmm.id());
     svmm.resolveWindow(va, va + length, write);
   }
 
   @Override
   public JobFence submit(long va, int words, long[] data) throws ErrnoException {
-    if (data != null && data.length != words) {
-      throw new IllegalArgumentException(data.length + " words of data for a job of " + words);
-    }
-    checkWords(va, words);
+    checkJob(va, words, data);
     GpuJob.Builder b = GpuJob.builder("job");
     GpuJob job = (data == null ? b.read(va, words) : b.write(va, data)).build();
-    return new Fence(submitJob(job));
+    return fence(submitJob(job));
   }
 
   private DmaFence submitJob(GpuJob job) throws ErrnoException {
-    requireOpen();
+    requireOpen(svmm.isClosed(), svmm.id());
     return svmm.gpu().submit(svmm.vm(), job, List.of());
   }
 
@@ -103,39 +100,8 @@ public final class NouveauAdapter implements DriverAdapter {
     svmm.close();
   }
 
-  private void requireOpen() throws ErrnoException {
-    if (svmm.isClosed()) {
-      throw new ErrnoException(Errno.EINVAL, svmm.id() + " is torn down");
-    }
-  }
-
-  private static void checkWords(long va, int words) {
-    if ((va & 7) != 0 || words < 1) {
-      throw new IllegalArgumentException(
-          words + " words at 0x" + Long.toHexString(va) + ": need an aligned address, 1 word+");
-    }
-  }
-
   @Override
   public String toString() {
     return "nouveau adapter " + svmm;
-  }
-
-  /** A GPU job's fence as the SPI sees it. */
-  private record Fence(DmaFence fence) implements JobFence {
-    @Override
-    public boolean isSignaled() {
-      return fence.isSignaled();
-    }
-
-    @Override
-    public boolean waitTimeout(long timeoutNanos) {
-      return fence.waitTimeout(timeoutNanos);
-    }
-
-    @Override
-    public ErrnoException error() {
-      return fence.error();
-    }
   }
 }

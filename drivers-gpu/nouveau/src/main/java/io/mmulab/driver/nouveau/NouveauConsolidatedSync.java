@@ -88,9 +88,11 @@ final class NouveauConsolidatedSync extends NouveauSync {
   private MmuIntervalNotifierOps faultNotifierOps() {
     Mutex mutex = svmm.mutex();
     return (sub, range, curSeq) -> {
+      svmm.stats().invalidation();
       if (range.blockable()) {
         mutex.lock();
       } else if (!mutex.tryLock()) {
+        svmm.stats().refused();
         return false;
       }
       try {
@@ -129,6 +131,7 @@ final class NouveauConsolidatedSync extends NouveauSync {
           svmm.mm().hmmRangeFault(hmm);
         } catch (ErrnoException e) {
           if (e.errno() == Errno.EBUSY) {
+            svmm.stats().retry();
             continue;
           }
           throw e; // EFAULT: the fault is cancelled
@@ -139,6 +142,7 @@ final class NouveauConsolidatedSync extends NouveauSync {
         mutex.lock();
         try {
           if (sub.readRetry(seq)) {
+            svmm.stats().retry();
             continue; // an invalidation collided with the lookup
           }
           svmm.writeGpuPtes(hmm);

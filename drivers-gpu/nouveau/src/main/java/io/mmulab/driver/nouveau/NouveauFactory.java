@@ -4,16 +4,14 @@ import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.CoherencyModel;
 import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverAdapter;
-import io.mmulab.api.driver.DriverFactory;
 import io.mmulab.api.driver.DriverFamily;
 import io.mmulab.api.driver.DriverVariant;
-import io.mmulab.api.driver.Machine;
-import io.mmulab.api.driver.UserProcess;
 import io.mmulab.api.driver.ViolationKind;
+import io.mmulab.sim.driver.SimDriverFactory;
 import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
-import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -23,7 +21,7 @@ import java.util.Set;
  * {@link NouveauConsolidatedSync}). Stateless: each {@link #create} makes one SVM client on a GPU
  * of its own.
  */
-public final class NouveauFactory implements DriverFactory {
+public final class NouveauFactory extends SimDriverFactory {
   /** The driver's name, its key in the driver map. */
   public static final String NAME = "nouveau";
 
@@ -60,53 +58,22 @@ public final class NouveauFactory implements DriverFactory {
               + " and writes GPU PTE va -> P: a freed frame, or the zero page while the CPU maps"
               + " the new page.");
 
-  @Override
-  public String name() {
-    return NAME;
+  /** Describes the driver. */
+  public NouveauFactory() {
+    super(
+        NAME,
+        DriverFamily.GPU,
+        CoherencyModel.SHADOW_PTE,
+        Map.of(
+            DriverVariant.LEGACY,
+            List.of(VALID_FLAG_RESET),
+            DriverVariant.CONSOLIDATED,
+            List.of()));
   }
 
   @Override
-  public DriverFamily family() {
-    return DriverFamily.GPU;
-  }
-
-  @Override
-  public CoherencyModel model() {
-    return CoherencyModel.SHADOW_PTE;
-  }
-
-  @Override
-  public Set<DriverVariant> variants() {
-    return EnumSet.of(DriverVariant.LEGACY, DriverVariant.CONSOLIDATED);
-  }
-
-  @Override
-  public List<DeclaredRace> declaredRaces(DriverVariant variant) {
-    return switch (variant) {
-      case LEGACY -> List.of(VALID_FLAG_RESET);
-      case CONSOLIDATED -> List.of();
-      case AS_MERGED -> throw unsupported(variant);
-    };
-  }
-
-  @Override
-  public DriverAdapter create(DriverVariant variant, UserProcess process, Machine machine)
+  protected DriverAdapter open(DriverVariant variant, SimProcess process, SimMachine machine)
       throws ErrnoException {
-    return switch (variant) {
-      case LEGACY, CONSOLIDATED ->
-          new NouveauAdapter(
-              new NouveauSvmm(variant, SimProcess.of(process), SimMachine.of(machine)));
-      case AS_MERGED -> throw unsupported(variant);
-    };
-  }
-
-  private static IllegalArgumentException unsupported(DriverVariant variant) {
-    return new IllegalArgumentException(
-        NAME + " has no " + variant + " variant; it has LEGACY and CONSOLIDATED");
-  }
-
-  @Override
-  public String toString() {
-    return NAME;
+    return new NouveauAdapter(new NouveauSvmm(variant, process, machine));
   }
 }

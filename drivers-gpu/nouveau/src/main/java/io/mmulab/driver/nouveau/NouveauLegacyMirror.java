@@ -87,6 +87,7 @@ final class NouveauLegacyMirror extends NouveauSync {
             svmm.mm().hmmRangeFault(fault);
           } catch (ErrnoException e) {
             if (e.errno() == Errno.EBUSY) {
+              svmm.stats().retry();
               continue; // the range went invalid during the walk: start over
             }
             throw e; // EFAULT: the fault is cancelled
@@ -108,6 +109,7 @@ final class NouveauLegacyMirror extends NouveauSync {
             // The consolidated port compares sequence numbers (readRetry), which remember that a
             // window opened after the lookup began.
             if (!range.valid()) {
+              svmm.stats().retry();
               continue;
             }
             svmm.writeGpuPtes(fault);

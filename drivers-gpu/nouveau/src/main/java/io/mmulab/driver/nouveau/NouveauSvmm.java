@@ -8,6 +8,7 @@ import io.mmulab.api.driver.CoherencyModel;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.dev.DeviceFault;
+import io.mmulab.sim.driver.DriverStats;
 import io.mmulab.sim.gpu.GpuVm;
 import io.mmulab.sim.gpu.SimGpu;
 import io.mmulab.sim.mm.SimMachine;
@@ -91,6 +92,10 @@ public final class NouveauSvmm {
 
   NouveauSvmmCore core() {
     return core;
+  }
+
+  DriverStats stats() {
+    return core.stats();
   }
 
   String id() {

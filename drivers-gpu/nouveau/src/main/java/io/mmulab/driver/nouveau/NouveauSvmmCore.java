@@ -12,6 +12,7 @@ import io.mmulab.api.hmm.HmmPfnLayout;
 import io.mmulab.api.hmm.HmmRange;
 import io.mmulab.api.sync.Mutex;
 import io.mmulab.api.sync.SyncRuntime;
+import io.mmulab.sim.driver.DriverStats;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -29,6 +30,7 @@ final class NouveauSvmmCore {
   private final String id;
   private final NouveauGpuPtes ptes;
   private final List<String> callbackLog = Collections.synchronizedList(new ArrayList<>());
+  private final DriverStats stats = new DriverStats();
 
   // Kernel svmm->vmm: cleared under the mutex by fini; callbacks skip the hardware when null.
   private boolean vmmAlive = true; // guarded by mutex
@@ -78,6 +80,16 @@ final class NouveauSvmmCore {
     }
   }
 
+  /**
+   * Returns what the client counted: a fault per window whose GPU PTEs were written, a retry per
+   * lookup the variant's check sent round again, an invalidation per callback of either notifier.
+   *
+   * @return the counters
+   */
+  DriverStats stats() {
+    return stats;
+  }
+
   void logCallback(String what) {
     callbackLog.add(what);
   }
@@ -104,7 +116,9 @@ final class NouveauSvmmCore {
    * @return false only for a non-blockable range
    */
   boolean clearGpuPtes(String subscription, MmuNotifierRange range, Runnable beforeClear) {
+    stats.invalidation();
     if (!range.blockable()) {
+      stats.refused();
       return false;
     }
     mutex.lock();
@@ -152,6 +166,7 @@ final class NouveauSvmmCore {
           range.layout().pfn(entry),
           (entry & WRITE) != 0);
     }
+    stats.fault();
   }
 
   /**

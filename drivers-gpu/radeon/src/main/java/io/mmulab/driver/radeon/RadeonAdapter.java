@@ -4,7 +4,6 @@ import io.mmulab.api.AddressSpace;
 import io.mmulab.api.Errno;
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.CoherencyModel;
-import io.mmulab.api.driver.DriverAdapter;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.JobFence;
 import io.mmulab.api.driver.Machine;
@@ -12,6 +11,8 @@ import io.mmulab.api.driver.UserProcess;
 import io.mmulab.api.sync.Mutex;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.dev.DmaFence;
+import io.mmulab.sim.driver.DriverStats;
+import io.mmulab.sim.driver.SimDriverAdapter;
 import io.mmulab.sim.gpu.GpuBo;
 import io.mmulab.sim.gpu.GpuJob;
 import io.mmulab.sim.gpu.GpuVm;
@@ -34,8 +35,15 @@ import java.util.function.Supplier;
  *
  * <p>Locks: {@code handles} (the GEM handle table: which BO covers which page) → the variant's
  * notifier lock → a BO's {@code reserve}.
+ *
+ * <p>Counters: a fault per CS validation that bound a BO into the GART (one per page a verb finds
+ * unbound; a write to a page bound read-only counts again); a retry per {@code read_retry} true
+ * (consolidated only: legacy and as-merged bind without a check, so never retry); an invalidation
+ * per notifier callback (one per BO's interval notifier, or per call of the legacy classic {@code
+ * invalidate_range_start} and {@code release}); a pin per page GUP pinned and an unpin per page let
+ * go (a CS that lost the race to bind, an eviction).
  */
-final class RadeonAdapter implements DriverAdapter {
+final class RadeonAdapter extends SimDriverAdapter {
   static final long PAGE_SIZE = AddressSpace.PAGE_SIZE;
 
   final String gpuName;
@@ -56,6 +64,7 @@ final class RadeonAdapter implements DriverAdapter {
   private int jobs;
 
   RadeonAdapter(DriverVariant variant, UserProcess process, Machine machine) throws ErrnoException {
+    super(RadeonFactory.NAME);
     SimMachine sim = SimMachine.of(machine);
     this.gpuName = RadeonDeviceIds.next(sim);
     this.rt = sim.runtime();
@@ -146,8 +155,8 @@ final class RadeonAdapter implements DriverAdapter {
   // ---- the adapter verbs ----------------------------------------------------------------
 
   @Override
-  public final String driver() {
-    return RadeonFactory.NAME;
+  protected DriverStats stats() {
+    return protocol.stats;
   }
 
   @Override
@@ -178,9 +187,6 @@ final class RadeonAdapter implements DriverAdapter {
 
   /** Splits {@code [va, va + 8 * words)} per page and submits one job per page. */
   private RadeonJobFence run(long va, int words, long[] data) throws ErrnoException {
-    if ((va & 7) != 0 || words < 1) {
-      throw new ErrnoException(Errno.EINVAL, "bad access 0x" + Long.toHexString(va) + " x" + words);
-    }
     List<DmaFence> fences = new ArrayList<>();
     List<GpuJob> jobList = new ArrayList<>();
     int done = 0;
@@ -205,6 +211,7 @@ final class RadeonAdapter implements DriverAdapter {
 
   @Override
   public long[] read(long va, int words) throws ErrnoException {
+    checkWords(va, words);
     RadeonJobFence f = run(va, words, null);
     f.waitAll();
     if (f.error() != null) {
@@ -222,6 +229,7 @@ final class RadeonAdapter implements DriverAdapter {
 
   @Override
   public void write(long va, long[] data) throws ErrnoException {
+    checkWrite(va, data);
     RadeonJobFence f = run(va, data.length, data);
     f.waitAll();
     if (f.error() != null) {
@@ -231,11 +239,13 @@ final class RadeonAdapter implements DriverAdapter {
 
   @Override
   public JobFence submit(long va, int words, long[] data) throws ErrnoException {
-    return run(va, data == null ? words : data.length, data);
+    checkJob(va, words, data);
+    return run(va, words, data);
   }
 
   @Override
   public void prefetch(long va, long length, boolean write) throws ErrnoException {
+    checkPrefetch(va, length);
     for (long page = va & -PAGE_SIZE; page < va + length; page += PAGE_SIZE) {
       if (!mm.mmgetNotZero()) {
         throw new ErrnoException(Errno.EFAULT, gpuName + ": the process is gone");

@@ -47,6 +47,7 @@ final class RadeonAsMerged extends RadeonUserptr {
   private boolean invalidate(RadeonBo bo, MmuNotifierRange range, long curSeq) {
     long start = clipStart(bo, range.start());
     long end = clipEnd(bo, range.end());
+    stats.invalidation();
     gart.callbackEntered(bo.name, start, end);
     // LEGACY RACE: a BO still on the CPU is skipped with no set_seq and no lock: a CS between its
     // GUP (old pfn, PTE not changed yet) and its bind is not told; it binds the old page after this
@@ -56,6 +57,7 @@ final class RadeonAsMerged extends RadeonUserptr {
       return true;
     }
     if (!range.blockable()) {
+      stats.refused();
       return false; // a fence wait would sleep; the OOM reaper gives up on this BO
     }
     bo.reserve.lock();
@@ -86,7 +88,7 @@ final class RadeonAsMerged extends RadeonUserptr {
       }
       // LEGACY RACE: GUP with no read_begin: it may run between the callback (which skipped this
       // unbound BO) and the PTE change, and return the old pfn.
-      long[] pfns = gart.pinUserPages(bo, write);
+      long[] pfns = pin(bo, write);
       boolean bound = false;
       F fence = null;
       bo.reserve.lock();
@@ -102,7 +104,7 @@ final class RadeonAsMerged extends RadeonUserptr {
       if (bound) {
         return fence;
       }
-      gart.unpin(pfns, pfns.length);
+      unpin(pfns);
     }
   }
 }

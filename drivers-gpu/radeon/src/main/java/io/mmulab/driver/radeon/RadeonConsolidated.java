@@ -52,16 +52,19 @@ final class RadeonConsolidated extends RadeonUserptr {
       RadeonBo bo, MmuIntervalNotifier sub, MmuNotifierRange range, long curSeq) {
     long start = clipStart(bo, range.start());
     long end = clipEnd(bo, range.end());
+    stats.invalidation();
     gart.callbackEntered(bo.name, start, end);
     if (range.blockable()) {
       bo.reserve.lock();
     } else if (!bo.reserve.tryLock()) {
+      stats.refused();
       return false; // the OOM reaper retries later
     }
     try {
       sub.setSeq(curSeq);
       if (bo.bound()) {
         if (!range.blockable()) {
+          stats.refused();
           return false; // as 5.5: a bound BO needs a fence wait; the CS that retries sees set_seq
         }
         evictLocked(bo);
@@ -93,12 +96,15 @@ final class RadeonConsolidated extends RadeonUserptr {
         bo.reserve.unlock();
       }
       long seq = sub.readBegin(); // waits while an invalidation of this BO is in progress
-      long[] pfns = gart.pinUserPages(bo, write);
+      long[] pfns = pin(bo, write);
+      rt.yieldPoint(id + ": pages pinned, before read_retry");
       boolean bound = false;
       F fence = null;
       bo.reserve.lock();
       try {
-        if (!sub.readRetry(seq) && !gart.hasPages(bo)) {
+        if (sub.readRetry(seq)) {
+          stats.retry(); // collided with an invalidation: again
+        } else if (!gart.hasPages(bo)) {
           bindLocked(bo, pfns, write);
           bound = true;
           fence = submit(submitLocked);
@@ -109,8 +115,7 @@ final class RadeonConsolidated extends RadeonUserptr {
       if (bound) {
         return fence;
       }
-      gart.unpin(
-          pfns, pfns.length); // collided with an invalidation (or another CS bound it): again
+      unpin(pfns); // a collision, or another CS bound the BO meanwhile: again
     }
   }
 }

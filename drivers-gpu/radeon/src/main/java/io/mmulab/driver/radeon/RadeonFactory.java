@@ -4,14 +4,14 @@ import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.CoherencyModel;
 import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverAdapter;
-import io.mmulab.api.driver.DriverFactory;
 import io.mmulab.api.driver.DriverFamily;
 import io.mmulab.api.driver.DriverVariant;
-import io.mmulab.api.driver.Machine;
-import io.mmulab.api.driver.UserProcess;
 import io.mmulab.api.driver.ViolationKind;
-import java.util.EnumSet;
+import io.mmulab.sim.driver.SimDriverFactory;
+import io.mmulab.sim.mm.SimMachine;
+import io.mmulab.sim.mm.SimProcess;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -19,7 +19,7 @@ import java.util.Set;
  * DriverVariant#AS_MERGED} ({@link RadeonAsMerged}) and {@link DriverVariant#CONSOLIDATED} ({@link
  * RadeonConsolidated}). Fence-wait model: the callback waits for the BO's jobs and unbinds it.
  */
-public final class RadeonFactory implements DriverFactory {
+public final class RadeonFactory extends SimDriverFactory {
   /** The driver's name, its key in the driver map. */
   public static final String NAME = "radeon";
 
@@ -73,40 +73,23 @@ public final class RadeonFactory implements DriverFactory {
         TIMELINE + note);
   }
 
-  private static final Set<DriverVariant> VARIANTS =
-      EnumSet.of(DriverVariant.LEGACY, DriverVariant.AS_MERGED, DriverVariant.CONSOLIDATED);
-
-  @Override
-  public String name() {
-    return NAME;
+  /** Describes the driver. */
+  public RadeonFactory() {
+    super(
+        NAME,
+        DriverFamily.GPU,
+        CoherencyModel.FENCE_WAIT,
+        Map.of(
+            DriverVariant.LEGACY,
+            List.of(GUP_AFTER_START_LEGACY),
+            DriverVariant.AS_MERGED,
+            List.of(GUP_AFTER_START_AS_MERGED),
+            DriverVariant.CONSOLIDATED,
+            List.of()));
   }
 
   @Override
-  public DriverFamily family() {
-    return DriverFamily.GPU;
-  }
-
-  @Override
-  public CoherencyModel model() {
-    return CoherencyModel.FENCE_WAIT;
-  }
-
-  @Override
-  public Set<DriverVariant> variants() {
-    return EnumSet.copyOf(VARIANTS);
-  }
-
-  @Override
-  public List<DeclaredRace> declaredRaces(DriverVariant variant) {
-    return switch (variant) {
-      case LEGACY -> List.of(GUP_AFTER_START_LEGACY);
-      case AS_MERGED -> List.of(GUP_AFTER_START_AS_MERGED);
-      case CONSOLIDATED -> List.of();
-    };
-  }
-
-  @Override
-  public DriverAdapter create(DriverVariant variant, UserProcess process, Machine machine)
+  protected DriverAdapter open(DriverVariant variant, SimProcess process, SimMachine machine)
       throws ErrnoException {
     return new RadeonAdapter(variant, process, machine);
   }

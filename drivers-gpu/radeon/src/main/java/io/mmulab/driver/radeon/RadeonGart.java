@@ -69,8 +69,9 @@ interface RadeonGart {
    * pages; caller holds {@code bo.reserve}.
    *
    * @param bo the BO
+   * @return how many pages were unpinned (0 if the BO held none)
    */
-  void unbind(RadeonBo bo);
+  int unbind(RadeonBo bo);
 
   /**
    * Reports a subscription over {@code [start, end)}.

@@ -62,11 +62,13 @@ final class RadeonLegacy extends RadeonUserptr {
     /** {@code radeon_mn_invalidate_range_start}. */
     @Override
     public boolean invalidateRangeStart(MmuNotifierRange range) {
+      stats.invalidation();
       gart.callbackEntered(SUB, range.start(), range.end());
       boolean blockable = range.blockable();
       if (blockable) {
         lock.lock();
       } else if (!lock.tryLock()) {
+        stats.refused();
         return false; // -EAGAIN: the OOM reaper retries later
       }
       try {
@@ -76,6 +78,7 @@ final class RadeonLegacy extends RadeonUserptr {
             continue;
           }
           if (!blockable) {
+            stats.refused();
             return false; // -EAGAIN: any BO of the node may need a fence wait
           }
           for (RadeonBo bo : node.bos) {
@@ -104,6 +107,7 @@ final class RadeonLegacy extends RadeonUserptr {
     /** Process exit: the same eviction over the whole address space. */
     @Override
     public void release(AddressSpace as) {
+      stats.invalidation();
       gart.callbackEntered(SUB, 0, -1);
       lock.lock();
       try {
@@ -233,7 +237,7 @@ final class RadeonLegacy extends RadeonUserptr {
       // GPU CS: in the window GUP returns the OLD pfn (the PTE is still there) and pins it; the CS
       // binds it into the GART below; the PTE then moves away under a live GART entry that no
       // callback will ever clear, and the job reads or writes the old page (STALE_USE).
-      long[] pfns = gart.pinUserPages(bo, write);
+      long[] pfns = pin(bo, write);
       boolean bound = false;
       F fence = null;
       bo.reserve.lock();
@@ -249,7 +253,7 @@ final class RadeonLegacy extends RadeonUserptr {
       if (bound) {
         return fence;
       }
-      gart.unpin(pfns, pfns.length); // another CS bound it meanwhile: use its binding
+      unpin(pfns); // another CS bound it meanwhile: use its binding
     }
   }
 }

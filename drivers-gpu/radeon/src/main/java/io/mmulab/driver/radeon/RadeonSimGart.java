@@ -82,10 +82,10 @@ final class RadeonSimGart implements RadeonGart {
   }
 
   @Override
-  public void unbind(RadeonBo bo) {
+  public int unbind(RadeonBo bo) {
     GpuBo g = gpuBo(bo);
     g.unbindFrom(vm);
-    g.releasePages();
+    return g.releasePages();
   }
 
   @Override

@@ -4,6 +4,7 @@ import io.mmulab.api.AddressSpace;
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.sync.SyncRuntime;
+import io.mmulab.sim.driver.DriverStats;
 import java.util.Objects;
 import java.util.function.Supplier;
 
@@ -24,6 +25,13 @@ abstract class RadeonUserptr {
   final AddressSpace mm;
   final String id;
   final RadeonGart gart;
+
+  /**
+   * What this variant counted: a fault per CS validation that bound the BO into the GART, a retry
+   * per {@code read_retry} that sent the CS round again, an invalidation per notifier callback, a
+   * pin per page GUP pinned and an unpin per page let go.
+   */
+  final DriverStats stats = new DriverStats();
 
   RadeonUserptr(
       DriverVariant variant, SyncRuntime rt, AddressSpace mm, String id, RadeonGart gart) {
@@ -74,6 +82,20 @@ abstract class RadeonUserptr {
   final void bindLocked(RadeonBo bo, long[] pfns, boolean write) {
     gart.bind(bo, pfns, write);
     bo.writable = write;
+    stats.fault();
+  }
+
+  /** GUP of the BO's pages with a pin ({@code radeon_ttm_tt_pin_userptr}); under no lock. */
+  final long[] pin(RadeonBo bo, boolean write) throws ErrnoException {
+    long[] pfns = gart.pinUserPages(bo, write);
+    stats.pinned(pfns.length);
+    return pfns;
+  }
+
+  /** Drops the pins of a GUP whose pages were not bound. */
+  final void unpin(long[] pfns) {
+    gart.unpin(pfns, pfns.length);
+    stats.unpinned(pfns.length);
   }
 
   /**
@@ -83,7 +105,7 @@ abstract class RadeonUserptr {
    */
   final void evictLocked(RadeonBo bo) {
     gart.waitIdle(bo);
-    gart.unbind(bo);
+    stats.unpinned(gart.unbind(bo));
     bo.writable = false;
   }
 

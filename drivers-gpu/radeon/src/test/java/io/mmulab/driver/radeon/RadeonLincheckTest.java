@@ -109,9 +109,11 @@ class RadeonLincheckTest {
     public void waitIdle(RadeonBo b) {}
 
     @Override
-    public void unbind(RadeonBo b) {
+    public int unbind(RadeonBo b) {
+      int released = pages == NONE ? 0 : 1;
       gartFrame = NONE;
       pages = NONE;
+      return released;
     }
 
     @Override
