@@ -7,17 +7,17 @@ import io.mmulab.api.Gup;
 import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.driver.CoherencyModel;
-import io.mmulab.api.driver.DriverAdapter;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.JobFence;
-import io.mmulab.api.driver.Machine;
-import io.mmulab.api.driver.UserProcess;
 import io.mmulab.api.sync.Mutex;
 import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.dev.DeviceMmu;
 import io.mmulab.sim.dev.IommuDomain;
+import io.mmulab.sim.driver.DriverStats;
+import io.mmulab.sim.driver.SimDriverAdapter;
 import io.mmulab.sim.mem.PhysicalMemory;
 import io.mmulab.sim.mm.SimMachine;
+import io.mmulab.sim.mm.SimProcess;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -39,7 +39,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * operation releases it otherwise. Nothing sleeps under it but the sim's own locks. A notifier is
  * removed with the lock dropped: removal waits for a running callback, which takes the lock.
  */
-final class RegCacheDevice implements DriverAdapter {
+final class RegCacheDevice extends SimDriverAdapter {
   /** A bug planted on purpose by the tests, one per rule the checker holds a cache to. */
   enum Flaw {
     /** A correct cache. */
@@ -60,6 +60,7 @@ final class RegCacheDevice implements DriverAdapter {
 
   private final DriverVariant variant;
   private final Flaw flaw;
+  private final DriverStats stats = new DriverStats();
   private final String id;
   private final AddressSpace mm;
   private final PhysicalMemory memory;
@@ -79,8 +80,8 @@ final class RegCacheDevice implements DriverAdapter {
   /** Written under the cache lock, read by tests after the run. */
   private final AtomicInteger outlivedInvalidations = new AtomicInteger();
 
-  RegCacheDevice(DriverVariant variant, Flaw flaw, UserProcess process, Machine machine) {
-    SimMachine sim = SimMachine.of(machine);
+  RegCacheDevice(DriverVariant variant, Flaw flaw, SimProcess process, SimMachine sim) {
+    super(RegCacheDriver.NAME);
     this.variant = variant;
     this.flaw = flaw;
     this.id = RegCacheDriver.NAME + IDS.incrementAndGet();
@@ -97,8 +98,8 @@ final class RegCacheDevice implements DriverAdapter {
   }
 
   @Override
-  public String driver() {
-    return RegCacheDriver.NAME;
+  protected DriverStats stats() {
+    return stats;
   }
 
   @Override
@@ -123,7 +124,7 @@ final class RegCacheDevice implements DriverAdapter {
 
   @Override
   public void write(long va, long[] data) throws ErrnoException {
-    checkWords(va, data.length);
+    checkWrite(va, data);
     for (int i = 0; i < data.length; ) {
       long addr = va + 8L * i;
       int n = Math.min(data.length - i, (int) ((PAGE - (addr & (PAGE - 1))) / 8));
@@ -136,10 +137,7 @@ final class RegCacheDevice implements DriverAdapter {
 
   @Override
   public void prefetch(long va, long length, boolean write) throws ErrnoException {
-    if ((va & (PAGE - 1)) != 0 || length <= 0 || (length & (PAGE - 1)) != 0) {
-      throw new IllegalArgumentException(
-          "prefetch of 0x" + Long.toHexString(va) + " + " + length + " is not page-aligned");
-    }
+    checkPrefetch(va, length);
     for (long p = va; p < va + length; p += PAGE) {
       lookupOrRegister(p, write);
     }
@@ -148,15 +146,16 @@ final class RegCacheDevice implements DriverAdapter {
   /** The cache runs its DMA at once: the job is done when this returns. */
   @Override
   public JobFence submit(long va, int words, long[] data) throws ErrnoException {
+    checkJob(va, words, data);
     try {
       if (data == null) {
         read(va, words);
       } else {
         write(va, data);
       }
-      return DoneFence.OK;
+      return completed(null);
     } catch (ErrnoException e) {
-      return new DoneFence(e);
+      return completed(e);
     }
   }
 
@@ -296,7 +295,11 @@ final class RegCacheDevice implements DriverAdapter {
     }
     cache.lock();
     try {
-      if (!tornDown && !n.readRetry(seq)) {
+      boolean collided = n.readRetry(seq);
+      if (collided) {
+        stats.retry();
+      }
+      if (!tornDown && !collided) {
         RegCacheEntry other = entries.get(page);
         if (other == null || !usable(other, write)) {
           return publish(page, pfn, write, n);
@@ -305,7 +308,7 @@ final class RegCacheDevice implements DriverAdapter {
     } finally {
       cache.unlock();
     }
-    memory.unpin(pfn); // collided, or another thread cached the page meanwhile: look again
+    unpin(pfn); // collided, or another thread cached the page meanwhile: look again
     dropNotifier(n);
     return null;
   }
@@ -330,7 +333,7 @@ final class RegCacheDevice implements DriverAdapter {
     } finally {
       cache.unlock();
     }
-    memory.unpin(pfn); // another thread cached the page meanwhile: use that entry
+    unpin(pfn); // another thread cached the page meanwhile: use that entry
     dropNotifier(n);
     return null;
   }
@@ -342,6 +345,7 @@ final class RegCacheDevice implements DriverAdapter {
     mm.mmapLock().downRead();
     try {
       mm.getUserPages(page, 1, flags, pfns);
+      stats.pinned(1);
       return pfns[0];
     } finally {
       mm.mmapLock().upRead();
@@ -361,6 +365,7 @@ final class RegCacheDevice implements DriverAdapter {
       }
     }
     RegCacheEntry e = new RegCacheEntry(page, pfn, write, n);
+    stats.fault();
     if (flaw != Flaw.NO_DOMAIN_MAP) {
       domain.map(pfn);
     }
@@ -439,7 +444,7 @@ final class RegCacheDevice implements DriverAdapter {
       domain.unmap(e.pfn);
     }
     if (!(flaw == Flaw.UNPINS_UNDER_USERS && e.invalid)) { // that flaw unpinned already
-      memory.unpin(e.pfn);
+      unpin(e.pfn);
     }
   }
 
@@ -450,9 +455,11 @@ final class RegCacheDevice implements DriverAdapter {
   private boolean invalidate(
       String name, MmuIntervalNotifier n, MmuNotifierRange range, long curSeq) {
     checker.invalidateCallbackEntered(id, name, mm.name(), range.start(), range.end());
+    stats.invalidation();
     if (range.blockable()) {
       cache.lock();
     } else if (!cache.tryLock()) {
+      stats.refused();
       return false; // the OOM reaper tries again later
     }
     try {
@@ -467,7 +474,7 @@ final class RegCacheDevice implements DriverAdapter {
           outlivedInvalidations.incrementAndGet();
         }
         if (flaw == Flaw.UNPINS_UNDER_USERS) {
-          memory.unpin(e.pfn); // the flaw: the frame can be freed under the operation
+          unpin(e.pfn); // the flaw: the frame can be freed under the operation
         }
         if (e.users == 0 && flaw != Flaw.USES_INVALIDATED_ENTRY) {
           release(e);
@@ -480,30 +487,13 @@ final class RegCacheDevice implements DriverAdapter {
     return true;
   }
 
-  private static void checkWords(long va, int words) {
-    if ((va & 7) != 0 || words < 1) {
-      throw new IllegalArgumentException(
-          words + " words at 0x" + Long.toHexString(va) + ": need an aligned address, 1 word+");
-    }
+  private void unpin(long pfn) {
+    memory.unpin(pfn);
+    stats.unpinned(1);
   }
 
   @Override
   public String toString() {
     return id + " (" + variant + (flaw == Flaw.NONE ? "" : ", planted " + flaw) + ")";
-  }
-
-  /** The fence of a job that already ran. */
-  private record DoneFence(ErrnoException error) implements JobFence {
-    static final DoneFence OK = new DoneFence(null);
-
-    @Override
-    public boolean isSignaled() {
-      return true;
-    }
-
-    @Override
-    public boolean waitTimeout(long timeoutNanos) {
-      return true;
-    }
   }
 }

@@ -1,17 +1,17 @@
 package io.mmulab.testkit.regcache;
 
-import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.CoherencyModel;
 import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverAdapter;
-import io.mmulab.api.driver.DriverFactory;
 import io.mmulab.api.driver.DriverFamily;
 import io.mmulab.api.driver.DriverVariant;
-import io.mmulab.api.driver.Machine;
-import io.mmulab.api.driver.UserProcess;
 import io.mmulab.api.driver.ViolationKind;
-import java.util.EnumSet;
+import io.mmulab.sim.driver.SimDriverFactory;
+import io.mmulab.sim.mm.SimMachine;
+import io.mmulab.sim.mm.SimProcess;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -21,7 +21,7 @@ import java.util.function.Consumer;
  * {@link DriverVariant#LEGACY} variant with the pin-before-insert race and a {@link
  * DriverVariant#CONSOLIDATED} one without. Stateless: each {@link #create} opens a new device.
  */
-public final class RegCacheDriver implements DriverFactory {
+public final class RegCacheDriver extends SimDriverFactory {
   /** The driver's name, its key in the driver map. */
   public static final String NAME = "regcache";
 
@@ -62,56 +62,25 @@ public final class RegCacheDriver implements DriverFactory {
 
   /** The cache with a bug planted by a test, telling it of every device it opens. */
   RegCacheDriver(RegCacheDevice.Flaw flaw, Consumer<RegCacheDevice> opened) {
+    super(
+        flaw == RegCacheDevice.Flaw.NONE
+            ? NAME
+            : NAME + "-" + flaw.name().toLowerCase(Locale.ROOT).replace('_', '-'),
+        DriverFamily.TEST,
+        CoherencyModel.REGISTRATION_CACHE,
+        Map.of(
+            DriverVariant.LEGACY,
+            List.of(PIN_BEFORE_INSERT),
+            DriverVariant.CONSOLIDATED,
+            List.of()));
     this.flaw = Objects.requireNonNull(flaw, "flaw is null");
     this.opened = Objects.requireNonNull(opened, "opened is null");
   }
 
   @Override
-  public String name() {
-    return flaw == RegCacheDevice.Flaw.NONE
-        ? NAME
-        : NAME + "-" + flaw.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
-  }
-
-  @Override
-  public DriverFamily family() {
-    return DriverFamily.TEST;
-  }
-
-  @Override
-  public CoherencyModel model() {
-    return CoherencyModel.REGISTRATION_CACHE;
-  }
-
-  @Override
-  public Set<DriverVariant> variants() {
-    return EnumSet.of(DriverVariant.LEGACY, DriverVariant.CONSOLIDATED);
-  }
-
-  @Override
-  public List<DeclaredRace> declaredRaces(DriverVariant variant) {
-    return switch (variant) {
-      case LEGACY -> List.of(PIN_BEFORE_INSERT);
-      case CONSOLIDATED -> List.of();
-      case AS_MERGED -> throw unsupported(variant);
-    };
-  }
-
-  @Override
-  public DriverAdapter create(DriverVariant variant, UserProcess process, Machine machine)
-      throws ErrnoException {
-    return switch (variant) {
-      case LEGACY, CONSOLIDATED -> {
-        RegCacheDevice d = new RegCacheDevice(variant, flaw, process, machine);
-        opened.accept(d);
-        yield d;
-      }
-      case AS_MERGED -> throw unsupported(variant);
-    };
-  }
-
-  private IllegalArgumentException unsupported(DriverVariant variant) {
-    return new IllegalArgumentException(
-        name() + " has no " + variant + " variant; it has " + variants());
+  protected DriverAdapter open(DriverVariant variant, SimProcess process, SimMachine machine) {
+    RegCacheDevice d = new RegCacheDevice(variant, flaw, process, machine);
+    opened.accept(d);
+    return d;
   }
 }
