@@ -8,6 +8,7 @@ import java.io.UncheckedIOException;
 import java.net.MalformedURLException;
 import java.net.URL;
 import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ import java.util.Map;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.Set;
+import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.stream.Stream;
 
@@ -143,10 +145,17 @@ final class Plugins {
    * The Guice modules of the plugins that one jar provides, loaded by a class loader of its own.
    */
   private static List<Module> modules(ClassLoader cli, Path jar) {
+    Set<String> listed = new LinkedHashSet<>();
     try (JarFile j = new JarFile(jar.toFile())) {
-      if (j.getEntry(SERVICE) == null) {
+      JarEntry service = j.getJarEntry(SERVICE);
+      if (service == null) {
         throw new PluginException(jar, "no " + SERVICE + " in it");
       }
+      new String(j.getInputStream(service).readAllBytes(), StandardCharsets.UTF_8)
+          .lines()
+          .map(l -> l.replaceFirst("#.*", "").strip())
+          .filter(l -> !l.isEmpty())
+          .forEach(listed::add);
     } catch (IOException e) {
       throw new PluginException(jar, "not a jar file (" + e.getMessage() + ")");
     }
@@ -157,6 +166,7 @@ final class Plugins {
       throw new PluginException(jar, "no URL for it: " + e.getMessage());
     }
     List<Module> out = new ArrayList<>();
+    List<String> builtIn = new ArrayList<>();
     try {
       // The parent's services are visible through this loader too: keep only the jar's own.
       for (ServiceLoader.Provider<DriverPlugin> p :
@@ -167,6 +177,8 @@ final class Plugins {
             throw new PluginException(jar, p.type().getName() + " returned no module");
           }
           out.add(m);
+        } else if (listed.contains(p.type().getName())) {
+          builtIn.add(p.type().getName());
         }
       }
     } catch (ServiceConfigurationError | LinkageError e) {
@@ -177,7 +189,11 @@ final class Plugins {
       throw new PluginException(jar, "its plugin failed to load: " + firstLine(e));
     }
     if (out.isEmpty()) {
-      throw new PluginException(jar, "it lists no driver plugin of its own in " + SERVICE);
+      throw new PluginException(
+          jar,
+          builtIn.isEmpty()
+              ? "it lists no driver plugin in " + SERVICE
+              : "its plugins are the CLI's own (" + String.join(", ", builtIn) + ")");
     }
     return out;
   }

@@ -170,6 +170,17 @@ class PluginJarTest {
   }
 
   @Test
+  void drivers_jarListingOnlyTheCliOwnPlugins_oneLineNamingIt() throws IOException {
+    Path again = dir.resolve("again.jar");
+    jar(again, Files.createDirectories(dir.resolve("again")), BrokenMirrorPlugin.class.getName());
+
+    assertOneLine(
+        run(Map.of(), "--plugins", again.toString(), "drivers"),
+        again,
+        "its plugins are the CLI's own (" + BrokenMirrorPlugin.class.getName() + ")");
+  }
+
+  @Test
   void drivers_missingPath_oneLineNamingIt() {
     Path missing = dir.resolve("missing.jar");
 
