@@ -31,10 +31,10 @@ import io.mmulab.sim.mm.SimProcess;
  * setSeq}, zap the device entries of the range ({@link DeviceMmu#unmapRange}) and flush the device
  * TLB ({@link DeviceMmu#flushTlb}), unlock, report return to the checker.
  *
- * <p>{@link #fault(int)} is one device page fault handled the consolidated way (kernel-core.md §4.2
- * for one page): {@code readBegin}; mmap lock for read; {@code hmmRangeFault} with {@code
- * REQ_FAULT} for the page; unlock; update lock; {@code readRetry}; program the device entry with
- * the pfn and write bit found; unlock. An {@code EBUSY} walk or a collision seen by {@code
+ * <p>{@link #fault(int)} is one device page fault handled the consolidated way (docs/notifier.md,
+ * "Fault side" for one page): {@code readBegin}; mmap lock for read; {@code hmmRangeFault} with
+ * {@code REQ_FAULT} for the page; unlock; update lock; {@code readRetry}; program the device entry
+ * with the pfn and write bit found; unlock. An {@code EBUSY} walk or a collision seen by {@code
  * readRetry} starts over with a fresh {@code readBegin}; both are counted as retries.
  *
  * <p>{@link #toggleProtection()} is the invalidation stream of the contended benchmark: one {@code

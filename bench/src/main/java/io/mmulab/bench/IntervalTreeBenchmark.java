@@ -18,8 +18,8 @@ import org.openjdk.jmh.infra.BenchmarkParams;
 
 /**
  * Benchmark 2: {@link io.mmulab.core.IntervalTree} under the kernel's own tree benchmark, {@code
- * lib/interval_tree_test.c} ({@code kernel-core.md} §6.2), with its parameter names and defaults
- * and its generator ({@link Lfsr113}), so the data set and the hit counts are the kernel's.
+ * lib/interval_tree_test.c} ({@code docs/notifier.md}), with its parameter names and defaults and
+ * its generator ({@link Lfsr113}), so the data set and the hit counts are the kernel's.
  *
  * <ul>
  *   <li>{@link #basicCheck}: one {@code basic_check} round per operation: insert all {@code nnodes}

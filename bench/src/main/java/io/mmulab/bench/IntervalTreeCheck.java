@@ -7,7 +7,7 @@ import java.util.BitSet;
 
 /**
  * The workload of the kernel's interval tree test module ({@code lib/interval_tree_test.c}, spec:
- * {@code kernel-core.md} §6.2) on {@link IntervalTree}: the same parameters, the same generator
+ * {@code docs/notifier.md}) on {@link IntervalTree}: the same parameters, the same generator
  * ({@link Lfsr113}) seeded the same way and drawn in the same order, hence the same nodes, the same
  * queries and the same hit counts as the kernel.
  *

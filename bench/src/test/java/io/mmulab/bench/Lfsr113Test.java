@@ -11,7 +11,7 @@ class Lfsr113Test {
 
   /**
    * The first outputs for the interval tree test's default seed, from a separate C program
-   * (unsigned 32-bit arithmetic, written from the formulas in kernel-core.md §6.2 and the kernel's
+   * (unsigned 32-bit arithmetic, written from the formulas in docs/notifier.md and the kernel's
    * lib/random32.c comment), compiled with gcc.
    */
   private static final long[] DEFAULT_SEED_OUTPUTS = {

@@ -6,18 +6,23 @@ import io.mmulab.testkit.Drivers;
 import io.mmulab.testkit.UnknownDriverException;
 import io.mmulab.testkit.scenario.Scenario;
 import io.mmulab.testkit.scenario.Scenarios;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.ParameterException;
 
 /**
- * The drivers found on the class path and the scenario library, looked up by the names users type;
- * an unknown name is a {@link ParameterException} naming the known values.
+ * The drivers found on the class path and in plugin jars, and the scenario library, looked up by
+ * the names users type; an unknown name is a {@link ParameterException} naming the known values.
  */
 final class Catalog {
+  /** The plugin paths of the command line this thread executes. */
+  private static final ThreadLocal<List<Path>> PLUGINS = ThreadLocal.withInitial(List::of);
+
   private final Drivers drivers;
 
   private Catalog(Drivers drivers) {
@@ -25,12 +30,33 @@ final class Catalog {
   }
 
   /**
-   * Loads every driver plugin on the class path of this class.
+   * Loads every driver plugin on the class path of this class and in the plugin jars of the command
+   * line being executed ({@link #withPlugins}).
    *
    * @return the catalog
+   * @throws Plugins.PluginException naming the jar, if a plugin jar cannot be used
    */
   static Catalog load() {
-    return new Catalog(Drivers.load(Catalog.class.getClassLoader()));
+    return new Catalog(Plugins.load(Catalog.class.getClassLoader(), PLUGINS.get()));
+  }
+
+  /**
+   * Runs {@code body} with {@link #load} also looking in {@code paths}; a command line sets them
+   * for the thread that executes it.
+   *
+   * @param paths plugin jars and folders
+   * @param body what to run
+   * @return what {@code body} returned
+   * @param <T> its type
+   */
+  static <T> T withPlugins(List<Path> paths, Supplier<T> body) {
+    List<Path> before = PLUGINS.get();
+    PLUGINS.set(List.copyOf(paths));
+    try {
+      return body.get();
+    } finally {
+      PLUGINS.set(before);
+    }
   }
 
   /**

@@ -15,8 +15,9 @@ import picocli.CommandLine.Spec;
     name = "drivers",
     mixinStandardHelpOptions = true,
     description =
-        "Lists the drivers found on the class path: family, coherency model, variants"
-            + " and the races each variant declares.")
+        "Lists the drivers, built in or loaded from plugin jars (--plugins, $MMULAB_PLUGINS,"
+            + " the plugins folder beside mmulab.jar): family, coherency model, variants and the"
+            + " races each variant declares.")
 final class DriversCommand implements Runnable {
   @Spec private CommandSpec spec;
 

@@ -3,19 +3,31 @@ package io.mmulab.cli;
 import java.io.Console;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ExecutionException;
 import picocli.CommandLine.Help;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.RunLast;
+import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
  * The {@code mmulab} command: {@code run} (the default), {@code explore}, {@code replay}, {@code
  * merge} and {@code drivers}. Exit codes: 0 all good, 1 a consolidated variant had a violation or a
- * declared race was not reproduced, 2 bad arguments (one line naming the known values, no stack
- * trace).
+ * declared race was not reproduced, 2 bad arguments or an unusable plugin jar (one line naming the
+ * bad value or the jar, no stack trace).
+ *
+ * <p>Drivers come from the CLI's own class path and from plugin jars: {@code --plugins PATH} (a jar
+ * or a folder of jars, repeatable, before or after the command), plus {@code $MMULAB_PLUGINS} if
+ * set, else the {@code plugins} folder beside {@code mmulab.jar} if it exists.
  */
 @Command(
     name = "mmulab",
@@ -42,6 +54,16 @@ public final class Main implements Runnable {
   static final int EXIT_USAGE = 2;
 
   @Spec private CommandSpec spec;
+
+  @Option(
+      names = "--plugins",
+      paramLabel = "PATH",
+      scope = ScopeType.INHERIT,
+      description =
+          "A driver plugin jar, or a folder of them, to load besides the built-in drivers; may"
+              + " repeat. Also loaded: $MMULAB_PLUGINS if set, else the plugins folder beside"
+              + " mmulab.jar.")
+  private List<Path> plugins = new ArrayList<>();
 
   private boolean terminal;
 
@@ -82,6 +104,28 @@ public final class Main implements Runnable {
    * @return the exit code
    */
   static int execute(PrintWriter out, PrintWriter err, boolean terminal, String... args) {
+    return execute(out, err, terminal, System.getenv(), Plugins.cliJar(), args);
+  }
+
+  /**
+   * Runs the command line in this process with the given environment and CLI jar, which decide the
+   * default plugin folder.
+   *
+   * @param out where results go
+   * @param err where progress and errors go
+   * @param terminal as {@link #execute(PrintWriter, PrintWriter, boolean, String...)}
+   * @param env the environment ({@code MMULAB_PLUGINS})
+   * @param cliJar the jar the CLI runs from, or null
+   * @param args the arguments; none means {@code run}
+   * @return the exit code
+   */
+  static int execute(
+      PrintWriter out,
+      PrintWriter err,
+      boolean terminal,
+      Map<String, String> env,
+      Path cliJar,
+      String... args) {
     Main main = new Main();
     main.terminal = terminal;
     CommandLine cmd = new CommandLine(main);
@@ -89,6 +133,21 @@ public final class Main implements Runnable {
     cmd.setErr(err);
     cmd.setColorScheme(Help.defaultColorScheme(terminal ? Help.Ansi.AUTO : Help.Ansi.OFF));
     cmd.setParameterExceptionHandler(Main::oneLine);
+    cmd.setExecutionStrategy(
+        parsed -> {
+          List<Path> paths = new ArrayList<>(Plugins.defaults(env, cliJar));
+          paths.addAll(main.plugins);
+          try {
+            return Catalog.withPlugins(paths, () -> new RunLast().execute(parsed));
+          } catch (Plugins.PluginException e) {
+            return unusablePlugin(err, e);
+          } catch (ExecutionException e) {
+            if (e.getCause() instanceof Plugins.PluginException p) {
+              return unusablePlugin(err, p);
+            }
+            throw e;
+          }
+        });
     int code = cmd.execute(args.length == 0 ? new String[] {"run"} : args);
     out.flush();
     err.flush();
@@ -141,6 +200,12 @@ public final class Main implements Runnable {
               + String.join(", ", cmd.getSubcommands().keySet());
     }
     err.println("mmulab: " + message.strip() + " (see: mmulab " + path(cmd) + "--help)");
+    err.flush();
+    return EXIT_USAGE;
+  }
+
+  private static int unusablePlugin(PrintWriter err, Plugins.PluginException e) {
+    err.println("mmulab: " + e.getMessage());
     err.flush();
     return EXIT_USAGE;
   }

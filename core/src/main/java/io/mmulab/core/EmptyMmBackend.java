@@ -8,8 +8,8 @@ import io.mmulab.api.hmm.HmmRange;
 /**
  * An address space without a single mapping: every address is a hole. GUP fails with {@code
  * EFAULT}; {@code hmmRangeFault} fails with {@code EFAULT} if any page requests a fault and
- * otherwise reports every page as {@code ERROR} (kernel-core.md §5.4, "no VMA"). Exit only sends
- * the RELEASE invalidation.
+ * otherwise reports every page as {@code ERROR} (hmmRangeFault's "no VMA" rule, docs/notifier.md).
+ * Exit only sends the RELEASE invalidation.
  */
 public final class EmptyMmBackend implements MmBackend {
   private final MmStruct mm;

@@ -4,7 +4,7 @@ import java.util.Objects;
 
 /**
  * An augmented red-black interval tree with a cached leftmost node, following the semantics of the
- * Linux kernel's generic interval tree (spec: kernel-core.md §6.1).
+ * Linux kernel's generic interval tree (docs/notifier.md, "Interval tree").
  *
  * <p>Members embed their tree linkage by extending {@link Node}, so the tree never allocates. Each
  * node holds an inclusive interval {@code [start, last]} of <em>unsigned</em> 64-bit values. Nodes

@@ -30,7 +30,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Rejected arguments and calls on an exited address space (spec §2.1, §1.3, §2.12): the error
+ * Rejected arguments and calls on an exited address space (docs/notifier.md, "API"): the error
  * reported, and that the rejected call left every structure as it was.
  */
 class BadInputTest {
@@ -81,7 +81,7 @@ class BadInputTest {
     assertUnchanged(mm, before);
   }
 
-  /** The §4.3 callback, recording every range it was called for. */
+  /** The invalidate-side callback, recording every range it was called for. */
   private MmuIntervalNotifierOps recordingOps() {
     return (sub, range, curSeq) -> {
       if (range.blockable()) {

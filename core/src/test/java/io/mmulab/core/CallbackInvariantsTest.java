@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.mockito.ArgumentCaptor;
 import org.mockito.InOrder;
 
-/** Callback invariants 18–24 of kernel-core.md §7. */
+/** Callback invariants 18–24 of docs/notifier.md. */
 class CallbackInvariantsTest {
   private final NotifierFixture f = new NotifierFixture();
 

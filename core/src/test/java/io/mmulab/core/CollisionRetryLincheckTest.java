@@ -21,9 +21,9 @@ import org.jetbrains.lincheck.Lincheck;
 import org.junit.jupiter.api.Test;
 
 /**
- * Lincheck model checking of the collision-retry pattern (spec §4, invariant 29) on the real {@link
- * MmStruct}, {@link MmuNotifierSubscriptions}, {@link IntervalSubscription}, {@link LockDep} and
- * every primitive of {@link RealSyncRuntime}.
+ * Lincheck model checking of the collision-retry pattern (docs/notifier.md, invariant 29) on the
+ * real {@link MmStruct}, {@link MmuNotifierSubscriptions}, {@link IntervalSubscription}, {@link
+ * LockDep} and every primitive of {@link RealSyncRuntime}.
  *
  * <p>The model: a "device" holds one page-table entry {@code mappedFrame}; the "CPU page table" is
  * one entry {@code cpuFrame}. One interval subscription covers the page. A reader thread runs the
@@ -221,7 +221,10 @@ class CollisionRetryLincheckTest {
     }
   }
 
-  /** The §4 pattern: read begin, snapshot, update lock, retry check under the lock, program. */
+  /**
+   * The collision-retry pattern: read begin, snapshot, update lock, retry check under the lock,
+   * program.
+   */
   private static void correctReader(World w) {
     for (int i = 0; i < READER_TRIES; i++) {
       long seq = w.sub.readBegin();
@@ -368,11 +371,11 @@ class CollisionRetryLincheckTest {
 
   /**
    * Mutation test of the core: with a wait queue that never sleeps, {@code readBegin} returns while
-   * the window that already invalidated the subscription is still open (spec §4.4, first case). The
-   * reader then snapshots the old frame, {@code readRetry} cannot notice (the callback will not run
-   * again in this window), and the device maps the old frame after the change. Lincheck must find
-   * it: this proves the clean runs above really explore the "callback ran before readBegin"
-   * interleavings, in which the reader has to sleep.
+   * the window that already invalidated the subscription is still open (the first case of "The race
+   * it closes", docs/notifier.md). The reader then snapshots the old frame, {@code readRetry}
+   * cannot notice (the callback will not run again in this window), and the device maps the old
+   * frame after the change. Lincheck must find it: this proves the clean runs above really explore
+   * the "callback ran before readBegin" interleavings, in which the reader has to sleep.
    */
   @Test
   void correctPatternWithNonSleepingReadBegin_oneInvalidator_lincheckFindsStaleMapping() {

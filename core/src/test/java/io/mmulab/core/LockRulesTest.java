@@ -37,8 +37,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every {@link LockRule} the core raises: the violation's type, rule and message, that the rejected
- * call changed nothing, and that the address space keeps working afterwards (spec §2, §3, §7 items
- * 37–38).
+ * call changed nothing, and that the address space keeps working afterwards (docs/notifier.md,
+ * invariants 37–38).
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class LockRulesTest {
@@ -80,7 +80,9 @@ class LockRulesTest {
     subs.checkConsistency();
   }
 
-  /** The §4.3 callback: lock (try-lock if not blockable), setSeq, unlock, return true. */
+  /**
+   * The invalidate-side callback: lock (try-lock if not blockable), setSeq, unlock, return true.
+   */
   private static MmuIntervalNotifierOps correctOps(Mutex lock) {
     return (sub, range, curSeq) -> {
       if (range.blockable()) {

@@ -31,8 +31,8 @@ final class NotifierFixture {
   }
 
   /**
-   * The §4.3 callback: lock (try-lock if not blockable), setSeq, (zap), unlock, return true; every
-   * completed call recorded.
+   * The invalidate-side callback: lock (try-lock if not blockable), setSeq, (zap), unlock, return
+   * true; every completed call recorded.
    */
   MmuIntervalNotifierOps recordingOps() {
     return (sub, range, curSeq) -> {

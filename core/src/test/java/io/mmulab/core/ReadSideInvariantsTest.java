@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-/** Read-side invariants 25–28 of kernel-core.md §7. */
+/** Read-side invariants 25–28 of docs/notifier.md. */
 class ReadSideInvariantsTest {
   private final NotifierFixture f = new NotifierFixture();
 

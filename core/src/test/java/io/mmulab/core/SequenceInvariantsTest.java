@@ -16,7 +16,7 @@ import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-/** Container and sequence-word invariants 1–8 of kernel-core.md §7. */
+/** Container and sequence-word invariants 1–8 of docs/notifier.md. */
 class SequenceInvariantsTest {
   private final NotifierFixture f = new NotifierFixture();
 

@@ -35,14 +35,14 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Real-thread stress test of {@link MmuNotifierSubscriptions} with drivers that follow the
- * collision-retry pattern (spec §2–§4, invariants 2–5, 9–10, 16–17, 21, 29).
+ * collision-retry pattern (docs/notifier.md, invariants 2–5, 9–10, 16–17, 21, 29).
  *
  * <p>The model: a small address domain of {@value #PAGES} pages whose "CPU page table" is one
  * generation number per page. Invalidators bump the generations of a range strictly between start
  * and end (with nested and overlapping windows, and non-blocking starts that may fail with EAGAIN).
  * Owner threads insert and remove subscriptions over small ranges and populate their device tables
- * with the §4 pattern. A device entry holds the generation it was programmed from; it is stale if
- * it is set and differs from the page's current generation.
+ * with the collision-retry pattern. A device entry holds the generation it was programmed from; it
+ * is stale if it is set and differs from the page's current generation.
  *
  * <p>Checked while running: a callback never finds a stale entry and never runs after {@code
  * remove} returned; a reader that passed {@code readRetry} holds a snapshot equal to the current
@@ -174,7 +174,7 @@ class SubscriptionsStressTest {
       this.device = new long[last - first + 1];
     }
 
-    /** The invalidate callback (spec §4.3), with the checks of invariants 16 and 29. */
+    /** The invalidate callback (the invalidate side), with the checks of invariants 16 and 29. */
     boolean invalidate(MmuIntervalNotifier s, MmuNotifierRange range, long curSeq) {
       long n = shared.callbacks.incrementAndGet();
       if (removeReturned) {
@@ -221,7 +221,7 @@ class SubscriptionsStressTest {
       return true;
     }
 
-    /** The populate side (spec §4.2) with a bounded number of tries. */
+    /** The populate side (the fault side) with a bounded number of tries. */
     void populate(SplittableRandom rnd) {
       long[] snapshot = new long[device.length];
       for (int attempt = 0; attempt < READER_TRIES; attempt++) {

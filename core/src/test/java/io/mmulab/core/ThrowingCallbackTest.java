@@ -48,7 +48,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.mockito.InOrder;
 
 /**
- * Callbacks that throw instead of returning (spec §3.1, §3.2, §3.5, §3.6, §2.12): the exception
+ * Callbacks that throw instead of returning (docs/notifier.md, "The state machine"): the exception
  * reaches the invalidator unchanged, the window is closed as if the start had ended, sleepers are
  * woken, deferred changes are applied, and the address space keeps working.
  */
@@ -106,7 +106,9 @@ class ThrowingCallbackTest {
     }
   }
 
-  /** The §4.3 callback: lock (try-lock if not blockable), setSeq, unlock, return true. */
+  /**
+   * The invalidate-side callback: lock (try-lock if not blockable), setSeq, unlock, return true.
+   */
   private MmuIntervalNotifierOps correctOps() {
     return (sub, range, curSeq) -> {
       if (range.blockable()) {

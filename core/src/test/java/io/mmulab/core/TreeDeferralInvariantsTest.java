@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-/** Tree and deferral invariants 9–17 of kernel-core.md §7. */
+/** Tree and deferral invariants 9–17 of docs/notifier.md. */
 class TreeDeferralInvariantsTest {
   private final NotifierFixture f = new NotifierFixture();
 

@@ -30,7 +30,7 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 /**
- * The collision-retry pattern of kernel-core.md §4 on the whole simulated stack: a device mirror
+ * The collision-retry pattern (docs/notifier.md) on the whole simulated stack: a device mirror
  * populates its page table with {@code readBegin} → {@code hmmRangeFault} → update lock → {@code
  * readRetry} → program, then DMAs through its translations, while three CPU threads munmap, migrate
  * and mprotect the mirrored range. Every seed is one schedule of the deterministic runtime, judged
@@ -210,7 +210,10 @@ class CollisionRetrySweepTest {
       }
     }
 
-    /** kernel-core.md §4.2 for one page; leaves it unmapped if the page is gone. */
+    /**
+     * The fault side of the collision-retry pattern for one page; leaves it unmapped if the page is
+     * gone.
+     */
     private void populate(long va) throws ErrnoException {
       HmmRange range =
           new HmmRange(

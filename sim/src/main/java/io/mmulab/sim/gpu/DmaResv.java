@@ -18,7 +18,7 @@ import java.util.Objects;
  *
  * <p>Locking: {@code lock} (a spin lock, {@code <name>.lock}) guards the fence list and is a leaf
  * (held only inside this class, never while waiting). It is not the kernel's ww_mutex: drivers
- * serialize submission against invalidation with their own locks (kernel-core §4.5).
+ * serialize submission against invalidation with their own locks (docs/notifier.md, "With fences").
  */
 public final class DmaResv {
   private final SyncRuntime runtime;

@@ -15,7 +15,7 @@ import io.mmulab.sim.mm.Pte.PageKind;
 import io.mmulab.sim.mm.Pte.Present;
 
 /**
- * {@code hmm_range_fault} (kernel-core.md §5), rule for rule:
+ * {@code hmm_range_fault} (docs/notifier.md, "hmmRangeFault"), rule for rule:
  *
  * <ol>
  *   <li>Loop: if {@code checkRetry} is true, {@code EBUSY} (before touching the array); walk {@code

@@ -54,7 +54,7 @@ class CoherencyCheckerTest {
   void collisionRetryPattern_munmapThenRefault_isClean() {
     cpuFaultIn(VA, A, true);
     checker.subscriptionInserted(DEV, SUB, MM, 0, 0x100000);
-    // Fault side (§4.2): lookup, lock, retry check passes, program; then DMA.
+    // Fault side: lookup, lock, retry check passes, program; then DMA.
     checker.deviceMapped(DEV, MM, VA, A, true);
     checker.deviceAccess(DEV, MM, VA, A, false);
     checker.deviceAccess(DEV, MM, VA + 8, A, true);
@@ -92,7 +92,8 @@ class CoherencyCheckerTest {
     checker.cpuPteChanged(MM, VA, A, B, false, true);
     checker.deviceMapped(DEV, MM, VA, B, true);
     checker.deviceAccess(DEV, MM, VA, B, true);
-    // Case 3 of §4.4: the fault side programs while the callback waits for the lock; the callback
+    // Case 3 of "The race it closes" (docs/notifier.md): the fault side programs while the callback
+    // waits for the lock; the callback
     // then zaps what was just programmed.
     checker.invalidateCallbackEntered(DEV, SUB, MM, VA, VA + PAGE);
     checker.deviceMapped(DEV, MM, VA, B, true);
@@ -172,7 +173,8 @@ class CoherencyCheckerTest {
 
   @Test
   void staleUse_lookupAfterCallbackBeforePteChange_isReportedWhenThePteMoves() {
-    // The legacy race (drivers.md §0.2): the callback ran, the driver looked the page up again
+    // The legacy race (the classic notifier's, docs/notifier.md): the callback ran, the driver
+    // looked the page up again
     // before the CPU entry changed and programmed the old frame; no further callback comes.
     cpuFaultIn(VA, A, true);
     checker.invalidateCallbackReturned(DEV, MM, VA, VA + PAGE, 3);

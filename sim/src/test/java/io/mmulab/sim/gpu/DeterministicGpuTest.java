@@ -23,9 +23,9 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 /**
- * The simulated GPU under the deterministic runtime: the fence-wait model of kernel-core §4.5
- * (submission under the driver lock after {@code readRetry}, the callback waiting the BO's resv)
- * racing munmap, over seeds, with and without the device fault knobs.
+ * The simulated GPU under the deterministic runtime: the fence-wait model of docs/notifier.md
+ * ("With fences") (submission under the driver lock after {@code readRetry}, the callback waiting
+ * the BO's resv) racing munmap, over seeds, with and without the device fault knobs.
  */
 class DeterministicGpuTest {
   private static final long FIRST_SEED = Long.getLong("mmulab.seed", 1L);

@@ -95,8 +95,8 @@ final class GpuRig {
   }
 
   /**
-   * A replayable-fault handler resolving the faulting page by collision-retry (kernel-core §4.2):
-   * {@code hmmRangeFault} → update lock → {@code readRetry} → bind.
+   * A replayable-fault handler resolving the faulting page by collision-retry (docs/notifier.md,
+   * "Fault side"): {@code hmmRangeFault} → update lock → {@code readRetry} → bind.
    */
   void resolveByHmm(GpuVm vm, MmuIntervalNotifier sub, Mutex updateLock, long va, boolean write)
       throws ErrnoException {

@@ -91,7 +91,7 @@ class DeterministicMmTest {
   }
 
   /**
-   * A correct collision-retry mirror (kernel-core §4) built on {@code hmmRangeFault} against a
+   * A correct collision-retry mirror (docs/notifier.md) built on {@code hmmRangeFault} against a
    * concurrent munmap: the device never keeps a translation of the unmapped frame.
    */
   @Test
@@ -223,8 +223,8 @@ class DeterministicMmTest {
   }
 
   /**
-   * The legacy race of drivers.md §0.2 is real here: a driver that looks pages up with GUP after
-   * its start callback ran, but before the page-table change of a concurrent {@code
+   * The classic notifier's race (docs/notifier.md) is real here: a driver that looks pages up with
+   * GUP after its start callback ran, but before the page-table change of a concurrent {@code
    * madvise(DONTNEED)}, keeps a translation of a frame the CPU no longer maps.
    */
   @Test

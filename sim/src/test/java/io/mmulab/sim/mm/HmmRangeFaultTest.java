@@ -41,7 +41,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Every rule of kernel-core.md §5.3–5.5 and invariants 31–36 of §7, in both entry layouts. */
+/**
+ * Every rule of hmmRangeFault in docs/notifier.md and its invariants 31–36, in both entry layouts.
+ */
 class HmmRangeFaultTest {
   private static final long BASE = 0x4000_0000L;
 
@@ -119,7 +121,7 @@ class HmmRangeFaultTest {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // The loop (§5.4) and invariant 31
+  // The loop and invariant 31
 
   @ParameterizedTest
   @MethodSource("layouts")
@@ -174,7 +176,7 @@ class HmmRangeFaultTest {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Snapshot without fault (§5.3, §5.4)
+  // Snapshot without fault
 
   @ParameterizedTest
   @MethodSource("layouts")
@@ -248,7 +250,7 @@ class HmmRangeFaultTest {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Faults (§5.3, §5.4) and invariants 34, 35
+  // Faults, and invariants 34, 35
 
   @ParameterizedTest
   @MethodSource("layouts")

@@ -12,7 +12,7 @@ import io.mmulab.sim.driver.DriverStats;
  * The reference pattern (Linux 5.5 interval notifiers, {@code lib/test_hmm.c}): one subscription
  * over {@code [0, ULONG_MAX & PAGE_MASK)} inserted at open, whose callback takes the mirror's
  * {@code mutex} (the update lock), publishes the new sequence and erases the device entries; and
- * the collision-retry loop of kernel-core.md §4.2 around every lookup.
+ * the collision-retry loop of docs/notifier.md around every lookup.
  *
  * <p>Why {@code mutex} is the update lock: it is the lock held while the device page table is
  * programmed <em>and</em> while it is used by the device (READ/WRITE copy under it). So a lookup

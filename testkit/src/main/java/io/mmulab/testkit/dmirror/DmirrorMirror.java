@@ -38,7 +38,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * /dev/hmm_dmirrorN}): bound to the address space of the process that opened it, with a device page
  * table, one mutex (the update lock), one subscription to invalidations and a flags word. The
  * commands of {@link DmirrorCommand} run through {@link #ioctl}, with the kernel's validation,
- * error codes and counters ({@code spec/dmirror.md} §1.2–§1.12).
+ * error codes and counters ({@code docs/dmirror.md}).
  *
  * <p>The device touches memory only through its page table, with {@code PhysicalMemory}'s device
  * accessors under the mutex, so the coherency checker sees every access with the translation used
@@ -379,7 +379,7 @@ public final class DmirrorMirror implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // READ and WRITE (§1.6)
+  // READ and WRITE
 
   /** Kernel {@code dmirror_read}. */
   private void read(Block cmd) throws ErrnoException {
@@ -473,7 +473,7 @@ public final class DmirrorMirror implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // The fault path (§1.5)
+  // The fault path
 
   /**
    * Kernel {@code dmirror_fault}: faults {@code [start, end)} into the device table in chunks of
@@ -556,7 +556,7 @@ public final class DmirrorMirror implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // SNAPSHOT (§1.7)
+  // SNAPSHOT
 
   /** Kernel {@code dmirror_snapshot}. */
   private void snapshot(Block cmd) throws ErrnoException {
@@ -636,7 +636,7 @@ public final class DmirrorMirror implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // MIGRATE_TO_DEV and MIGRATE_TO_SYS (§1.9, §1.10)
+  // MIGRATE_TO_DEV and MIGRATE_TO_SYS
 
   /** Kernel {@code dmirror_migrate_to_device}. */
   private void migrateToDevice(Block cmd) throws ErrnoException {
@@ -801,7 +801,7 @@ public final class DmirrorMirror implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // EXCLUSIVE and CHECK_EXCLUSIVE (§1.11)
+  // EXCLUSIVE and CHECK_EXCLUSIVE
 
   /** Kernel {@code dmirror_exclusive}. */
   private void exclusive(Block cmd) throws ErrnoException {

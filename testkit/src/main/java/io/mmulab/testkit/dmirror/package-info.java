@@ -1,6 +1,6 @@
 /**
  * {@code dmirror}, the kernel's HMM test driver ({@code lib/test_hmm.c}) as mmulab's reference
- * driver, restated from {@code spec/dmirror.md}.
+ * driver, described in {@code docs/dmirror.md}.
  *
  * <ul>
  *   <li>{@link io.mmulab.testkit.dmirror.DmirrorDevices}: the module loaded on one machine, with

@@ -18,12 +18,12 @@ import io.mmulab.sim.mm.SimMm;
 
 /**
  * The consolidated port: one interval subscription over the whole address space and the
- * collision-retry pattern of {@code kernel-core.md} §4.
+ * collision-retry pattern of {@code docs/notifier.md}.
  *
- * <p>Locking: {@code update} (the driver lock L of §4) is the subscription's update lock. The
- * invalidate callback takes it (try-locks it for a non-blockable range) around {@code setSeq} and
- * the zap; {@link #populate} takes it around {@code readRetry} and the programming of the entry.
- * Nothing else is held while it is: no {@code mmap_lock}, no {@code readBegin}.
+ * <p>Locking: {@code update} (the update lock of the pattern) is the subscription's update lock.
+ * The invalidate callback takes it (try-locks it for a non-blockable range) around {@code setSeq}
+ * and the zap; {@link #populate} takes it around {@code readRetry} and the programming of the
+ * entry. Nothing else is held while it is: no {@code mmap_lock}, no {@code readBegin}.
  */
 final class ConsolidatedMirror extends TutorialMirror {
   private static final String SUB = "all";
@@ -38,7 +38,7 @@ final class ConsolidatedMirror extends TutorialMirror {
     checker.subscriptionInserted(id, SUB, mm.name(), 0, SimMm.TASK_SIZE);
   }
 
-  /** The invalidate callback (§4.3): publish the new sequence, zap and flush, under L. */
+  /** The invalidate callback: publish the new sequence, zap and flush, under L. */
   private boolean invalidate(MmuIntervalNotifier s, MmuNotifierRange range, long curSeq) {
     stats.invalidation();
     checker.invalidateCallbackEntered(id, SUB, mm.name(), range.start(), range.end());
@@ -59,7 +59,7 @@ final class ConsolidatedMirror extends TutorialMirror {
     return true;
   }
 
-  /** The fault side (§4.2) for one page. */
+  /** The fault side for one page. */
   @Override
   void populate(long va, boolean write) throws ErrnoException {
     if (!mm.mmgetNotZero()) {

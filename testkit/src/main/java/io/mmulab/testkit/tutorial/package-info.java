@@ -4,7 +4,7 @@
  *
  * <ul>
  *   <li>{@link io.mmulab.api.driver.DriverVariant#CONSOLIDATED}: one interval subscription and the
- *       collision-retry pattern of {@code kernel-core.md} §4 ({@code readBegin} → {@code
+ *       collision-retry pattern of {@code docs/notifier.md} ({@code readBegin} → {@code
  *       hmmRangeFault} → update lock → {@code readRetry} → program the device).
  *   <li>{@link io.mmulab.api.driver.DriverVariant#LEGACY}: a classic notifier and {@code
  *       getUserPages}, with the pre-5.5 "valid flag": a boolean set by every invalidation start and

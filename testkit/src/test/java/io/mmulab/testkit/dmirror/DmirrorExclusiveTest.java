@@ -18,7 +18,7 @@ import io.mmulab.sim.mm.SimProcess;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** EXCLUSIVE and CHECK_EXCLUSIVE (spec §1.11). */
+/** EXCLUSIVE and CHECK_EXCLUSIVE (docs/dmirror.md). */
 class DmirrorExclusiveTest {
   @ParameterizedTest
   @EnumSource(names = {"CONSOLIDATED", "LEGACY"})

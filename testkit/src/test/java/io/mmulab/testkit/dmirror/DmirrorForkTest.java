@@ -14,7 +14,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A mirror stays bound to its opener's address space; after {@code fork} the child opens its own
- * (spec §1.1). The fork's write-protection and the copy-on-write breaks reach the mirrors.
+ * (docs/dmirror.md, "Devices and mirrors"). The fork's write-protection and the copy-on-write
+ * breaks reach the mirrors.
  */
 class DmirrorForkTest {
   @ParameterizedTest

@@ -20,8 +20,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * MIGRATE_TO_DEV, MIGRATE_TO_SYS, the CPU fault back from device memory, RELEASE and FLAGS (spec
- * §1.8–§1.10, §1.12).
+ * MIGRATE_TO_DEV, MIGRATE_TO_SYS, the CPU fault back from device memory, RELEASE and FLAGS
+ * (docs/dmirror.md).
  */
 class DmirrorMigrateTest {
   private static PteView.Type type(DmirrorFixture f, long va) {

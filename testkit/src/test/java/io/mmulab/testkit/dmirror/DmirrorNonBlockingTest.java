@@ -12,7 +12,10 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** Non-blockable invalidations (the OOM reaper): the callback only try-locks (spec §1.4). */
+/**
+ * Non-blockable invalidations (the OOM reaper): the callback only try-locks (docs/dmirror.md, "The
+ * subscription").
+ */
 class DmirrorNonBlockingTest {
   @ParameterizedTest
   @EnumSource(names = {"CONSOLIDATED", "LEGACY"})

@@ -23,7 +23,7 @@ import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** READ and WRITE (spec §1.5, §1.6): data, {@code cpages}, {@code faults} and error codes. */
+/** READ and WRITE (docs/dmirror.md): data, {@code cpages}, {@code faults} and error codes. */
 class DmirrorReadWriteTest {
   static void assertErrno(ThrowingCallable call, Errno errno) {
     assertThatThrownBy(call)
@@ -224,7 +224,8 @@ class DmirrorReadWriteTest {
       long a = f.filled(4);
       run(m, DmirrorCommand.READ, a, 4);
       f.proc.munmap(a + PAGE, PAGE);
-      // Pages 1 and 2 are erased: the erase covers end >> PAGE_SHIFT inclusive (spec §1.4).
+      // Pages 1 and 2 are erased: the erase covers end >> PAGE_SHIFT inclusive (docs/dmirror.md,
+      // "The subscription").
       assertThat(m.mappedPages()).isEqualTo(2);
       DmirrorCmd c = DmirrorFixture.cmd(a, 4);
       assertErrno(() -> m.ioctl(DmirrorCommand.READ, c), Errno.EFAULT);

@@ -14,7 +14,7 @@ import io.mmulab.sim.mm.SimFile;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** SNAPSHOT (spec §1.7): the permission byte of every case. */
+/** SNAPSHOT (docs/dmirror.md): the permission byte of every case. */
 class DmirrorSnapshotTest {
   private static final int R = DmirrorProt.READ;
   private static final int W = DmirrorProt.WRITE;

@@ -11,7 +11,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** The common command validation (spec §1.2) and the errors every command shares. */
+/**
+ * The common command validation (docs/dmirror.md, "Commands") and the errors every command shares.
+ */
 class DmirrorValidationTest {
   @ParameterizedTest
   @EnumSource(DmirrorCommand.class)

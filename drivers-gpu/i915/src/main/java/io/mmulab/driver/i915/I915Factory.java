@@ -15,10 +15,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The i915 GEM userptr driver (drivers.md §1), in its legacy form (v4.x–v5.12: a private interval
- * tree of active objects behind one classic notifier per mm) and its consolidated form (v5.13,
- * commit ed29c2691188: one interval notifier per object, {@code notifier_lock} as update lock,
- * fence wait in the callback, {@code readRetry} at execbuf commit).
+ * The i915 GEM userptr driver (see MIGRATION.md), in its legacy form (v4.x–v5.12: a private
+ * interval tree of active objects behind one classic notifier per mm) and its consolidated form
+ * (v5.13, commit ed29c2691188: one interval notifier per object, {@code notifier_lock} as update
+ * lock, fence wait in the callback, {@code readRetry} at execbuf commit).
  */
 public final class I915Factory extends SimDriverFactory {
   /** The driver's name, its key in the driver map. */

@@ -250,7 +250,8 @@ final class I915LegacyUserptr extends I915Userptr {
       treeLock.lock();
       try {
         // No termination guarantee: an object that turns active in the range while the lock is
-        // dropped is found by the next walk, and so on (drivers.md §1 race 3, not declared).
+        // dropped is found by the next walk, and so on (the restart-from-first walk of
+        // MIGRATION.md, not declared).
         for (I915Object o = firstIntersecting(start, end);
             o != null;
             o = firstIntersecting(start, end)) {

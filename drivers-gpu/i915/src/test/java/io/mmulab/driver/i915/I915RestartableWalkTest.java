@@ -26,13 +26,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * The legacy walk's missing termination guarantee (drivers.md §1 race 3), deterministically: the
- * classic callback puts one object's pages, drops its locks and restarts the walk from the first
- * object of the range, so an object that a concurrent execbuf makes active again meanwhile is
- * walked again. With a GPU that keeps touching the pages, one invalidation of a 2-object range puts
- * pages many more than 2 times — a walk bounded only by the GPU stopping. Not a coherency violation
- * (the checker has nothing to say), so not a declared race; the consolidated core, which calls only
- * the subscriptions present when the window opened, has no such loop.
+ * The legacy walk's missing termination guarantee (the restart-from-first walk of MIGRATION.md),
+ * deterministically: the classic callback puts one object's pages, drops its locks and restarts the
+ * walk from the first object of the range, so an object that a concurrent execbuf makes active
+ * again meanwhile is walked again. With a GPU that keeps touching the pages, one invalidation of a
+ * 2-object range puts pages many more than 2 times — a walk bounded only by the GPU stopping. Not a
+ * coherency violation (the checker has nothing to say), so not a declared race; the consolidated
+ * core, which calls only the subscriptions present when the window opened, has no such loop.
  */
 class I915RestartableWalkTest {
   private static final int PAGES = 2;

@@ -12,7 +12,7 @@ import io.mmulab.api.sync.Clock;
 import io.mmulab.api.sync.Mutex;
 
 /**
- * nouveau SVM after the 5.5 series (drivers.md §9 "Consolidated"; upstream c625c274ee00 and
+ * nouveau SVM after the 5.5 series (MIGRATION.md, "Consolidated pattern"; upstream c625c274ee00 and
  * 20fef4ef84bf).
  *
  * <ol>

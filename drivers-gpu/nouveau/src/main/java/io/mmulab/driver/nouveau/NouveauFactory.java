@@ -15,7 +15,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The nouveau SVM driver (drivers.md §9): a shadow-PTE GPU with replayable faults, in the {@link
+ * The nouveau SVM driver (see MIGRATION.md): a shadow-PTE GPU with replayable faults, in the {@link
  * DriverVariant#LEGACY} port (v5.4 {@code hmm_mirror}, see {@link NouveauLegacyMirror}) and the
  * {@link DriverVariant#CONSOLIDATED} port (v5.5 per-fault interval notifier + classic notifier, see
  * {@link NouveauConsolidatedSync}). Stateless: each {@link #create} makes one SVM client on a GPU

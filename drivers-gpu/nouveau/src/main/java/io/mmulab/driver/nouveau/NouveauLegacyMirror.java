@@ -9,7 +9,7 @@ import io.mmulab.api.sync.Mutex;
 import io.mmulab.sim.hmm.HmmMirror;
 
 /**
- * nouveau SVM on the v5.4 {@code hmm_mirror} (drivers.md §9 "Legacy"), kept with its race.
+ * nouveau SVM on the v5.4 {@code hmm_mirror} (MIGRATION.md, "Legacy pattern"), kept with its race.
  *
  * <p>The hmm core is the sim's {@link HmmMirror}: one classic notifier per mirror that clears the
  * {@code valid} flag of every overlapping registered range at start and sets them all valid again

@@ -33,10 +33,11 @@ class NouveauNonBlockableTest {
   }
 
   /**
-   * The core's edge (kernel-core.md §2.12): a reap during a consolidated fault calls the temporary
-   * interval notifier, which succeeds and bumps its sequence, and then the classic notifier, which
-   * refuses. The core must close the interval window it opened: the fault retries once and maps the
-   * page, and later faults and invalidations do not wait on a window nobody will end.
+   * The core's edge (docs/notifier.md, "The classic notifier"): a reap during a consolidated fault
+   * calls the temporary interval notifier, which succeeds and bumps its sequence, and then the
+   * classic notifier, which refuses. The core must close the interval window it opened: the fault
+   * retries once and maps the page, and later faults and invalidations do not wait on a window
+   * nobody will end.
    */
   @Test
   @Timeout(60) // a window left open would make the retry's readBegin sleep forever

@@ -22,8 +22,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The re-enactment scripts of drivers.md §9 on real threads, with the CPU operation injected at the
- * fault path's named point (after {@code hmm_range_fault}, before {@code svmm->mutex}):
+ * The orderings of MIGRATION.md on real threads, with the CPU operation injected at the fault
+ * path's named point (after {@code hmm_range_fault}, before {@code svmm->mutex}):
  *
  * <ul>
  *   <li>F1: munmap in that window. The per-fault interval notifier runs <em>before</em> the classic
