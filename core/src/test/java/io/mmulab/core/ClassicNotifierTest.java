@@ -460,6 +460,7 @@ class ClassicNotifierTest {
     assertThat(factory.freed).isEmpty();
 
     a.blockStart = new CountDownLatch(1);
+    a.inStart = new CountDownLatch(1);
     List<Throwable> failures = new CopyOnWriteArrayList<>();
     Thread invalidator = startThread("invalidator", this::window, failures);
     await(a.inStart);
