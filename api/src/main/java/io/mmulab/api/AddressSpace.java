@@ -139,8 +139,9 @@ public interface AddressSpace {
   void putNotifier(MmuNotifier notifier);
 
   /**
-   * Waits until every notifier put so far, on any address space of this runtime, has been freed
-   * (kernel {@code mmu_notifier_synchronize}); a driver calls it before it goes away. May sleep.
+   * Waits until every notifier put so far on this address space has been freed (kernel {@code
+   * mmu_notifier_synchronize}, which waits for every address space); a driver calls it before it
+   * goes away. May sleep.
    *
    * @throws LockRuleViolation {@link LockRule#GRACE_PERIOD_IN_CALLBACK} if called from a callback
    */

@@ -7,20 +7,20 @@ package io.mmulab.api;
  */
 public enum LockRule {
   /**
-   * {@code readBegin} called while the thread holds a lock that an invalidate callback (interval or
-   * classic, of any address space, as the kernel's lockdep map is global) takes: the reader may
-   * sleep waiting for an invalidation that waits for that lock.
+   * {@code readBegin} called while the thread holds a lock that an invalidate callback (interval,
+   * or a classic start or end) of the same address space takes: the reader may sleep waiting for an
+   * invalidation that waits for that lock.
    */
   READ_BEGIN_HOLDING_CALLBACK_LOCK,
   /**
-   * {@code remove} called while the thread holds a lock that an invalidate callback (of any address
-   * space) takes: remove may wait for a callback that waits for that lock.
+   * {@code remove} called while the thread holds a lock that an invalidate callback of the same
+   * address space takes: remove may wait for a callback that waits for that lock.
    */
   REMOVE_HOLDING_CALLBACK_LOCK,
   /**
    * An invalidate callback (interval or classic) tried to take a lock that some thread held while
-   * it waited in {@code readBegin} or {@code remove} on any address space: the reverse order of the
-   * above.
+   * it waited in {@code readBegin} or {@code remove} on the same address space: the reverse order
+   * of the above.
    */
   CALLBACK_TAKES_LOCK_HELD_ACROSS_WAIT,
   /** {@code readBegin} called from inside an invalidate callback: it would wait for itself. */

@@ -29,10 +29,10 @@ package io.mmulab.api;
  * <h2>Lock rules</h2>
  *
  * Starts and ends are tracked like interval callbacks: a lock they take must not be held by a
- * thread waiting for invalidations ({@code readBegin}, {@code remove}), and for a non-blockable
- * range they must not sleep ({@link LockRule#SLEEP_IN_NONBLOCKABLE_CALLBACK}). {@link
- * #invalidateSecondaryTlbs} and the aging callbacks run under the page-table spin lock and must
- * never sleep.
+ * thread waiting for invalidations ({@code readBegin}, {@code remove}) on the same address space,
+ * and for a non-blockable range they must not sleep ({@link
+ * LockRule#SLEEP_IN_NONBLOCKABLE_CALLBACK}). {@link #invalidateSecondaryTlbs} and the aging
+ * callbacks run under the page-table spin lock and must never sleep.
  */
 public interface MmuNotifier {
   /**

@@ -4,10 +4,7 @@ import io.mmulab.api.LockRule;
 import io.mmulab.api.LockRuleViolation;
 import io.mmulab.api.sync.Lockable;
 import io.mmulab.api.sync.SpinLock;
-import java.util.Collections;
 import java.util.List;
-import java.util.Set;
-import java.util.WeakHashMap;
 
 /**
  * Our lockdep: every lock of every {@link io.mmulab.api.sync.SyncRuntime} reports to these hooks,
@@ -15,55 +12,16 @@ import java.util.WeakHashMap;
  * {@link LockRuleViolation} before a call that breaks a rule changes anything.
  *
  * <p>Lock identity is the lock object (not a lock class as in the kernel), which is exact for the
- * simulation and never reports a false dependency between two instances. The dependencies on
- * invalidations are global, as the kernel's single lockdep map for invalidate starts is: a lock
- * taken by any callback (interval, or a classic start or end) of any address space must not be held
- * across a {@code readBegin} or {@code remove} on any address space. The two sets hold their locks
- * weakly, so locks of finished runs do not accumulate.
+ * simulation and never reports a false dependency between two instances.
+ *
+ * <p>Deliberate difference: the kernel's dependencies on invalidations are global (one lockdep map
+ * for every invalidate start); ours are per address space. A lock taken by any callback (interval,
+ * or a classic start or end) of an address space must not be held across a {@code readBegin} or
+ * {@code remove} on the same address space. Global sets would be state shared by every run, which
+ * the model-checked tests (Lincheck) cannot snapshot.
  */
 public final class LockDep {
-  // Locks taken inside invalidate callbacks, and locks held by threads while they called
-  // readBegin/remove. A lock in both is a potential deadlock.
-  private static final Set<Lockable> CALLBACK_LOCKS =
-      Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
-  private static final Set<Lockable> LOCKS_HELD_ACROSS_WAIT =
-      Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
-
   private LockDep() {}
-
-  /**
-   * Before a wait for invalidations ({@code readBegin}, {@code remove}): throws if the thread holds
-   * a lock some callback takes, else remembers the locks it holds.
-   */
-  static void checkMayWaitForInvalidations(ThreadState ts, String what, LockRule rule) {
-    for (Lockable held : ts.held) {
-      if (CALLBACK_LOCKS.contains(held)) {
-        throw new LockRuleViolation(
-            rule,
-            what
-                + " holding "
-                + held.name()
-                + ", which an invalidate callback takes: deadlock hazard");
-      }
-    }
-    if (!ts.held.isEmpty()) {
-      LOCKS_HELD_ACROSS_WAIT.addAll(ts.held);
-    }
-  }
-
-  private static void checkCallbackMayTake(ThreadState.CallbackFrame frame, Lockable l) {
-    if (LOCKS_HELD_ACROSS_WAIT.contains(l)) {
-      throw new LockRuleViolation(
-          LockRule.CALLBACK_TAKES_LOCK_HELD_ACROSS_WAIT,
-          "the invalidate callback of "
-              + frame.who()
-              + " on "
-              + frame.subscriptions().mm().name()
-              + " takes "
-              + l.name()
-              + ", which a thread held while calling readBegin or remove: deadlock hazard");
-    }
-  }
 
   /**
    * Called by a runtime before a blocking acquisition of {@code lock}.
@@ -83,8 +41,8 @@ public final class LockDep {
     if (sleeping) {
       checkMaySleep(ts, lock);
     }
-    if (!ts.callbacks.isEmpty()) {
-      checkCallbackMayTake(ts.innermostCallback(), lock);
+    for (ThreadState.CallbackFrame frame : ts.callbacks) {
+      frame.subscriptions().checkCallbackMayTake(frame, lock);
     }
   }
 
@@ -98,8 +56,10 @@ public final class LockDep {
   public static void acquired(Lockable lock, boolean trylock) {
     ThreadState ts = ThreadState.current();
     ts.held.add(lock);
-    if (!trylock && !ts.callbacks.isEmpty()) {
-      CALLBACK_LOCKS.add(lock);
+    if (!trylock) {
+      for (ThreadState.CallbackFrame frame : ts.callbacks) {
+        frame.subscriptions().noteCallbackLock(lock);
+      }
     }
   }
 

@@ -18,6 +18,8 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -85,11 +87,17 @@ public final class MmuNotifierSubscriptions {
   private final NotifierSrcu srcu;
   private volatile NonblockRefusal nonblockRefusal = NonblockRefusal.END_ALL_CLOSE_WINDOW;
 
+  // Lockdep: locks taken inside callbacks (interval, classic start or end) of this address space,
+  // and locks held by threads while they called readBegin/remove here. A lock in both sets is a
+  // potential deadlock.
+  private final Set<Lockable> callbackLocks = ConcurrentHashMap.newKeySet();
+  private final Set<Lockable> locksHeldAcrossWait = ConcurrentHashMap.newKeySet();
+
   MmuNotifierSubscriptions(MmStruct mm, SyncRuntime runtime) {
     this.mm = mm;
     this.lock = runtime.newSpinLock(mm.name() + ".notifier_subscriptions.lock");
     this.wq = runtime.newWaitQueue(mm.name() + ".notifier_subscriptions.wq");
-    this.srcu = NotifierSrcu.of(runtime);
+    this.srcu = new NotifierSrcu(runtime, mm.name());
   }
 
   void nonblockRefusal(NonblockRefusal rule) {
@@ -430,7 +438,8 @@ public final class MmuNotifierSubscriptions {
             mm.warn("classic notifier " + c.notifier + " failed blockable " + r);
           } else {
             refused = c.notifier;
-            if (overridesEnd(c.notifier)) {
+            // 5.13 added the warning with the ends it calls after a refusal; 5.5 had neither.
+            if (nonblockRefusal != NonblockRefusal.LINUX_5_5 && overridesEnd(c.notifier)) {
               mm.warn(
                   "classic notifier "
                       + c.notifier
@@ -769,9 +778,40 @@ public final class MmuNotifierSubscriptions {
               + " for "
               + frame.range());
     }
-    if (!ts.held.isEmpty()) {
-      LockDep.checkMayWaitForInvalidations(ts, "called on " + sub, holdingRule);
+    for (Lockable held : ts.held) {
+      if (callbackLocks.contains(held)) {
+        throw new LockRuleViolation(
+            holdingRule,
+            "called on "
+                + sub
+                + " holding "
+                + held.name()
+                + ", which an invalidate callback of "
+                + mm.name()
+                + " takes: deadlock hazard");
+      }
     }
+    if (!ts.held.isEmpty()) {
+      locksHeldAcrossWait.addAll(ts.held);
+    }
+  }
+
+  void checkCallbackMayTake(ThreadState.CallbackFrame frame, Lockable l) {
+    if (locksHeldAcrossWait.contains(l)) {
+      throw new LockRuleViolation(
+          LockRule.CALLBACK_TAKES_LOCK_HELD_ACROSS_WAIT,
+          "the invalidate callback of "
+              + frame.who()
+              + " on "
+              + mm.name()
+              + " takes "
+              + l.name()
+              + ", which a thread held while calling readBegin or remove: deadlock hazard");
+    }
+  }
+
+  void noteCallbackLock(Lockable l) {
+    callbackLocks.add(l);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -6,18 +6,21 @@ import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.api.sync.WaitQueue;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.TreeSet;
-import java.util.WeakHashMap;
 
 /**
- * The grace-period mechanism that protects classic notifiers (the kernel's single {@code srcu} of
- * {@code mm/mmu_notifier.c}), one per {@link SyncRuntime} as the kernel has one per machine. Every
- * classic callback runs inside a read-side section; {@link #synchronize} waits for every section
- * that began before it, {@link #callAfterGracePeriod} runs an action (a notifier's free) once they
- * have ended, and {@link #barrier} waits for every such action queued so far.
+ * The grace-period mechanism that protects classic notifiers (the kernel's {@code srcu} of {@code
+ * mm/mmu_notifier.c}). Every classic callback runs inside a read-side section; {@link #synchronize}
+ * waits for every section that began before it, {@link #callAfterGracePeriod} runs an action (a
+ * notifier's free) once they have ended, and {@link #barrier} waits for every such action queued so
+ * far.
+ *
+ * <p>Deliberate difference: the kernel has one for the machine, we have one per address space. A
+ * classic notifier's callbacks all run in sections of its own address space, so unregister and put
+ * wait for exactly the sections that matter; {@code synchronizeNotifiers} waits for the frees of
+ * notifiers put on that address space. One per runtime would need state shared across address
+ * spaces, which the model-checked tests (Lincheck) cannot snapshot.
  *
  * <h2>Locking</h2>
  *
@@ -30,9 +33,6 @@ import java.util.WeakHashMap;
  * no scheduling point in the common case.
  */
 final class NotifierSrcu {
-  private static final Map<SyncRuntime, NotifierSrcu> BY_RUNTIME =
-      Collections.synchronizedMap(new WeakHashMap<>());
-
   private record Pending(long ticket, Runnable action) {}
 
   private final WaitQueue wq;
@@ -42,12 +42,8 @@ final class NotifierSrcu {
   private int running;
   private int waiters;
 
-  private NotifierSrcu(SyncRuntime runtime) {
-    this.wq = runtime.newWaitQueue("mmu_notifier.srcu");
-  }
-
-  static NotifierSrcu of(SyncRuntime runtime) {
-    return BY_RUNTIME.computeIfAbsent(runtime, NotifierSrcu::new);
+  NotifierSrcu(SyncRuntime runtime, String name) {
+    this.wq = runtime.newWaitQueue(name + ".mmu_notifier.srcu");
   }
 
   /** Begins a read-side section (kernel {@code srcu_read_lock}); returns its number. */

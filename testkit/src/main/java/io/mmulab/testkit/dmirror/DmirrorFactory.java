@@ -50,7 +50,8 @@ public final class DmirrorFactory implements DriverFactory {
    * The same race in every scenario of the library where it shows: each one lets a whole
    * invalidation fall between a device lookup and its check (measured on 1,000 seeds:
    * munmap-vs-fault 5.5%, overlapping-invalidations 4.5%, mprotect-during-write-fault 1.7%,
-   * migrate-during-dma 0.6% of the runs; never elsewhere, never on CONSOLIDATED).
+   * migrate-during-dma 0.6% of the runs; never elsewhere, never on CONSOLIDATED), and
+   * munmap-zap-vs-fault (first at seed 5 of 20).
    */
   public static final List<DeclaredRace> LEGACY_RACES =
       List.of(
@@ -76,7 +77,15 @@ public final class DmirrorFactory implements DriverFactory {
               Set.of(ViolationKind.STALE_USE, ViolationKind.USE_AFTER_FREE),
               "A device job faults page P in; the CPU's second migration runs start to end before"
                   + " the device takes its mutex; the flag is valid again and the device maps the"
-                  + " old frame P, which the migration freed."));
+                  + " old frame P, which the migration freed."),
+          new DeclaredRace(
+              RACE,
+              "munmap-zap-vs-fault",
+              Set.of(ViolationKind.STALE_USE, ViolationKind.USE_AFTER_FREE),
+              "The device looks the remapped page P up and drops the mmap lock; the next munmap"
+                  + " detaches the VMA, downgrades the lock and runs its window start to end (zap"
+                  + " included) before the device takes its mutex; the flag is valid again and the"
+                  + " device maps P, which the zap removed and the end freed."));
 
   @Override
   public String name() {

@@ -57,7 +57,8 @@ class DmirrorFactoryTest {
             "munmap-vs-fault",
             "overlapping-invalidations",
             "mprotect-during-write-fault",
-            "migrate-during-dma");
+            "migrate-during-dma",
+            "munmap-zap-vs-fault");
     assertThat(DmirrorFactory.VALID_FLAG_RESET.kinds())
         .containsExactlyInAnyOrder(ViolationKind.STALE_USE, ViolationKind.USE_AFTER_FREE);
     assertThatThrownBy(() -> factory.declaredRaces(DriverVariant.AS_MERGED))

@@ -70,6 +70,20 @@ public final class I915Factory implements DriverFactory {
               + " new page; the GPU job uses the old one.");
 
   /**
+   * {@link #GUP_BEFORE_VISIBLE} as munmap's zap exposes it: the munmap's start finds no object for
+   * a page the GPU pinned before the VMA was detached.
+   */
+  public static final DeclaredRace GUP_BEFORE_VISIBLE_ZAP =
+      new DeclaredRace(
+          "gup-before-visible/zap",
+          "munmap-zap-vs-fault",
+          Set.of(ViolationKind.STALE_USE),
+          "GPU: execbuf pins page P of the remapped range before munmap takes the mmap lock; CPU:"
+              + " munmap detaches the VMA, downgrades the lock and calls invalidate_range_start,"
+              + " the tree has no object for P yet; GPU: inserts the object and binds P; CPU: the"
+              + " zap clears the PTE; the GPU keeps a binding of a page no longer mapped there.");
+
+  /**
    * Legacy: the notifier has no {@code release} op, and the kernel unhooks classic notifiers after
    * calling {@code release} at exit, so the exit's unmap never reaches the tree.
    */
@@ -111,6 +125,7 @@ public final class I915Factory implements DriverFactory {
               GUP_BEFORE_VISIBLE,
               GUP_BEFORE_VISIBLE_COW,
               GUP_BEFORE_VISIBLE_MIGRATE,
+              GUP_BEFORE_VISIBLE_ZAP,
               NO_RELEASE_AT_EXIT);
       case CONSOLIDATED -> List.of();
       case AS_MERGED -> throw unsupported(variant);

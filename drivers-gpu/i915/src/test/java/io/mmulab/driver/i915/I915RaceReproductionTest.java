@@ -32,8 +32,9 @@ class I915RaceReproductionTest {
   private static final Map<String, Long> PINNED_SEEDS =
       Map.of(
           I915Factory.GUP_BEFORE_VISIBLE.name(), 1L,
-          I915Factory.GUP_BEFORE_VISIBLE_COW.name(), 1L,
+          I915Factory.GUP_BEFORE_VISIBLE_COW.name(), 6L,
           I915Factory.GUP_BEFORE_VISIBLE_MIGRATE.name(), 91L,
+          I915Factory.GUP_BEFORE_VISIBLE_ZAP.name(), 13L,
           I915Factory.NO_RELEASE_AT_EXIT.name(), 1L);
 
   /** Every declared legacy race, so that a new declaration cannot go without its reproduction. */

@@ -57,13 +57,15 @@ public final class RadeonFactory implements DriverFactory {
           race(
               "gup-after-start/fork",
               "fork-cow-writable",
-              " Here the callback's unlocked is-bound test runs while the CS is binding."));
+              " Here the callback's unlocked is-bound test runs while the CS is binding."),
+          race("gup-after-start/zap", "munmap-zap-vs-fault", ""));
 
   private static final List<DeclaredRace> AS_MERGED_RACES =
       List.of(
           GUP_AFTER_START_AS_MERGED,
           race("gup-after-start-fixme/overlapping", "overlapping-invalidations", AS_MERGED_NOTE),
-          race("gup-after-start-fixme/migrate", "migrate-during-dma", AS_MERGED_NOTE));
+          race("gup-after-start-fixme/migrate", "migrate-during-dma", AS_MERGED_NOTE),
+          race("gup-after-start-fixme/zap", "munmap-zap-vs-fault", AS_MERGED_NOTE));
 
   private static DeclaredRace race(String name, String scenario, String note) {
     return new DeclaredRace(

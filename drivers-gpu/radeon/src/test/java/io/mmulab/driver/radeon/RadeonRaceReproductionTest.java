@@ -27,13 +27,15 @@ class RadeonRaceReproductionTest {
   /** Race name → first failing seed of its scenario (sweep from seed 1, 200 seeds budget). */
   private static final Map<String, Long> PINNED_SEEDS =
       Map.of(
-          "gup-after-start", 6L,
+          "gup-after-start", 4L,
           "gup-after-start/overlapping", 1L,
           "gup-after-start/migrate", 2L,
           "gup-after-start/fork", 143L,
-          "gup-after-start-fixme", 6L,
+          "gup-after-start/zap", 5L,
+          "gup-after-start-fixme", 5L,
           "gup-after-start-fixme/overlapping", 1L,
-          "gup-after-start-fixme/migrate", 33L);
+          "gup-after-start-fixme/migrate", 33L,
+          "gup-after-start-fixme/zap", 3L);
 
   /** Replays spent shrinking each schedule; keeps the class fast. */
   private static final int SHRINK_ATTEMPTS = 40;
