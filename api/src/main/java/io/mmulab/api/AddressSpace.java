@@ -85,18 +85,67 @@ public interface AddressSpace {
    * @param notifier the notifier
    * @throws ErrnoException {@link Errno#EINVAL} if the address space has no users
    * @throws IllegalArgumentException if it is already registered here
+   * @throws LockRuleViolation if the caller holds the mmap lock (use {@link
+   *     #registerNotifierLocked})
    */
   void registerNotifier(MmuNotifier notifier) throws ErrnoException;
 
   /**
-   * Unregisters a classic notifier (kernel {@code mmu_notifier_unregister}); if the address space
-   * has not been released yet, calls the notifier's {@link MmuNotifier#release} first so that it
-   * drops every device mapping.
+   * Like {@link #registerNotifier} for a caller that holds the mmap lock for write (kernel {@code
+   * __mmu_notifier_register}).
    *
-   * @param notifier a registered notifier
-   * @throws IllegalArgumentException if it is not registered here
+   * @param notifier the notifier
+   * @throws ErrnoException {@link Errno#EINVAL} if the address space has no users
+   * @throws IllegalArgumentException if it is already registered here
+   * @throws LockRuleViolation if the caller does not hold the mmap lock for write
+   */
+  void registerNotifierLocked(MmuNotifier notifier) throws ErrnoException;
+
+  /**
+   * Unregisters a classic notifier (kernel {@code mmu_notifier_unregister}). If it is still
+   * registered (exit has not released it yet), calls its {@link MmuNotifier#release} first, while
+   * it is still registered, so that it drops every device mapping. Then waits for a grace period:
+   * when this returns, no callback of the notifier is running or will run. May sleep; must not be
+   * called from a notifier callback.
+   *
+   * @param notifier a notifier registered here, possibly already released by exit
+   * @throws IllegalArgumentException if it was never registered here, or already unregistered
+   * @throws LockRuleViolation {@link LockRule#GRACE_PERIOD_IN_CALLBACK} if called from a callback
    */
   void unregisterNotifier(MmuNotifier notifier);
+
+  /**
+   * Returns the notifier {@code factory} made for this address space, taking a reference on it, or
+   * makes and registers a new one with one reference (kernel {@code mmu_notifier_get}). Takes the
+   * mmap lock for write. Pair every successful call with one {@link #putNotifier}.
+   *
+   * @param factory the notifier's allocator and identity
+   * @param <T> the notifier type
+   * @return the shared notifier
+   * @throws ErrnoException what {@link MmuNotifierFactory#allocNotifier} threw, or {@link
+   *     Errno#EINVAL} if the address space has no users
+   */
+  <T extends MmuNotifier> T getNotifier(MmuNotifierFactory<T> factory) throws ErrnoException;
+
+  /**
+   * Drops a reference taken by {@link #getNotifier} (kernel {@code mmu_notifier_put}). The last one
+   * unregisters the notifier without calling its release and hands it to {@link
+   * MmuNotifierFactory#freeNotifier} after a grace period; callbacks may still be running when this
+   * returns. Does not sleep.
+   *
+   * @param notifier a notifier got from {@link #getNotifier} on this address space
+   * @throws IllegalArgumentException if it was not got here or has no reference left
+   */
+  void putNotifier(MmuNotifier notifier);
+
+  /**
+   * Waits until every notifier put so far on this address space has been freed (kernel {@code
+   * mmu_notifier_synchronize}, which waits for every address space); a driver calls it before it
+   * goes away. May sleep.
+   *
+   * @throws LockRuleViolation {@link LockRule#GRACE_PERIOD_IN_CALLBACK} if called from a callback
+   */
+  void synchronizeNotifiers();
 
   /**
    * Returns the lock that protects the VMAs and page tables (kernel {@code mmap_lock}).

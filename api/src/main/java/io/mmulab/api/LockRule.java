@@ -7,8 +7,9 @@ package io.mmulab.api;
  */
 public enum LockRule {
   /**
-   * {@code readBegin} called while the thread holds a lock that an invalidate callback of the same
-   * address space takes: the reader may sleep waiting for an invalidation that waits for that lock.
+   * {@code readBegin} called while the thread holds a lock that an invalidate callback (interval,
+   * or a classic start or end) of the same address space takes: the reader may sleep waiting for an
+   * invalidation that waits for that lock.
    */
   READ_BEGIN_HOLDING_CALLBACK_LOCK,
   /**
@@ -17,8 +18,9 @@ public enum LockRule {
    */
   REMOVE_HOLDING_CALLBACK_LOCK,
   /**
-   * An invalidate callback tried to take a lock that some thread held while it waited in {@code
-   * readBegin} or {@code remove} on the same address space: the reverse order of the above.
+   * An invalidate callback (interval or classic) tried to take a lock that some thread held while
+   * it waited in {@code readBegin} or {@code remove} on the same address space: the reverse order
+   * of the above.
    */
   CALLBACK_TAKES_LOCK_HELD_ACROSS_WAIT,
   /** {@code readBegin} called from inside an invalidate callback: it would wait for itself. */
@@ -33,6 +35,11 @@ public enum LockRule {
   SET_SEQ_OUTSIDE_CALLBACK,
   /** {@code setSeq} called with a value other than the {@code curSeq} passed to the callback. */
   SET_SEQ_WRONG_VALUE,
+  /**
+   * {@code unregisterNotifier} or {@code synchronizeNotifiers} called from inside a notifier
+   * callback: the grace period it waits for cannot end while the caller is in a callback.
+   */
+  GRACE_PERIOD_IN_CALLBACK,
   /** {@code invalidateRangeEnd} called after the matching non-blocking start failed. */
   END_AFTER_FAILED_NONBLOCK_START,
   /** {@code invalidateRangeEnd} called for a range this thread has no open start for. */
@@ -46,7 +53,10 @@ public enum LockRule {
   USE_AFTER_REMOVE,
   /** {@code insert} called while holding the address space's mmap lock (it may take it). */
   INSERT_HOLDING_MMAP_LOCK,
-  /** {@code insertLocked} called without holding the mmap lock for write. */
+  /**
+   * {@code insertLocked} or {@code registerNotifierLocked} called without holding the mmap lock for
+   * write.
+   */
   INSERT_LOCKED_WITHOUT_MMAP_WRITE_LOCK,
   /** A walk of the page tables (such as {@code hmmRangeFault}) without the mmap lock held. */
   MMAP_LOCK_NOT_HELD,

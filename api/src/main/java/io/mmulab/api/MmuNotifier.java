@@ -6,10 +6,33 @@ package io.mmulab.api;
  * reaches {@link #invalidateRangeStart} before its page tables change and {@link
  * #invalidateRangeEnd} afterwards; the subscriber must filter ranges itself.
  *
- * <p>Interval subscriptions of the same address space are always called before classic notifiers.
- * Starts and ends may nest on one thread and run concurrently on several. A subscriber whose start
- * can fail must not do work in {@link #invalidateRangeEnd}: after a failed non-blocking start the
- * core ends only the classic notifiers whose start succeeded.
+ * <h2>Order and concurrency</h2>
+ *
+ * Interval subscriptions of the same address space are always called before classic notifiers, and
+ * the newest classic registration first. Starts and ends may nest on one thread and run
+ * concurrently on several. Callbacks run inside a read-side section of a grace-period mechanism
+ * (the kernel's SRCU): {@link AddressSpace#unregisterNotifier} and {@link
+ * AddressSpace#synchronizeNotifiers} wait for every section that began before them, so once
+ * unregister returns no callback of the notifier is running or will run.
+ *
+ * <h2>A refused non-blockable start</h2>
+ *
+ * For a non-blockable range (the OOM reaper) a start may return false instead of sleeping. Every
+ * classic start is still called, then the invalidation fails with {@link Errno#EAGAIN} and the
+ * invalidator calls no end. What else happens is the address space's {@link NonblockRefusal} rule;
+ * under the default ({@link NonblockRefusal#END_ALL_CLOSE_WINDOW}, as in mainline kernels since
+ * 5.13) the core calls {@link #invalidateRangeEnd} on every classic notifier, so a notifier whose
+ * start can refuse must not do work in its end (the core warns if it overrides it). A blockable
+ * range must never be refused: the kernel warns and goes on as if the start had succeeded, and so
+ * does mmulab.
+ *
+ * <h2>Lock rules</h2>
+ *
+ * Starts and ends are tracked like interval callbacks: a lock they take must not be held by a
+ * thread waiting for invalidations ({@code readBegin}, {@code remove}) on the same address space,
+ * and for a non-blockable range they must not sleep ({@link
+ * LockRule#SLEEP_IN_NONBLOCKABLE_CALLBACK}). {@link #invalidateSecondaryTlbs} and the aging
+ * callbacks run under the page-table spin lock and must never sleep.
  */
 public interface MmuNotifier {
   /**
@@ -24,17 +47,69 @@ public interface MmuNotifier {
   }
 
   /**
-   * Called after the CPU page tables of {@code range} changed, once per successful start.
+   * Called after the CPU page tables of {@code range} changed, once per start; after a refused
+   * non-blockable start, as the address space's {@link NonblockRefusal} rule says.
    *
    * @param range the same invalidation that was started
    */
   default void invalidateRangeEnd(MmuNotifierRange range) {}
 
   /**
-   * Called once when the address space loses its last user, before its mappings are torn down. The
-   * notifier is unregistered afterwards.
+   * Called once the address space lost its last user, before its mappings are torn down, while the
+   * notifier is still registered; it is unregistered afterwards. Also called by {@link
+   * AddressSpace#unregisterNotifier} if the notifier was still registered. When unregister races
+   * with exit both may call it, so it must be idempotent; it is never skipped.
    *
    * @param mm the exiting address space
    */
   default void release(AddressSpace mm) {}
+
+  /**
+   * Called, under the page-table lock, each time a CPU page-table entry of {@code [start, end)} is
+   * changed or cleared, so that a device sharing the CPU page tables (an IOMMU in shared virtual
+   * addressing) flushes its TLB (kernel {@code arch_invalidate_secondary_tlbs}, {@code
+   * invalidate_range} in 5.5). Must not sleep.
+   *
+   * @param mm the address space
+   * @param start first address
+   * @param end address after the last (exclusive)
+   */
+  default void invalidateSecondaryTlbs(AddressSpace mm, long start, long end) {}
+
+  /**
+   * Page aging: clears the device's accessed bits of {@code [start, end)} and flushes them (kernel
+   * {@code clear_flush_young}). Called under the page-table lock; must not sleep.
+   *
+   * @param mm the address space
+   * @param start first address
+   * @param end address after the last (exclusive)
+   * @return true if the device had accessed any page of the range
+   */
+  default boolean clearFlushYoung(AddressSpace mm, long start, long end) {
+    return false;
+  }
+
+  /**
+   * Page aging without a flush (kernel {@code clear_young}): like {@link #clearFlushYoung}, but the
+   * device may keep using stale accessed bits for a while. Must not sleep.
+   *
+   * @param mm the address space
+   * @param start first address
+   * @param end address after the last (exclusive)
+   * @return true if the device had accessed any page of the range
+   */
+  default boolean clearYoung(AddressSpace mm, long start, long end) {
+    return false;
+  }
+
+  /**
+   * Page aging, read only (kernel {@code test_young}). Must not sleep.
+   *
+   * @param mm the address space
+   * @param address the page
+   * @return true if the device accessed the page since its bit was last cleared
+   */
+  default boolean testYoung(AddressSpace mm, long address) {
+    return false;
+  }
 }

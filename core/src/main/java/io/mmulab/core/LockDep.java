@@ -13,6 +13,12 @@ import java.util.List;
  *
  * <p>Lock identity is the lock object (not a lock class as in the kernel), which is exact for the
  * simulation and never reports a false dependency between two instances.
+ *
+ * <p>Deliberate difference: the kernel's dependencies on invalidations are global (one lockdep map
+ * for every invalidate start); ours are per address space. A lock taken by any callback (interval,
+ * or a classic start or end) of an address space must not be held across a {@code readBegin} or
+ * {@code remove} on the same address space. Global sets would be state shared by every run, which
+ * the model-checked tests (Lincheck) cannot snapshot.
  */
 public final class LockDep {
   private LockDep() {}
@@ -36,7 +42,7 @@ public final class LockDep {
       checkMaySleep(ts, lock);
     }
     for (ThreadState.CallbackFrame frame : ts.callbacks) {
-      frame.subscriptions().checkCallbackMayTake(lock);
+      frame.subscriptions().checkCallbackMayTake(frame, lock);
     }
   }
 
@@ -142,7 +148,7 @@ public final class LockDep {
         throw new LockRuleViolation(
             LockRule.SLEEP_IN_NONBLOCKABLE_CALLBACK,
             "callback of "
-                + frame.sub()
+                + frame.who()
                 + " for non-blockable "
                 + frame.range()
                 + " may sleep ("

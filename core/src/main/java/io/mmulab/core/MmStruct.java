@@ -9,7 +9,9 @@ import io.mmulab.api.LockRuleViolation;
 import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.api.MmuIntervalNotifierOps;
 import io.mmulab.api.MmuNotifier;
+import io.mmulab.api.MmuNotifierFactory;
 import io.mmulab.api.MmuNotifierRange;
+import io.mmulab.api.NonblockRefusal;
 import io.mmulab.api.hmm.HmmRange;
 import io.mmulab.api.sync.Lockable;
 import io.mmulab.api.sync.RwSemaphore;
@@ -43,7 +45,6 @@ public final class MmStruct implements AddressSpace {
   private final MmBackend backend;
   private final List<String> warnings = new CopyOnWriteArrayList<>();
   private volatile boolean notifierRegistered;
-  private volatile boolean released;
 
   /**
    * Creates an address space with one user and no mappings.
@@ -123,11 +124,7 @@ public final class MmStruct implements AddressSpace {
   public MmuIntervalNotifier insertIntervalNotifierLocked(
       long start, long length, MmuIntervalNotifierOps ops, Lockable updateLock)
       throws ErrnoException {
-    if (!mmapLock.isWriteHeldByCurrentThread()) {
-      throw new LockRuleViolation(
-          LockRule.INSERT_LOCKED_WITHOUT_MMAP_WRITE_LOCK,
-          "insertLocked on " + name + " without " + mmapLock.name() + " held for write");
-    }
+    requireMmapWriteLock("insertLocked");
     notifierRegistered = true;
     return subscriptions.insert(start, length, ops, updateLock);
   }
@@ -135,31 +132,87 @@ public final class MmStruct implements AddressSpace {
   @Override
   public void registerNotifier(MmuNotifier notifier) throws ErrnoException {
     Objects.requireNonNull(notifier, "notifier is null");
-    if (users() <= 0) {
-      throw new ErrnoException(Errno.EINVAL, "register on " + name + ", which has no users");
-    }
+    requireUsers("register");
     mmapLock.downWrite();
     try {
       notifierRegistered = true;
-      subscriptions.registerClassic(notifier);
+      subscriptions.registerClassic(notifier, null);
     } finally {
       mmapLock.upWrite();
     }
   }
 
   @Override
+  public void registerNotifierLocked(MmuNotifier notifier) throws ErrnoException {
+    Objects.requireNonNull(notifier, "notifier is null");
+    requireMmapWriteLock("registerNotifierLocked");
+    requireUsers("register");
+    notifierRegistered = true;
+    subscriptions.registerClassic(notifier, null);
+  }
+
+  @Override
   public void unregisterNotifier(MmuNotifier notifier) {
     Objects.requireNonNull(notifier, "notifier is null");
-    if (!subscriptions.isClassicRegistered(notifier)) {
-      if (released) {
-        return; // release already unregistered it, as in the kernel
-      }
-      throw new IllegalArgumentException(notifier + " is not registered on " + name);
-    }
-    if (!released) {
-      notifier.release(this);
-    }
     subscriptions.unregisterClassic(notifier);
+  }
+
+  @Override
+  public <T extends MmuNotifier> T getNotifier(MmuNotifierFactory<T> factory)
+      throws ErrnoException {
+    Objects.requireNonNull(factory, "factory is null");
+    requireUsers("getNotifier");
+    mmapLock.downWrite();
+    try {
+      notifierRegistered = true;
+      return subscriptions.getClassic(factory);
+    } finally {
+      mmapLock.upWrite();
+    }
+  }
+
+  @Override
+  public void putNotifier(MmuNotifier notifier) {
+    Objects.requireNonNull(notifier, "notifier is null");
+    subscriptions.putClassic(notifier);
+  }
+
+  @Override
+  public void synchronizeNotifiers() {
+    subscriptions.synchronizeClassic();
+  }
+
+  private void requireUsers(String op) throws ErrnoException {
+    if (users() <= 0) {
+      throw new ErrnoException(Errno.EINVAL, op + " on " + name + ", which has no users");
+    }
+  }
+
+  private void requireMmapWriteLock(String op) {
+    if (!mmapLock.isWriteHeldByCurrentThread()) {
+      throw new LockRuleViolation(
+          LockRule.INSERT_LOCKED_WITHOUT_MMAP_WRITE_LOCK,
+          op + " on " + name + " without " + mmapLock.name() + " held for write");
+    }
+  }
+
+  /**
+   * Selects what a classic notifier's refusal of a non-blockable start does (see {@link
+   * NonblockRefusal}); {@link NonblockRefusal#END_ALL_CLOSE_WINDOW} until changed.
+   *
+   * @param rule the rule
+   */
+  public void setNonblockRefusal(NonblockRefusal rule) {
+    subscriptions.nonblockRefusal(Objects.requireNonNull(rule, "rule is null"));
+  }
+
+  /**
+   * Returns the selected {@link NonblockRefusal} rule.
+   *
+   * @return the rule
+   */
+  public NonblockRefusal nonblockRefusal() {
+    return subscriptions.nonblockRefusal();
   }
 
   @Override
@@ -307,7 +360,8 @@ public final class MmStruct implements AddressSpace {
    *
    * @param range the invalidation; its blockable flag is overwritten with false
    * @throws ErrnoException {@link Errno#EAGAIN} if a subscriber could not proceed without sleeping;
-   *     the window is then already closed and end must not be called
+   *     end must then not be called. An interval subscription's refusal closes the window; a
+   *     classic notifier's refusal does what {@link #nonblockRefusal()} says
    */
   public void invalidateRangeStartNonblock(MmuNotifierRange range) throws ErrnoException {
     subscriptions.invalidateRangeStartNonblock(range);
@@ -328,11 +382,57 @@ public final class MmStruct implements AddressSpace {
   /**
    * Process exit, before mappings are torn down (kernel {@code mmu_notifier_release}): one
    * blockable RELEASE window over {@code [0, ULONG_MAX)} for the interval subscriptions (which stay
-   * subscribed), then every classic notifier's release, after which they are unregistered.
+   * subscribed), then every classic notifier's release while it is still registered, after which
+   * they are unregistered and a grace period passes.
    */
   public void mmuNotifierRelease() {
-    released = true;
     subscriptions.release();
+  }
+
+  /**
+   * Tells every classic notifier that CPU page-table entries of {@code [start, end)} changed
+   * (kernel {@code mmu_notifier_arch_invalidate_secondary_tlbs}); the caller holds the page-table
+   * lock, so the callbacks must not sleep.
+   *
+   * @param start first address
+   * @param end address after the last
+   */
+  public void invalidateSecondaryTlbs(long start, long end) {
+    subscriptions.invalidateSecondaryTlbs(start, end);
+  }
+
+  /**
+   * Page aging (kernel {@code mmu_notifier_clear_flush_young}): asks every classic notifier to
+   * clear and flush its accessed bits of {@code [start, end)}; the caller holds the page-table
+   * lock.
+   *
+   * @param start first address
+   * @param end address after the last
+   * @return true if any notifier's device had accessed the range
+   */
+  public boolean clearFlushYoung(long start, long end) {
+    return subscriptions.clearYoung(start, end, true);
+  }
+
+  /**
+   * Page aging without a flush (kernel {@code mmu_notifier_clear_young}).
+   *
+   * @param start first address
+   * @param end address after the last
+   * @return true if any notifier's device had accessed the range
+   */
+  public boolean clearYoung(long start, long end) {
+    return subscriptions.clearYoung(start, end, false);
+  }
+
+  /**
+   * Page aging, read only (kernel {@code mmu_notifier_test_young}).
+   *
+   * @param address the page
+   * @return true if some notifier's device accessed it
+   */
+  public boolean testYoung(long address) {
+    return subscriptions.testYoung(address);
   }
 
   // ---------------------------------------------------------------------------------------------

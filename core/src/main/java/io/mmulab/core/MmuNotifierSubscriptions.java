@@ -7,13 +7,17 @@ import io.mmulab.api.LockRuleViolation;
 import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.api.MmuIntervalNotifierOps;
 import io.mmulab.api.MmuNotifier;
+import io.mmulab.api.MmuNotifierFactory;
 import io.mmulab.api.MmuNotifierRange;
+import io.mmulab.api.NonblockRefusal;
 import io.mmulab.api.sync.Lockable;
 import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.api.sync.WaitQueue;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -56,10 +60,36 @@ public final class MmuNotifierSubscriptions {
   private IntervalSubscription deferredHead;
   private int deferredCount;
 
-  private final CopyOnWriteArrayList<MmuNotifier> classic = new CopyOnWriteArrayList<>();
+  /**
+   * A classic registration. {@code factory} is null for {@link MmStruct#registerNotifier}; {@code
+   * users} counts the references of a notifier got from a factory. Guarded by {@code classicLock}.
+   */
+  private static final class Classic {
+    final MmuNotifier notifier;
+    final MmuNotifierFactory<MmuNotifier> factory;
+    int users = 1;
+    boolean listed = true;
 
-  // Lockdep: locks taken inside callbacks of this address space, and locks held by threads while
-  // they called readBegin/remove here. A lock in both sets is a potential deadlock.
+    Classic(MmuNotifier notifier, MmuNotifierFactory<MmuNotifier> factory) {
+      this.notifier = notifier;
+      this.factory = factory;
+    }
+  }
+
+  // The classic list, newest first, read without a lock inside SRCU sections (kernel hlist under
+  // RCU). Changed only under classicLock, which also guards `registered` (every registration that
+  // is listed or was unlinked by exit and not yet unregistered or put) and the Classic fields. It
+  // is bookkeeping for the kernel's spin lock, never held across a callback or a wait, and no
+  // scheduling point.
+  private final CopyOnWriteArrayList<Classic> classic = new CopyOnWriteArrayList<>();
+  private final Map<MmuNotifier, Classic> registered = new IdentityHashMap<>();
+  private final Object classicLock = new Object();
+  private final NotifierSrcu srcu;
+  private volatile NonblockRefusal nonblockRefusal = NonblockRefusal.END_ALL_CLOSE_WINDOW;
+
+  // Lockdep: locks taken inside callbacks (interval, classic start or end) of this address space,
+  // and locks held by threads while they called readBegin/remove here. A lock in both sets is a
+  // potential deadlock.
   private final Set<Lockable> callbackLocks = ConcurrentHashMap.newKeySet();
   private final Set<Lockable> locksHeldAcrossWait = ConcurrentHashMap.newKeySet();
 
@@ -67,6 +97,15 @@ public final class MmuNotifierSubscriptions {
     this.mm = mm;
     this.lock = runtime.newSpinLock(mm.name() + ".notifier_subscriptions.lock");
     this.wq = runtime.newWaitQueue(mm.name() + ".notifier_subscriptions.wq");
+    this.srcu = new NotifierSrcu(runtime, mm.name());
+  }
+
+  void nonblockRefusal(NonblockRefusal rule) {
+    nonblockRefusal = rule;
+  }
+
+  NonblockRefusal nonblockRefusal() {
+    return nonblockRefusal;
   }
 
   MmStruct mm() {
@@ -169,19 +208,110 @@ public final class MmuNotifierSubscriptions {
     }
   }
 
-  void registerClassic(MmuNotifier notifier) {
-    if (classic.contains(notifier)) {
-      throw new IllegalArgumentException(notifier + " is already registered on " + mm.name());
+  @SuppressWarnings("unchecked")
+  void registerClassic(MmuNotifier notifier, MmuNotifierFactory<?> factory) {
+    synchronized (classicLock) {
+      if (registered.containsKey(notifier)) {
+        throw new IllegalArgumentException(notifier + " is already registered on " + mm.name());
+      }
+      Classic c = new Classic(notifier, (MmuNotifierFactory<MmuNotifier>) factory);
+      registered.put(notifier, c);
+      classic.add(0, c); // newest first, like hlist_add_head
     }
-    classic.add(0, notifier); // newest first, like hlist_add_head
   }
 
-  boolean unregisterClassic(MmuNotifier notifier) {
-    return classic.remove(notifier);
+  /**
+   * Kernel {@code mmu_notifier_unregister}: release while still listed (if exit has not unlinked
+   * it), unlink, then a grace period so that no callback of it is running or will run.
+   */
+  void unregisterClassic(MmuNotifier notifier) {
+    NotifierSrcu.checkNotInCallback("unregisterNotifier");
+    Classic c;
+    synchronized (classicLock) {
+      c = registered.get(notifier);
+      if (c == null) {
+        throw new IllegalArgumentException(notifier + " is not registered on " + mm.name());
+      }
+      if (c.factory != null) {
+        throw new IllegalArgumentException(
+            notifier + " was got from a factory on " + mm.name() + "; drop it with putNotifier");
+      }
+    }
+    if (isListed(c)) {
+      long t = srcu.readLock();
+      try {
+        notifier.release(mm);
+      } finally {
+        srcu.readUnlock(t);
+      }
+    }
+    synchronized (classicLock) {
+      unlink(c);
+      registered.remove(notifier);
+    }
+    srcu.synchronize();
+  }
+
+  /** Kernel {@code mmu_notifier_get_locked}: a reference on the listed notifier of the factory. */
+  @SuppressWarnings("unchecked")
+  <T extends MmuNotifier> T getClassic(MmuNotifierFactory<T> factory) throws ErrnoException {
+    synchronized (classicLock) {
+      for (Classic c : classic) {
+        if (c.factory == factory) {
+          c.users++;
+          return (T) c.notifier;
+        }
+      }
+    }
+    T n = factory.allocNotifier(mm);
+    if (n == null) {
+      throw new NullPointerException(factory + " allocated a null notifier");
+    }
+    registerClassic(n, factory);
+    return n;
+  }
+
+  /** Kernel {@code mmu_notifier_put}: the last reference unlinks and frees after a grace period. */
+  void putClassic(MmuNotifier notifier) {
+    Classic c;
+    synchronized (classicLock) {
+      c = registered.get(notifier);
+      if (c == null || c.factory == null) {
+        throw new IllegalArgumentException(
+            notifier + " was not got from a factory on " + mm.name());
+      }
+      if (--c.users > 0) {
+        return;
+      }
+      unlink(c);
+      registered.remove(notifier);
+    }
+    srcu.callAfterGracePeriod(() -> c.factory.freeNotifier(c.notifier));
+  }
+
+  void synchronizeClassic() {
+    srcu.barrier();
   }
 
   boolean isClassicRegistered(MmuNotifier notifier) {
-    return classic.contains(notifier);
+    synchronized (classicLock) {
+      Classic c = registered.get(notifier);
+      return c != null && c.listed;
+    }
+  }
+
+  private boolean isListed(Classic c) {
+    synchronized (classicLock) {
+      return c.listed;
+    }
+  }
+
+  /** Caller holds classicLock. */
+  private void unlink(Classic c) {
+    if (c.listed) {
+      c.listed = false;
+      classic.remove(c);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -254,10 +384,7 @@ public final class MmuNotifierSubscriptions {
     ThreadState ts = ThreadState.current();
     ts.lastFailedNonblockStart = null;
     itreeInvalidate(r);
-    MmuNotifier refused = startClassic(r);
-    if (refused != null) {
-      mm.warn("classic notifier " + refused + " failed blockable " + r);
-    }
+    startClassic(ts, r);
     ts.openWindows.add(new ThreadState.OpenWindow(this, r));
   }
 
@@ -269,9 +396,19 @@ public final class MmuNotifierSubscriptions {
       ts.lastFailedNonblockStart = new ThreadState.OpenWindow(this, r);
       throw new ErrnoException(Errno.EAGAIN, "an interval subscription could not block for " + r);
     }
-    MmuNotifier refused = startClassic(r);
+    MmuNotifier refused = startClassic(ts, r);
     if (refused != null) {
-      ts.lastFailedNonblockStart = new ThreadState.OpenWindow(this, r);
+      NonblockRefusal rule = nonblockRefusal;
+      try {
+        if (rule != NonblockRefusal.LINUX_5_5) {
+          endClassic(ts, r, Integer.MAX_VALUE);
+        }
+      } finally {
+        if (rule == NonblockRefusal.END_ALL_CLOSE_WINDOW) {
+          itreeInvEnd();
+        }
+        ts.lastFailedNonblockStart = new ThreadState.OpenWindow(this, r);
+      }
       throw new ErrnoException(
           Errno.EAGAIN, "classic notifier " + refused + " could not block for " + r);
     }
@@ -279,34 +416,79 @@ public final class MmuNotifierSubscriptions {
   }
 
   /**
-   * Starts every classic notifier. A blockable range goes on past a refusal (the caller warns); a
-   * non-blockable one stops at the first refusal and unwinds: the interval window is closed (the
-   * kernel leaves it open in this case, a defect noted in the spec) and the notifiers already
-   * started are ended. A throwing notifier unwinds the same way and the exception propagates.
+   * Starts every classic notifier, each one even after a refusal (as the kernel does). A blockable
+   * refusal is a driver bug that is warned about and otherwise ignored. A throwing notifier
+   * unwinds: the interval window is closed, the notifiers already started are ended, and the
+   * exception propagates.
    *
-   * @return the notifier that refused, or null
+   * @return the last notifier that refused a non-blockable range, or null
    */
-  private MmuNotifier startClassic(MmuNotifierRange r) {
+  private MmuNotifier startClassic(ThreadState ts, MmuNotifierRange r) {
+    if (classic.isEmpty()) {
+      return null;
+    }
+    List<Classic> snapshot = List.copyOf(classic);
+    long ticket = srcu.readLock();
     int started = 0;
     MmuNotifier refused = null;
     try {
-      for (MmuNotifier n : classic) {
-        if (!n.invalidateRangeStart(r)) {
-          refused = n;
-          if (!r.blockable()) {
-            break;
+      for (Classic c : snapshot) {
+        if (!callClassic(ts, c.notifier, r, true)) {
+          if (r.blockable()) {
+            mm.warn("classic notifier " + c.notifier + " failed blockable " + r);
+          } else {
+            refused = c.notifier;
+            // 5.13 added the warning with the ends it calls after a refusal; 5.5 had neither.
+            if (nonblockRefusal != NonblockRefusal.LINUX_5_5 && overridesEnd(c.notifier)) {
+              mm.warn(
+                  "classic notifier "
+                      + c.notifier
+                      + " refused "
+                      + r
+                      + " but implements invalidateRangeEnd, which the core calls anyway");
+            }
           }
         }
         started++;
       }
     } catch (RuntimeException | Error e) {
-      unwindFailedStart(r, started);
+      try {
+        itreeInvEnd();
+        for (int i = 0; i < started; i++) {
+          callClassic(ts, snapshot.get(i).notifier, r, false);
+        }
+      } finally {
+        srcu.readUnlock(ticket);
+      }
       throw e;
     }
-    if (refused != null && !r.blockable()) {
-      unwindFailedStart(r, started);
-    }
+    srcu.readUnlock(ticket);
     return refused;
+  }
+
+  private static boolean overridesEnd(MmuNotifier n) {
+    try {
+      return n.getClass()
+              .getMethod("invalidateRangeEnd", MmuNotifierRange.class)
+              .getDeclaringClass()
+          != MmuNotifier.class;
+    } catch (NoSuchMethodException e) {
+      throw new AssertionError("MmuNotifier.invalidateRangeEnd is missing", e);
+    }
+  }
+
+  /** One classic start or end, as a callback frame for the lock rules. */
+  private boolean callClassic(ThreadState ts, MmuNotifier n, MmuNotifierRange r, boolean start) {
+    ts.callbacks.add(new ThreadState.CallbackFrame(this, null, n, r, 0));
+    try {
+      if (start) {
+        return n.invalidateRangeStart(r);
+      }
+      n.invalidateRangeEnd(r);
+      return true;
+    } finally {
+      ts.callbacks.remove(ts.callbacks.size() - 1);
+    }
   }
 
   void invalidateRangeEnd(MmuNotifierRange range) {
@@ -329,13 +511,14 @@ public final class MmuNotifierSubscriptions {
               + mm.name());
     }
     itreeInvEnd();
-    endClassic(w.range(), classic.size());
+    endClassic(ts, w.range(), Integer.MAX_VALUE);
   }
 
   /**
-   * Process exit (kernel {@code mmu_notifier_release}): one RELEASE window, then classic release.
-   * Every classic notifier is released and unregistered even if a callback throws; the first
-   * failure propagates afterwards.
+   * Process exit (kernel {@code mmu_notifier_release}): one RELEASE window, then every listed
+   * classic notifier's release while it is still listed, then all are unlinked and a grace period
+   * passes (so a racing unregister has finished its own release call). Every classic notifier is
+   * released and unlinked even if a callback throws; the first failure propagates afterwards.
    */
   void release() {
     Throwable firstFailure = null;
@@ -346,16 +529,82 @@ public final class MmuNotifierSubscriptions {
     } catch (RuntimeException | Error e) {
       firstFailure = e; // itreeInvalidate already closed the window
     }
-    List<MmuNotifier> notifiers = List.copyOf(classic);
-    classic.clear();
-    for (MmuNotifier n : notifiers) {
+    if (!classic.isEmpty()) {
+      long ticket = srcu.readLock();
       try {
-        n.release(mm);
-      } catch (RuntimeException | Error e) {
-        firstFailure = firstFailure == null ? e : firstFailure;
+        for (Classic c : classic) {
+          try {
+            c.notifier.release(mm);
+          } catch (RuntimeException | Error e) {
+            firstFailure = firstFailure == null ? e : firstFailure;
+          }
+        }
+      } finally {
+        srcu.readUnlock(ticket);
       }
+      synchronized (classicLock) {
+        for (Classic c : classic) {
+          unlink(c);
+        }
+      }
+      srcu.synchronize();
     }
     rethrowIfAny(firstFailure);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Secondary TLBs and page aging (classic notifiers only; callers hold the page-table lock)
+
+  void invalidateSecondaryTlbs(long start, long end) {
+    if (classic.isEmpty()) {
+      return;
+    }
+    long ticket = srcu.readLock();
+    try {
+      for (Classic c : classic) {
+        c.notifier.invalidateSecondaryTlbs(mm, start, end);
+      }
+    } finally {
+      srcu.readUnlock(ticket);
+    }
+  }
+
+  /** Kernel {@code __mmu_notifier_clear_flush_young} (flush) and {@code _clear_young}. */
+  boolean clearYoung(long start, long end, boolean flush) {
+    if (classic.isEmpty()) {
+      return false;
+    }
+    boolean young = false;
+    long ticket = srcu.readLock();
+    try {
+      for (Classic c : classic) {
+        young |=
+            flush
+                ? c.notifier.clearFlushYoung(mm, start, end)
+                : c.notifier.clearYoung(mm, start, end);
+      }
+    } finally {
+      srcu.readUnlock(ticket);
+    }
+    return young;
+  }
+
+  /** Kernel {@code __mmu_notifier_test_young}: stops at the first notifier that saw an access. */
+  boolean testYoung(long address) {
+    if (classic.isEmpty()) {
+      return false;
+    }
+    long ticket = srcu.readLock();
+    try {
+      for (Classic c : classic) {
+        if (c.notifier.testYoung(mm, address)) {
+          return true;
+        }
+      }
+      return false;
+    } finally {
+      srcu.readUnlock(ticket);
+    }
   }
 
   /**
@@ -402,7 +651,7 @@ public final class MmuNotifierSubscriptions {
 
   private boolean callInvalidate(
       ThreadState ts, IntervalSubscription sub, MmuNotifierRange range, long curSeq) {
-    ts.callbacks.add(new ThreadState.CallbackFrame(this, sub, range, curSeq));
+    ts.callbacks.add(new ThreadState.CallbackFrame(this, sub, null, range, curSeq));
     try {
       return sub.ops.invalidate(sub, range, curSeq);
     } finally {
@@ -434,24 +683,30 @@ public final class MmuNotifierSubscriptions {
     wq.wakeUpAll();
   }
 
-  private void unwindFailedStart(MmuNotifierRange r, int classicStarted) {
-    itreeInvEnd();
-    endClassic(r, classicStarted);
-  }
-
-  /** Ends the first {@code count} classic notifiers; all are ended even if one throws. */
-  private void endClassic(MmuNotifierRange r, int count) {
+  /**
+   * Ends the first {@code count} listed classic notifiers (kernel {@code mn_hlist_invalidate_end});
+   * all are ended even if one throws, and the first failure propagates.
+   */
+  private void endClassic(ThreadState ts, MmuNotifierRange r, int count) {
+    if (classic.isEmpty()) {
+      return;
+    }
     Throwable firstFailure = null;
-    int i = 0;
-    for (MmuNotifier n : classic) {
-      if (i++ >= count) {
-        break;
+    long ticket = srcu.readLock();
+    try {
+      int i = 0;
+      for (Classic c : classic) {
+        if (i++ >= count) {
+          break;
+        }
+        try {
+          callClassic(ts, c.notifier, r, false);
+        } catch (RuntimeException | Error e) {
+          firstFailure = firstFailure == null ? e : firstFailure;
+        }
       }
-      try {
-        n.invalidateRangeEnd(r);
-      } catch (RuntimeException | Error e) {
-        firstFailure = firstFailure == null ? e : firstFailure;
-      }
+    } finally {
+      srcu.readUnlock(ticket);
     }
     rethrowIfAny(firstFailure);
   }
@@ -519,7 +774,7 @@ public final class MmuNotifierSubscriptions {
           "called on "
               + sub
               + " from inside the callback of "
-              + frame.sub()
+              + frame.who()
               + " for "
               + frame.range());
     }
@@ -541,11 +796,13 @@ public final class MmuNotifierSubscriptions {
     }
   }
 
-  void checkCallbackMayTake(Lockable l) {
+  void checkCallbackMayTake(ThreadState.CallbackFrame frame, Lockable l) {
     if (locksHeldAcrossWait.contains(l)) {
       throw new LockRuleViolation(
           LockRule.CALLBACK_TAKES_LOCK_HELD_ACROSS_WAIT,
-          "an invalidate callback of "
+          "the invalidate callback of "
+              + frame.who()
+              + " on "
               + mm.name()
               + " takes "
               + l.name()

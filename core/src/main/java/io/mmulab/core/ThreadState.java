@@ -1,5 +1,6 @@
 package io.mmulab.core;
 
+import io.mmulab.api.MmuNotifier;
 import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.sync.Lockable;
 import java.util.ArrayList;
@@ -12,12 +13,20 @@ import java.util.ArrayList;
 final class ThreadState {
   private static final ThreadLocal<ThreadState> CURRENT = ThreadLocal.withInitial(ThreadState::new);
 
-  /** A callback the thread is running: which subscription, for which range, with which seq. */
+  /**
+   * A callback the thread is running: which interval subscription (or, for a classic notifier's
+   * start or end, null and the notifier), for which range, with which seq (0 for classic).
+   */
   record CallbackFrame(
       MmuNotifierSubscriptions subscriptions,
       IntervalSubscription sub,
+      MmuNotifier classic,
       MmuNotifierRange range,
-      long curSeq) {}
+      long curSeq) {
+    String who() {
+      return sub != null ? sub.toString() : "classic notifier " + classic;
+    }
+  }
 
   /** A start this thread made whose end is still due. */
   record OpenWindow(MmuNotifierSubscriptions subscriptions, MmuNotifierRange range) {}

@@ -565,15 +565,10 @@ class ThrowingCallbackTest {
 
     Throwable thrown = catchThrowable(() -> mm.invalidateRangeStartNonblock(r));
 
-    assertThat(thrown)
-        .satisfiesAnyOf(
-            t -> assertThat(t).isSameAs(boom),
-            t ->
-                assertThat(t)
-                    .isInstanceOfSatisfying(
-                        ErrnoException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EAGAIN)));
+    assertThat(thrown).isSameAs(boom);
+    // Every classic notifier is ended after a refusal, the one that refused too (kernel rule).
     verify(endThrows, times(1)).invalidateRangeEnd(any());
-    verify(declines, never()).invalidateRangeEnd(any());
+    verify(declines, times(1)).invalidateRangeEnd(any());
     assertWindowClosed(before, true);
 
     doNothing().when(endThrows).invalidateRangeEnd(any());

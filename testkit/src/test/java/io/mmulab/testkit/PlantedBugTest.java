@@ -26,7 +26,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class PlantedBugTest {
   private static final ConformanceRunner RUNNER =
-      new ConformanceRunner(ConformanceOptions.defaults().withSeeds(1, 40).withShrinkAttempts(10));
+      new ConformanceRunner(ConformanceOptions.defaults().withSeeds(1, 60).withShrinkAttempts(10));
 
   static Stream<Arguments> caught() {
     return Stream.of(

@@ -33,6 +33,15 @@ public interface RwSemaphore extends Lockable {
   void upWrite();
 
   /**
+   * Turns the calling thread's exclusive hold into a shared one, letting waiting readers in but no
+   * writer in between (kernel {@code downgrade_write}). Release it with {@link #upRead}.
+   *
+   * @throws io.mmulab.api.LockRuleViolation {@link io.mmulab.api.LockRule#UNLOCK_NOT_HELD} if the
+   *     calling thread does not hold the lock for write
+   */
+  void downgradeWrite();
+
+  /**
    * Tells whether the calling thread holds the lock shared.
    *
    * @return true if read-held by the calling thread

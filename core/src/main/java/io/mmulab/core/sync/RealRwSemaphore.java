@@ -66,6 +66,17 @@ final class RealRwSemaphore implements RwSemaphore {
   }
 
   @Override
+  public void downgradeWrite() {
+    if (!lock.isWriteLockedByCurrentThread()) {
+      throw wrongMode("downgradeWrite");
+    }
+    // ReentrantReadWriteLock lets the writer take the read lock before it drops the write lock:
+    // no writer can get in between. Lockdep keeps seeing one hold of this lock.
+    lock.readLock().lock();
+    lock.writeLock().unlock();
+  }
+
+  @Override
   public boolean isReadHeldByCurrentThread() {
     return lock.getReadHoldCount() > 0;
   }

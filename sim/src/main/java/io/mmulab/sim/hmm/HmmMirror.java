@@ -6,9 +6,11 @@ import io.mmulab.api.ErrnoException;
 import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.api.MmuNotifier;
 import io.mmulab.api.MmuNotifierRange;
+import io.mmulab.api.NonblockRefusal;
 import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.api.sync.WaitQueue;
+import io.mmulab.core.MmStruct;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -80,11 +82,17 @@ public final class HmmMirror implements MmuNotifier {
   }
 
   /**
-   * Kernel {@code hmm_mirror_register}: hooks the mirror's notifier into the address space.
+   * Kernel {@code hmm_mirror_register}: hooks the mirror's notifier into the address space, which
+   * from then on follows {@link NonblockRefusal#LINUX_5_5} (the rule this core was written for).
    *
    * @throws ErrnoException as {@link AddressSpace#registerNotifier}
    */
   public void register() throws ErrnoException {
+    // The pre-5.5 hmm core relies on 5.5's refusal rule (no end follows a refused start; it
+    // closes its own count), so the address space it is hooked into follows that rule.
+    if (mm instanceof MmStruct m) {
+      m.setNonblockRefusal(NonblockRefusal.LINUX_5_5);
+    }
     mm.registerNotifier(this);
   }
 

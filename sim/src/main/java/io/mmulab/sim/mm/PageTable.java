@@ -2,6 +2,7 @@ package io.mmulab.sim.mm;
 
 import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
+import io.mmulab.core.MmStruct;
 import io.mmulab.sim.check.CoherencyChecker;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,15 +35,17 @@ final class PageTable {
   static final long PUD_MASK = ~(PUD_SIZE - 1);
 
   private final SpinLock ptl;
+  private final MmStruct mm;
   private final String mmName;
   private final CoherencyChecker checker;
   private final TreeMap<Long, Pte> entries = new TreeMap<>();
   private final TreeSet<Long> pteTables = new TreeSet<>();
   private final TreeSet<Long> pudTables = new TreeSet<>();
 
-  PageTable(SyncRuntime runtime, String mmName, CoherencyChecker checker) {
+  PageTable(SyncRuntime runtime, MmStruct mm, CoherencyChecker checker) {
+    this.mmName = mm.name();
     this.ptl = runtime.newSpinLock(mmName + ".ptl");
-    this.mmName = mmName;
+    this.mm = mm;
     this.checker = checker;
   }
 
@@ -56,8 +59,9 @@ final class PageTable {
   }
 
   /**
-   * Installs {@code pte} at {@code va} (null clears it) and tells the checker if the frame or the
-   * write permission it sees changed.
+   * Installs {@code pte} at {@code va} (null clears it), tells the checker if the frame or the
+   * write permission it sees changed, and tells the classic notifiers' secondary TLBs if an entry
+   * that was there changed (kernel {@code arch_invalidate_secondary_tlbs}, inside this lock).
    */
   void set(long va, Pte pte) {
     assertLocked();
@@ -68,6 +72,9 @@ final class PageTable {
     boolean newW = pte != null && pte.checkerWritable();
     if (oldPfn != newPfn || (newPfn != CoherencyChecker.NO_PFN && oldW != newW)) {
       checker.cpuPteChanged(mmName, va, oldPfn, newPfn, oldW, newW);
+    }
+    if (old != null && !old.equals(pte)) {
+      mm.invalidateSecondaryTlbs(va, va + SimMm.PAGE_SIZE);
     }
     if (pte != null) {
       pudTables.add(va & PUD_MASK);

@@ -21,7 +21,7 @@ import java.util.Objects;
  */
 public final class SimFile {
   private final String name;
-  private final long pages;
+  private volatile long pages;
   private final boolean anonymous;
   private final PhysicalMemory memory;
   private final SpinLock lock;
@@ -229,6 +229,43 @@ public final class SimFile {
     }
     memory.put(pfn);
     return true;
+  }
+
+  /**
+   * Drops the cached and stored pages from {@code newPages} on (kernel {@code
+   * truncate_inode_pages}); the caller set the size and zapped the mappings first.
+   */
+  void dropPagesFrom(long newPages) {
+    List<Long> drop = new ArrayList<>();
+    lock.lock();
+    try {
+      cache
+          .entrySet()
+          .removeIf(
+              e -> {
+                if (e.getKey() >= newPages) {
+                  drop.add(e.getValue().pfn);
+                  return true;
+                }
+                return false;
+              });
+      store.keySet().removeIf(i -> i >= newPages);
+    } finally {
+      lock.unlock();
+    }
+    for (long pfn : drop) {
+      memory.put(pfn);
+    }
+  }
+
+  /** Sets the size; faults past it fail ({@code SIGBUS}). */
+  void setSize(long newPages) {
+    lock.lock();
+    try {
+      pages = newPages;
+    } finally {
+      lock.unlock();
+    }
   }
 
   /** A VMA now maps the file. */

@@ -5,7 +5,9 @@ import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.mem.PhysicalMemory;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -23,6 +25,7 @@ public final class SimMachine implements Machine {
   private final SwapSpace swap;
   private final AtomicInteger pids = new AtomicInteger();
   private final AtomicInteger shmems = new AtomicInteger();
+  private final List<SimProcess> processes = new CopyOnWriteArrayList<>();
 
   /**
    * Creates a machine over existing physical memory.
@@ -109,7 +112,32 @@ public final class SimMachine implements Machine {
   }
 
   SimProcess newProcess(String name) {
-    return new SimProcess(name, pids.incrementAndGet(), this);
+    SimProcess p = new SimProcess(name, pids.incrementAndGet(), this);
+    processes.add(p);
+    return p;
+  }
+
+  /**
+   * Truncates {@code file} to {@code newPages} (kernel {@code truncate_setsize} + {@code
+   * truncate_pagecache}): the size shrinks first, so faults past it fail with {@code SIGBUS}; then
+   * every address space mapping the file gets, per VMA, a blockable CLEAR from its first page past
+   * the new end to the VMA's end that zaps those pages and private copies of them (taking each mmap
+   * lock for read, in place of the file's rmap lock); then the page cache drops them.
+   *
+   * @param file a file of this machine
+   * @param newPages the new size in pages, at most the current one
+   * @throws IllegalArgumentException if {@code newPages} is negative or above the size
+   */
+  public void truncate(SimFile file, long newPages) {
+    if (newPages < 0 || newPages > file.pages()) {
+      throw new IllegalArgumentException(
+          "truncate of " + file + " (" + file.pages() + " pages) to " + newPages);
+    }
+    file.setSize(newPages);
+    for (SimProcess p : processes) {
+      p.truncateMapping(file, newPages);
+    }
+    file.dropPagesFrom(newPages);
   }
 
   SimFile newShmemFile(long pages) {

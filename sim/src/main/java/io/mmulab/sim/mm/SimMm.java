@@ -85,7 +85,7 @@ public final class SimMm implements MmBackend {
     this.machine = machine;
     this.rt = machine.runtime();
     this.memory = machine.memory();
-    this.pt = new PageTable(rt, mm.name(), machine.checker());
+    this.pt = new PageTable(rt, mm, machine.checker());
     this.faults = new FaultHandler(this);
     this.gup = new GupWalker(this);
     this.hmm = new HmmWalker(this);

@@ -27,6 +27,7 @@ public final class SimProcess implements UserProcess {
   private final MmStruct mm;
   private final SimMm sim;
   private final VmaOps vmaOps;
+  private final PageOps pageOps;
   private volatile boolean exited;
 
   SimProcess(String name, int pid, SimMachine machine) {
@@ -36,6 +37,7 @@ public final class SimProcess implements UserProcess {
     this.mm = new MmStruct(machine.runtime(), name + "#" + pid, m -> new SimMm(m, machine));
     this.sim = (SimMm) mm.backend();
     this.vmaOps = new VmaOps(sim);
+    this.pageOps = new PageOps(sim);
   }
 
   /**
@@ -137,7 +139,8 @@ public final class SimProcess implements UserProcess {
 
   /**
    * Unmaps {@code [addr, addr + length)} (kernel {@code munmap}): UNMAP over exactly that range if
-   * any VMA intersects it, splitting VMAs cut by its ends.
+   * any VMA intersects it, splitting VMAs cut by its ends. The mmap lock is taken for write and
+   * downgraded to read once the VMAs are detached, before the zap, as the kernel does since 4.20.
    *
    * @param addr page-aligned
    * @param length bytes, rounded up to pages
@@ -147,9 +150,13 @@ public final class SimProcess implements UserProcess {
     long len = checkRange(addr, length);
     RwSemaphore lock = writeLock();
     try {
-      vmaOps.munmap(addr, len);
+      vmaOps.munmap(addr, len, true);
     } finally {
-      lock.upWrite();
+      if (lock.isWriteHeldByCurrentThread()) {
+        lock.upWrite();
+      } else {
+        lock.upRead();
+      }
     }
   }
 
@@ -429,6 +436,154 @@ public final class SimProcess implements UserProcess {
     RwSemaphore lock = readLock();
     try {
       return MigrateVma.migrateToDevice(sim, start, end, pagemap);
+    } finally {
+      lock.upRead();
+    }
+  }
+
+  /**
+   * Clears the soft-dirty bits of the whole address space (kernel {@code clear_refs} with {@code
+   * CLEAR_REFS_SOFT_DIRTY}): one SOFT_DIRTY over {@code [0, ULONG_MAX)} write-protecting writable
+   * exclusive anonymous pages; the next write reuses the page. Takes the mmap lock for read.
+   *
+   * @return entries write-protected
+   */
+  public int clearSoftDirty() {
+    requireAlive();
+    RwSemaphore lock = readLock();
+    try {
+      return pageOps.clearSoftDirty();
+    } finally {
+      lock.upRead();
+    }
+  }
+
+  /**
+   * Moves {@code [from, from + length)}, inside one VMA, to {@code to} (kernel {@code mremap} with
+   * {@code MREMAP_MAYMOVE | MREMAP_FIXED}, same size): UNMAP of what was at the target, UNMAP of
+   * the old range while the entries move, then UNMAP of the old range as it is unmapped. Takes the
+   * mmap lock for write.
+   *
+   * @param from page-aligned source
+   * @param length bytes, rounded up to pages
+   * @param to page-aligned target, not overlapping the source
+   * @throws ErrnoException {@link Errno#EFAULT} if the source is not inside one VMA (or is a raw
+   *     mapping), {@link Errno#EINVAL} for bad or overlapping ranges
+   */
+  public void mremap(long from, long length, long to) throws ErrnoException {
+    long len = checkRange(from, length);
+    checkRange(to, len);
+    RwSemaphore lock = writeLock();
+    try {
+      pageOps.mremap(vmaOps, from, len, to);
+    } finally {
+      lock.upWrite();
+    }
+  }
+
+  /**
+   * Writes back the shared file pages of {@code [start, end)} (kernel {@code page_mkclean} from
+   * write-back): PROTECTION_PAGE per dirty or writable page; the entry becomes clean and read-only.
+   * Takes the mmap lock for read.
+   *
+   * @param start page-aligned
+   * @param end page-aligned
+   * @return pages cleaned
+   */
+  public int writeback(long start, long end) {
+    checkBounds(start, end);
+    RwSemaphore lock = readLock();
+    try {
+      return pageOps.writeback(start, end);
+    } finally {
+      lock.upRead();
+    }
+  }
+
+  /**
+   * Merges the anonymous page at {@code dup} into the one at {@code keep} if their contents are
+   * equal (KSM): CLEAR of {@code keep}'s page (write-protect), then CLEAR of {@code dup}'s page
+   * (replaced by {@code keep}'s frame, read-only). Takes the mmap lock for read.
+   *
+   * @param keep page-aligned address of the page kept
+   * @param dup page-aligned address of the page replaced
+   * @return true if merged
+   */
+  public boolean ksmMerge(long keep, long dup) {
+    checkBounds(keep, keep + SimMm.PAGE_SIZE);
+    checkBounds(dup, dup + SimMm.PAGE_SIZE);
+    RwSemaphore lock = readLock();
+    try {
+      return pageOps.ksmMerge(keep, dup);
+    } finally {
+      lock.upRead();
+    }
+  }
+
+  /**
+   * Collapses the 512 base pages of the 2 MiB block at {@code block} into a huge page (khugepaged):
+   * {@code testYoung} per page, then CLEAR of the block. Takes the mmap lock for write.
+   *
+   * @param block 2 MiB-aligned address
+   * @return true if collapsed; false if the block does not qualify
+   * @throws ErrnoException {@link Errno#ENOMEM} if no huge page could be allocated
+   */
+  public boolean collapseHugePage(long block) throws ErrnoException {
+    checkBounds(block, block + SimMm.HPAGE_SIZE);
+    RwSemaphore lock = writeLock();
+    try {
+      return pageOps.collapseHugePage(block);
+    } finally {
+      lock.upWrite();
+    }
+  }
+
+  /**
+   * Migrates the movable anonymous pages of {@code [start, end)} to new frames as compaction and
+   * NUMA balancing do (kernel {@code try_to_migrate}): CLEAR per page. Takes the mmap lock for
+   * read.
+   *
+   * @param start page-aligned
+   * @param end page-aligned
+   * @return pages migrated
+   * @throws ErrnoException {@link Errno#ENOMEM} if a destination could not be allocated
+   */
+  public int compact(long start, long end) throws ErrnoException {
+    checkBounds(start, end);
+    RwSemaphore lock = readLock();
+    try {
+      return pageOps.compact(start, end);
+    } finally {
+      lock.upRead();
+    }
+  }
+
+  /**
+   * One page-aging pass over {@code [start, end)}: for each present page, under the page-table
+   * lock, the classic notifiers' {@code clearFlushYoung} ({@code flush}, as reclaim does) or {@code
+   * clearYoung} (idle page tracking). Takes the mmap lock for read.
+   *
+   * @param start page-aligned
+   * @param end page-aligned
+   * @param flush whether to ask for a flush
+   * @return pages some device had accessed
+   */
+  public int agePages(long start, long end, boolean flush) {
+    checkBounds(start, end);
+    RwSemaphore lock = readLock();
+    try {
+      return pageOps.age(start, end, flush);
+    } finally {
+      lock.upRead();
+    }
+  }
+
+  /** The zap of a truncation ({@link SimMachine#truncate}) in this address space. */
+  void truncateMapping(SimFile file, long newPages) {
+    RwSemaphore lock = mm.mmapLock();
+    lock.downRead();
+    try {
+      pageOps.truncateMapping(file, newPages);
     } finally {
       lock.upRead();
     }

@@ -71,7 +71,7 @@ final class VmaOps {
         throw new ErrnoException(Errno.EINVAL, "MAP_FIXED at 0x" + Long.toHexString(addr));
       }
       start = addr;
-      munmap(start, len);
+      munmap(start, len, false);
     } else {
       start = place(addr, len, (flags & MAP_HUGE) != 0);
     }
@@ -126,9 +126,13 @@ final class VmaOps {
   /**
    * Kernel {@code do_vmi_munmap}: split the VMAs at both ends (splitting a huge mapping cut by a
    * boundary), detach them, then one UNMAP invalidation over {@code [addr, addr + len)} that zaps
-   * them; frames are dropped after its end, page tables nobody needs are freed last.
+   * them; frames are dropped after its end, page tables nobody needs are freed last. With {@code
+   * downgrade} (the munmap system call, since Linux 4.20) the mmap lock, held for write by the
+   * caller, is downgraded to read once the VMAs are detached, so faults, GUP and {@code
+   * hmmRangeFault} can run during the zap (they find no VMA there); the caller then holds it for
+   * read.
    */
-  void munmap(long addr, long len) {
+  void munmap(long addr, long len, boolean downgrade) {
     long end = addr + len;
     if (s.vmasIn(addr, end).isEmpty()) {
       return;
@@ -138,6 +142,9 @@ final class VmaOps {
     List<Vma> victims = s.vmasIn(addr, end);
     for (Vma v : victims) {
       s.vmas.remove(v.start());
+    }
+    if (downgrade) {
+      s.mm.mmapLock().downgradeWrite();
     }
     s.invalidate(
         MmuNotifierRange.of(s.mm, MmuNotifierEvent.UNMAP, addr, end),

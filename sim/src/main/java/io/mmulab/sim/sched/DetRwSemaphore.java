@@ -40,6 +40,7 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
   private String downWriteTrylockLabel;
   private String downWriteTrylockFailedLabel;
   private String upWriteLabel;
+  private String downgradeLabel;
 
   DetRwSemaphore(Scheduler s, String name) {
     this.s = s;
@@ -138,6 +139,18 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
   @Override
   public List<SimThread> holders() {
     return writer != null ? List.of(writer) : List.copyOf(readers);
+  }
+
+  @Override
+  public void downgradeWrite() {
+    SimThread self = s.self();
+    if (writer != self) {
+      throw wrongMode("downgradeWrite");
+    }
+    writer = null;
+    readers.add(self);
+    s.wakeAll(this);
+    s.reschedule(self, downgradeLabel());
   }
 
   @Override
@@ -258,6 +271,11 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
   private String downWriteTrylockFailedLabel() {
     String l = downWriteTrylockFailedLabel;
     return l != null ? l : (downWriteTrylockFailedLabel = "down_write_trylock " + name + " failed");
+  }
+
+  private String downgradeLabel() {
+    String l = downgradeLabel;
+    return l != null ? l : (downgradeLabel = "downgrade_write " + name);
   }
 
   private String upWriteLabel() {

@@ -36,7 +36,8 @@ public final class DmirrorFactory extends SimDriverFactory {
    * scenario of the library that lets a whole invalidation fall between a device lookup and its
    * check exposes it (measured on 1,000 seeds: munmap-vs-fault 5.5%, overlapping-invalidations
    * 4.5%, mprotect-during-write-fault 1.7%, migrate-during-dma 0.6% of the runs; never elsewhere,
-   * never on CONSOLIDATED).
+   * never on CONSOLIDATED), and munmap-zap-vs-fault, where the zap runs with the mmap lock
+   * downgraded to read.
    */
   public static final DeclaredRace VALID_FLAG_RESET =
       new DeclaredRace(
@@ -45,7 +46,8 @@ public final class DmirrorFactory extends SimDriverFactory {
               RACE_SCENARIO,
               "overlapping-invalidations",
               "mprotect-during-write-fault",
-              "migrate-during-dma"),
+              "migrate-during-dma",
+              "munmap-zap-vs-fault"),
           Set.of(ViolationKind.STALE_USE, ViolationKind.USE_AFTER_FREE, ViolationKind.PERMISSION),
           "The device looks page P up while its hmm range is valid and drops the mmap lock; a"
               + " whole invalidation of P runs before the device takes its mutex: start clears the"

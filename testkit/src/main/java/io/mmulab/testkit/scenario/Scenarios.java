@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * The scenario library: the nine programs every driver runs, by name. Names are what {@link
+ * The scenario library: the ten programs every driver runs, by name. Names are what {@link
  * io.mmulab.api.driver.DeclaredRace#scenario()} refers to.
  *
  * <table>
@@ -27,6 +27,8 @@ import java.util.stream.Collectors;
  *       write faults</td></tr>
  *   <tr><td>{@value #FENCE_NEVER_SIGNALS}</td><td>munmap; fence waits time out (injected)</td>
  *       <td>write jobs abandoned after a timeout, teardown</td></tr>
+ *   <tr><td>{@value #MUNMAP_ZAP_VS_FAULT}</td><td>munmap, its zap under the mmap lock downgraded
+ *       to read</td><td>read faults during the zap</td></tr>
  * </table>
  */
 public final class Scenarios {
@@ -58,6 +60,9 @@ public final class Scenarios {
   /** Name of the fence that never signals scenario. */
   public static final String FENCE_NEVER_SIGNALS = "fence-never-signals";
 
+  /** Name of the fault during munmap's zap (mmap lock read-held) scenario. */
+  public static final String MUNMAP_ZAP_VS_FAULT = "munmap-zap-vs-fault";
+
   private static final List<Scenario> ALL =
       List.of(
           new MunmapVsFault(),
@@ -68,7 +73,8 @@ public final class Scenarios {
           new ExitDuringDma(),
           new InsertRemoveDuringInvalidation(),
           new OomReapDuringFault(),
-          new FenceNeverSignals());
+          new FenceNeverSignals(),
+          new MunmapZapVsFault());
 
   private Scenarios() {}
 

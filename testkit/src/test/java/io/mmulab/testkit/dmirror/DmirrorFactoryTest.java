@@ -58,7 +58,8 @@ class DmirrorFactoryTest {
             "munmap-vs-fault",
             "overlapping-invalidations",
             "mprotect-during-write-fault",
-            "migrate-during-dma");
+            "migrate-during-dma",
+            "munmap-zap-vs-fault");
     assertThat(DmirrorFactory.VALID_FLAG_RESET.kinds())
         .containsExactlyInAnyOrder(
             ViolationKind.STALE_USE, ViolationKind.USE_AFTER_FREE, ViolationKind.PERMISSION);

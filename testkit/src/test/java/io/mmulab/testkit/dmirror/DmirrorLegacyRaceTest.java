@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mmulab.api.Errno;
 import io.mmulab.api.ErrnoException;
+import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.ViolationKind;
 import io.mmulab.api.sync.ThreadHandle;
@@ -22,6 +23,11 @@ import io.mmulab.sim.sched.ScheduleSource;
 import io.mmulab.sim.sched.SchedulerConfig;
 import io.mmulab.sim.sched.Shrinker;
 import io.mmulab.sim.sched.Simulation;
+import io.mmulab.testkit.Verdict;
+import io.mmulab.testkit.scenario.Scenario;
+import io.mmulab.testkit.scenario.ScenarioRun;
+import io.mmulab.testkit.scenario.ScenarioRunner;
+import io.mmulab.testkit.scenario.Scenarios;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.SplittableRandom;
@@ -233,5 +239,31 @@ class DmirrorLegacyRaceTest {
       RunResult r = Simulation.run(SchedulerConfig.ofSeed(seed), program); // uniform choices too
       assertThat(r.outcome()).as("uniform seed %d:%n%s", seed, r.report()).isEqualTo(Outcome.OK);
     }
+  }
+
+  /** The first seed at which munmap-zap-vs-fault shows the race on LEGACY. */
+  private static final long ZAP_PINNED_SEED = 5;
+
+  @Test
+  void legacy_munmapZapVsFault_pinnedSeed_showsTheDeclaredRace_consolidatedClean() {
+    DeclaredRace race =
+        DmirrorFactory.LEGACY_RACES.stream()
+            .filter(r -> r.scenario().equals(Scenarios.MUNMAP_ZAP_VS_FAULT))
+            .findFirst()
+            .orElseThrow();
+    DmirrorFactory factory = new DmirrorFactory();
+    Scenario scenario = Scenarios.byName(Scenarios.MUNMAP_ZAP_VS_FAULT);
+
+    ScenarioRun run =
+        new ScenarioRunner(factory, DriverVariant.LEGACY).run(scenario, ZAP_PINNED_SEED);
+    Verdict verdict = Verdict.of(run, DmirrorFactory.LEGACY_RACES);
+
+    assertThat(verdict.shows(race)).as(verdict.summary()).isTrue();
+    assertThat(verdict.passed()).as(verdict.summary()).isTrue();
+    assertThat(run.violations()).anyMatch(v -> v.kind() == ViolationKind.STALE_USE);
+    ScenarioRun safe =
+        new ScenarioRunner(factory, DriverVariant.CONSOLIDATED).run(scenario, ZAP_PINNED_SEED);
+    assertThat(safe.outcome()).isEqualTo(Outcome.OK);
+    assertThat(safe.violations()).isEmpty();
   }
 }

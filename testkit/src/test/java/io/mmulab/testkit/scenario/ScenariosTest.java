@@ -19,7 +19,8 @@ class ScenariosTest {
             "exit-during-dma",
             "insert-remove-during-invalidation",
             "oom-reap-during-fault",
-            "fence-never-signals");
+            "fence-never-signals",
+            "munmap-zap-vs-fault");
     for (Scenario s : Scenarios.all()) {
       assertThat(Scenarios.byName(s.name())).isSameAs(s);
       assertThat(s.description()).isNotBlank();

@@ -30,13 +30,14 @@ public final class I915Factory extends SimDriverFactory {
   /**
    * Legacy: {@code get_pages} pins the user pages before the object is in the tree, so an
    * invalidation whose start already walked the tree never sees it. Exposed by {@code
-   * MADV_DONTNEED} and migration, by a copy-on-write of the zero page (a CLEAR of one page) and by
-   * the DMA-time migrations.
+   * MADV_DONTNEED} and migration, by a copy-on-write of the zero page (a CLEAR of one page), by the
+   * DMA-time migrations, and by an munmap whose zap runs with the mmap lock downgraded to read (the
+   * GPU pinned the page before munmap took the lock).
    */
   public static final DeclaredRace GUP_BEFORE_VISIBLE =
       new DeclaredRace(
           "gup-before-visible",
-          List.of(RACE_SCENARIO, "munmap-vs-fault", "migrate-during-dma"),
+          List.of(RACE_SCENARIO, "munmap-vs-fault", "migrate-during-dma", "munmap-zap-vs-fault"),
           Set.of(ViolationKind.STALE_USE, ViolationKind.PERMISSION),
           "CPU: an invalidation (madvise(DONTNEED), migrate, or the CLEAR of a first write to a"
               + " zero-page entry) calls invalidate_range_start, the tree has no object for the"

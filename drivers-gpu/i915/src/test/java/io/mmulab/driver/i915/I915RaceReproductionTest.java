@@ -33,8 +33,9 @@ class I915RaceReproductionTest {
   private static final Map<String, Long> PINNED_SEEDS =
       Map.of(
           "gup-before-visible (overlapping-invalidations)", 1L,
-          "gup-before-visible (munmap-vs-fault)", 1L,
+          "gup-before-visible (munmap-vs-fault)", 6L,
           "gup-before-visible (migrate-during-dma)", 91L,
+          "gup-before-visible (munmap-zap-vs-fault)", 13L,
           "no-release-at-exit (exit-during-dma)", 1L);
 
   /** Every declared legacy race in every scenario, so none can go without its reproduction. */

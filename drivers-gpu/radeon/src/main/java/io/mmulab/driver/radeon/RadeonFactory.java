@@ -46,7 +46,8 @@ public final class RadeonFactory extends SimDriverFactory {
               "munmap-vs-fault",
               "overlapping-invalidations",
               "migrate-during-dma",
-              "fork-cow-writable"),
+              "fork-cow-writable",
+              "munmap-zap-vs-fault"),
           "");
 
   /**
@@ -62,7 +63,8 @@ public final class RadeonFactory extends SimDriverFactory {
               "munmap-vs-fault",
               "overlapping-invalidations",
               "migrate-during-dma",
-              "fork-cow-writable"),
+              "fork-cow-writable",
+              "munmap-zap-vs-fault"),
           AS_MERGED_NOTE);
 
   private static DeclaredRace race(String name, List<String> scenarios, String note) {

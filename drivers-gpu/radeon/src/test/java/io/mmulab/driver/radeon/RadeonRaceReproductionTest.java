@@ -28,14 +28,16 @@ class RadeonRaceReproductionTest {
   /** Race (scenario) → its first failing seed there (sweep from seed 1, the suite's budget). */
   private static final Map<String, Long> PINNED_SEEDS =
       Map.of(
-          "gup-after-start (munmap-vs-fault)", 6L,
+          "gup-after-start (munmap-vs-fault)", 4L,
           "gup-after-start (overlapping-invalidations)", 1L,
           "gup-after-start (migrate-during-dma)", 2L,
           "gup-after-start (fork-cow-writable)", 143L,
-          "gup-after-start-fixme (munmap-vs-fault)", 6L,
+          "gup-after-start (munmap-zap-vs-fault)", 5L,
+          "gup-after-start-fixme (munmap-vs-fault)", 5L,
           "gup-after-start-fixme (overlapping-invalidations)", 1L,
           "gup-after-start-fixme (migrate-during-dma)", 33L,
-          "gup-after-start-fixme (fork-cow-writable)", 847L);
+          "gup-after-start-fixme (fork-cow-writable)", 847L,
+          "gup-after-start-fixme (munmap-zap-vs-fault)", 3L);
 
   /** Replays spent shrinking each schedule; keeps the class fast. */
   private static final int SHRINK_ATTEMPTS = 40;

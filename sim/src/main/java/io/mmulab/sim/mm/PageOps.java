@@ -1,0 +1,433 @@
+package io.mmulab.sim.mm;
+
+import io.mmulab.api.Errno;
+import io.mmulab.api.ErrnoException;
+import io.mmulab.api.MmuNotifierEvent;
+import io.mmulab.api.MmuNotifierRange;
+import io.mmulab.api.sync.SpinLock;
+import io.mmulab.sim.mm.Pte.PageKind;
+import io.mmulab.sim.mm.Pte.Present;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/**
+ * The page-level operations of the kernel's background and maintenance paths, each with the event,
+ * range and blockable flag the kernel gives it: clearing soft-dirty bits, {@code mremap},
+ * write-back page cleaning, KSM merging, khugepaged collapse, compaction migration ({@code
+ * try_to_migrate}), file truncation, and page aging (which fires the aging callbacks, not an
+ * invalidation). The caller holds the mmap lock as each method says; where the kernel holds
+ * reverse-map locks instead, the mmap lock for read stands in for them.
+ */
+final class PageOps {
+  private final SimMm s;
+
+  PageOps(SimMm s) {
+    this.s = s;
+  }
+
+  /**
+   * Kernel {@code clear_refs_write(CLEAR_REFS_SOFT_DIRTY)}: one SOFT_DIRTY invalidation over the
+   * whole address space {@code [0, ULONG_MAX)}, write-protecting every writable anonymous page so
+   * that the next write faults (and sets the bit again). mmap lock held for read.
+   *
+   * @return entries write-protected
+   */
+  int clearSoftDirty() {
+    int[] n = {0};
+    List<Vma> vmas = new ArrayList<>(s.vmas.values());
+    s.invalidate(
+        new MmuNotifierRange(
+            s.mm, 0, MmuNotifierRange.ULONG_MAX, MmuNotifierEvent.SOFT_DIRTY, true, null),
+        "clear_refs",
+        null,
+        d -> {
+          for (Vma v : vmas) {
+            for (Map.Entry<Long, Pte> e : s.pt.entries(v.start(), v.end())) {
+              if (e.getValue() instanceof Present p
+                  && p.writable()
+                  && p.kind() == PageKind.ANON
+                  && p.exclusive()) {
+                s.pt.set(e.getKey(), p.withWritable(false));
+                n[0]++;
+              }
+            }
+          }
+        });
+    return n[0];
+  }
+
+  /**
+   * Kernel {@code mremap(MREMAP_MAYMOVE | MREMAP_FIXED)} of {@code [from, from + len)}, inside one
+   * VMA, to {@code to}: whatever is mapped at the target is unmapped (UNMAP), a VMA is created
+   * there, the entries move inside an UNMAP invalidation of the old range (huge mappings split
+   * first), and the old range is then unmapped (a second UNMAP, over entries already gone). mmap
+   * lock held for write.
+   */
+  void mremap(VmaOps vmaOps, long from, long len, long to) throws ErrnoException {
+    Vma src = s.findVma(from);
+    if (src == null || from + len > src.end() || src.isPfnMap() || src.isMixedMap()) {
+      throw new ErrnoException(
+          Errno.EFAULT,
+          "mremap of [0x" + Long.toHexString(from) + ", +" + len + ") not in one VMA");
+    }
+    if (Long.compareUnsigned(to, from + len) < 0 && Long.compareUnsigned(from, to + len) < 0) {
+      throw new ErrnoException(Errno.EINVAL, "mremap target overlaps the source");
+    }
+    vmaOps.munmap(to, len, false);
+    long delta = to - from;
+    Vma moved =
+        new Vma(
+            to,
+            to + len,
+            src.prot(),
+            src.flags(),
+            src.file(),
+            src.file() != null ? src.fileIndex(from) : 0,
+            src.anonVma());
+    if (moved.file() != null) {
+      moved.file().mapped();
+    }
+    s.vmas.put(to, moved);
+    s.invalidate(
+        MmuNotifierRange.of(s.mm, MmuNotifierEvent.UNMAP, from, from + len),
+        "mremap",
+        () -> {
+          for (long block : s.hugeBlocksIn(from, from + len)) {
+            s.splitHugeBlock(block);
+          }
+        },
+        d -> {
+          for (Map.Entry<Long, Pte> e : s.pt.entries(from, from + len)) {
+            s.pt.set(e.getKey(), null);
+            s.pt.set(e.getKey() + delta, e.getValue());
+          }
+        });
+    vmaOps.munmap(from, len, false);
+  }
+
+  /**
+   * Kernel {@code page_mkclean_one} as write-back runs it over the dirty or writable pages of the
+   * shared file mappings in {@code [start, end)}: per page a PROTECTION_PAGE invalidation of {@code
+   * [va, va + PAGE_SIZE)}; the entry becomes clean and read-only, the page is marked dirty in the
+   * page cache for write-back. mmap lock held for read (in place of the file's rmap lock).
+   *
+   * @return pages cleaned
+   */
+  int writeback(long start, long end) {
+    int n = 0;
+    for (Vma v : s.vmasIn(start, end)) {
+      if (v.file() == null || !v.isShared()) {
+        continue;
+      }
+      long from = Math.max(start, v.start());
+      long to = Math.min(end, v.end());
+      for (long va :
+          pages(from, to, p -> p.kind() == PageKind.FILE && (p.writable() || p.dirty()))) {
+        boolean[] cleaned = {false};
+        s.invalidate(
+            MmuNotifierRange.of(s.mm, MmuNotifierEvent.PROTECTION_PAGE, va, va + SimMm.PAGE_SIZE),
+            "writeback",
+            null,
+            d -> {
+              if (s.pt.get(va) instanceof Present p && p.kind() == PageKind.FILE) {
+                if (p.dirty()) {
+                  v.file().markDirty(v.fileIndex(va));
+                }
+                s.pt.set(va, p.withWritable(false).withDirty(false));
+                cleaned[0] = true;
+              }
+            });
+        n += cleaned[0] ? 1 : 0;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * KSM merging {@code dup} into {@code keep} (kernel {@code write_protect_page} then {@code
+   * replace_page}): if both are exclusive anonymous base pages with equal contents, a CLEAR of
+   * {@code keep}'s page write-protects it (no longer exclusive), then a CLEAR of {@code dup}'s page
+   * maps {@code keep}'s frame read-only there; {@code dup}'s frame is dropped after that end. A
+   * later write to either copies. mmap lock held for read.
+   *
+   * @return true if merged
+   */
+  boolean ksmMerge(long keep, long dup) {
+    Vma kv = s.findVma(keep);
+    Vma dv = s.findVma(dup);
+    if (kv == null || dv == null || !kv.isAnonymous() || !dv.isAnonymous() || kv.isShared()) {
+      return false;
+    }
+    long[] pfns = new long[2];
+    SpinLock ptl = s.pt.ptl();
+    ptl.lock();
+    try {
+      if (!(s.pt.get(keep) instanceof Present k && mergeable(k))
+          || !(s.pt.get(dup) instanceof Present d && mergeable(d))
+          || k.pfn() == d.pfn()) {
+        return false;
+      }
+      pfns[0] = k.pfn();
+      pfns[1] = d.pfn();
+    } finally {
+      ptl.unlock();
+    }
+    if (!sameContents(pfns[0], pfns[1])) {
+      return false;
+    }
+    boolean[] ok = {false};
+    s.invalidate(
+        MmuNotifierRange.of(s.mm, MmuNotifierEvent.CLEAR, keep, keep + SimMm.PAGE_SIZE),
+        "ksm write-protect",
+        null,
+        d -> {
+          if (s.pt.get(keep) instanceof Present k && k.pfn() == pfns[0] && mergeable(k)) {
+            s.pt.set(keep, k.withWritable(false).withExclusive(false));
+            ok[0] = true;
+          }
+        });
+    if (!ok[0]) {
+      return false;
+    }
+    ok[0] = false;
+    s.invalidate(
+        MmuNotifierRange.of(s.mm, MmuNotifierEvent.CLEAR, dup, dup + SimMm.PAGE_SIZE),
+        "ksm replace",
+        null,
+        d -> {
+          if (s.pt.get(dup) instanceof Present p
+              && p.pfn() == pfns[1]
+              && mergeable(p)
+              && s.pt.get(keep) instanceof Present k
+              && k.pfn() == pfns[0]
+              && sameContents(pfns[0], pfns[1])) {
+            s.memory.get(pfns[0]);
+            s.pt.set(dup, Present.of(pfns[0], PageKind.ANON, false, false));
+            s.release(dv, dup, p, d);
+            ok[0] = true;
+          }
+        });
+    return ok[0];
+  }
+
+  private boolean mergeable(Present p) {
+    return p.kind() == PageKind.ANON
+        && !p.huge()
+        && !p.protnone()
+        && s.memory.pincount(p.pfn()) == 0
+        && (p.exclusive() || !p.writable());
+  }
+
+  private boolean sameContents(long a, long b) {
+    for (int off = 0; off < SimMm.PAGE_SIZE; off += 8) {
+      if (s.memory.readLong(a, off) != s.memory.readLong(b, off)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Kernel {@code collapse_huge_page} (khugepaged) of the 2 MiB block at {@code block}: every page
+   * of the block must be an exclusive, unpinned anonymous base page of one private anonymous VMA
+   * covering the block. The aging callback {@code testYoung} is asked for each page (as {@code
+   * __collapse_huge_page_isolate} does); then a new huge page is filled with copies and, inside a
+   * CLEAR invalidation of {@code [block, block + 2 MiB)}, replaces the 512 entries; the old frames
+   * are dropped after the end. mmap lock held for write.
+   *
+   * @return true if collapsed
+   */
+  boolean collapseHugePage(long block) throws ErrnoException {
+    Vma v = s.findVma(block);
+    if (v == null
+        || !v.isAnonymous()
+        || v.isShared()
+        || block + SimMm.HPAGE_SIZE > v.end()
+        || (block & ~PageTable.HPAGE_MASK) != 0) {
+      return false;
+    }
+    long[] old = new long[PageTable.HPAGE_PAGES];
+    SpinLock ptl = s.pt.ptl();
+    ptl.lock();
+    try {
+      for (int i = 0; i < old.length; i++) {
+        long va = block + ((long) i << SimMm.PAGE_SHIFT);
+        if (!(s.pt.get(va) instanceof Present p
+            && p.kind() == PageKind.ANON
+            && p.exclusive()
+            && !p.huge()
+            && !p.protnone()
+            && s.memory.pincount(p.pfn()) == 0)) {
+          return false;
+        }
+        old[i] = p.pfn();
+        s.mm.testYoung(va);
+      }
+    } finally {
+      ptl.unlock();
+    }
+    long head = s.memory.allocContiguous(s.owner("khugepaged", block), PageTable.HPAGE_ORDER);
+    boolean[] done = {false};
+    s.invalidate(
+        MmuNotifierRange.of(s.mm, MmuNotifierEvent.CLEAR, block, block + SimMm.HPAGE_SIZE),
+        "khugepaged collapse",
+        null,
+        d -> {
+          for (int i = 0; i < old.length; i++) {
+            if (!(s.pt.get(block + ((long) i << SimMm.PAGE_SHIFT)) instanceof Present p
+                && p.pfn() == old[i])) {
+              return;
+            }
+          }
+          for (int i = 0; i < old.length; i++) {
+            long va = block + ((long) i << SimMm.PAGE_SHIFT);
+            Present p = (Present) s.pt.get(va);
+            s.memory.copy(old[i], head + i);
+            s.pt.set(
+                va,
+                new Present(
+                    head + i, PageKind.ANON, v.isWritable(), p.dirty(), true, false, false, true));
+            s.release(v, va, p, d);
+          }
+          done[0] = true;
+        });
+    if (!done[0]) {
+      for (int i = 0; i < PageTable.HPAGE_PAGES; i++) {
+        s.memory.put(head + i);
+      }
+    }
+    return done[0];
+  }
+
+  /**
+   * Kernel {@code try_to_migrate} as compaction and NUMA balancing use it, over the exclusive,
+   * unpinned, unshared anonymous base pages of {@code [start, end)}: per page a CLEAR invalidation
+   * of {@code [va, va + PAGE_SIZE)} inside which the entry moves to a copy on a new frame (the
+   * kernel's migration entry and its removal, in one step); the old frame is dropped after the end.
+   * mmap lock held for read (in place of the anon_vma lock).
+   *
+   * @return pages migrated
+   */
+  int compact(long start, long end) throws ErrnoException {
+    int n = 0;
+    for (Vma v : s.vmasIn(start, end)) {
+      if (!v.isAnonymous() || v.isShared()) {
+        continue;
+      }
+      long from = Math.max(start, v.start());
+      long to = Math.min(end, v.end());
+      List<Long> candidates =
+          pages(
+              from,
+              to,
+              p ->
+                  p.kind() == PageKind.ANON
+                      && p.exclusive()
+                      && !p.huge()
+                      && s.memory.refcount(p.pfn()) == 1
+                      && s.memory.pincount(p.pfn()) == 0);
+      for (long va : candidates) {
+        long dst = s.memory.alloc(s.owner("compacted", va));
+        boolean[] moved = {false};
+        s.invalidate(
+            MmuNotifierRange.of(s.mm, MmuNotifierEvent.CLEAR, va, va + SimMm.PAGE_SIZE),
+            "try_to_migrate",
+            null,
+            d -> {
+              if (s.pt.get(va) instanceof Present p
+                  && p.kind() == PageKind.ANON
+                  && p.exclusive()
+                  && !p.huge()
+                  && s.memory.refcount(p.pfn()) == 1
+                  && s.memory.pincount(p.pfn()) == 0) {
+                s.memory.copy(p.pfn(), dst);
+                s.pt.set(
+                    va,
+                    new Present(
+                        dst, PageKind.ANON, p.writable(), p.dirty(), true, false, false, false));
+                s.release(v, va, p, d);
+                moved[0] = true;
+              }
+            });
+        if (moved[0]) {
+          n++;
+        } else {
+          s.memory.put(dst);
+        }
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Kernel {@code unmap_mapping_range} for a truncation of {@code file} to {@code newPages}: per
+   * VMA of this address space mapping a page at or past the new end, one CLEAR invalidation of the
+   * VMA's part from the first such page to the VMA's end, zapping the file's pages and private
+   * copies of them alike. mmap lock held for read (in place of the file's rmap lock).
+   */
+  void truncateMapping(SimFile file, long newPages) {
+    for (Vma v : new ArrayList<>(s.vmas.values())) {
+      if (v.file() != file) {
+        continue;
+      }
+      long firstGone = v.start() + ((newPages - v.pgoff()) << SimMm.PAGE_SHIFT);
+      long from = Math.max(v.start(), newPages <= v.pgoff() ? v.start() : firstGone);
+      if (Long.compareUnsigned(from, v.end()) >= 0) {
+        continue;
+      }
+      s.invalidate(
+          MmuNotifierRange.of(s.mm, MmuNotifierEvent.CLEAR, from, v.end()),
+          "truncate",
+          null,
+          d -> s.zap(v, from, v.end(), d));
+    }
+  }
+
+  /**
+   * Page aging over {@code [start, end)}: for each present page, under the page-table lock, the
+   * classic notifiers' {@code clearFlushYoung} (with {@code flush}, as reclaim's {@code
+   * page_referenced} does) or {@code clearYoung} (idle page tracking). No invalidation. mmap lock
+   * held for read.
+   *
+   * @return pages some secondary MMU had accessed
+   */
+  int age(long start, long end, boolean flush) {
+    int young = 0;
+    SpinLock ptl = s.pt.ptl();
+    ptl.lock();
+    try {
+      for (Map.Entry<Long, Pte> e : s.pt.entries(start, end)) {
+        if (e.getValue() instanceof Present) {
+          long va = e.getKey();
+          boolean y =
+              flush
+                  ? s.mm.clearFlushYoung(va, va + SimMm.PAGE_SIZE)
+                  : s.mm.clearYoung(va, va + SimMm.PAGE_SIZE);
+          young += y ? 1 : 0;
+        }
+      }
+    } finally {
+      ptl.unlock();
+    }
+    return young;
+  }
+
+  /** The present entries of {@code [from, to)} satisfying {@code which}, ascending. */
+  private List<Long> pages(long from, long to, Predicate<Present> which) {
+    List<Long> out = new ArrayList<>();
+    SpinLock ptl = s.pt.ptl();
+    ptl.lock();
+    try {
+      for (Map.Entry<Long, Pte> e : s.pt.entries(from, to)) {
+        if (e.getValue() instanceof Present p && which.test(p)) {
+          out.add(e.getKey());
+        }
+      }
+    } finally {
+      ptl.unlock();
+    }
+    return out;
+  }
+}
