@@ -246,11 +246,8 @@ class DmirrorLegacyRaceTest {
 
   @Test
   void legacy_munmapZapVsFault_pinnedSeed_showsTheDeclaredRace_consolidatedClean() {
-    DeclaredRace race =
-        DmirrorFactory.LEGACY_RACES.stream()
-            .filter(r -> r.scenario().equals(Scenarios.MUNMAP_ZAP_VS_FAULT))
-            .findFirst()
-            .orElseThrow();
+    DeclaredRace race = DmirrorFactory.VALID_FLAG_RESET;
+    assertThat(race.scenarios()).contains(Scenarios.MUNMAP_ZAP_VS_FAULT);
     DmirrorFactory factory = new DmirrorFactory();
     Scenario scenario = Scenarios.byName(Scenarios.MUNMAP_ZAP_VS_FAULT);
 
