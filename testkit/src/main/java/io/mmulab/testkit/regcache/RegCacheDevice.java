@@ -370,6 +370,9 @@ final class RegCacheDevice extends SimDriverAdapter {
       domain.map(pfn);
     }
     mmu.map(page, pfn, write, notifiers.get(n)); // only the entry's own callback invalidates it
+    // The device TLB may still hold the translation of an entry of this page that left the cache
+    // with operations in flight (its release, deferred to them, will not touch a newer entry's).
+    mmu.flushTlb(page, page + PAGE);
     entries.put(page, e);
     return e;
   }

@@ -39,7 +39,8 @@ public final class RegCacheDriver extends SimDriverFactory {
               "munmap-vs-fault",
               "overlapping-invalidations",
               "migrate-during-dma",
-              "oom-reap-during-fault"),
+              "oom-reap-during-fault",
+              "munmap-zap-vs-fault"),
           Set.of(ViolationKind.STALE_USE),
           "Device: a cache miss pins page P (GUP) and has not inserted the entry's notifier yet;"
               + " CPU: munmap, migrate, MADV_DONTNEED or the OOM reaper changes P's entry start to"
