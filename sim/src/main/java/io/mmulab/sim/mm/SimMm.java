@@ -150,11 +150,30 @@ public final class SimMm implements MmBackend {
    * Kernel {@code exit_mmap}: the RELEASE window over {@code [0, ULONG_MAX)}, then, if any VMA
    * exists, one UNMAP window over {@code [0, ULONG_MAX)} (the kernel's {@code unmap_vmas(tlb, …, 0,
    * ULONG_MAX, …)}) that zaps every VMA under the mmap lock held for read; then the VMAs and page
-   * tables go under the mmap lock held for write.
+   * tables go under the mmap lock held for write. If a release callback throws, the teardown still
+   * runs and the throwable is rethrown after it.
    */
   @Override
   public void exitMmap() {
-    mm.mmuNotifierRelease();
+    // A throwing release callback cannot stop the exit: the core has already called every other
+    // one and closed the RELEASE window; the mappings are torn down and the throwable is reported
+    // afterwards, so nothing leaks.
+    Throwable releaseFailure = null;
+    try {
+      mm.mmuNotifierRelease();
+    } catch (RuntimeException | Error e) {
+      releaseFailure = e;
+    }
+    teardown();
+    if (releaseFailure instanceof RuntimeException e) {
+      throw e;
+    }
+    if (releaseFailure instanceof Error e) {
+      throw e;
+    }
+  }
+
+  private void teardown() {
     RwSemaphore lock = mm.mmapLock();
     lock.downRead();
     try {

@@ -76,4 +76,35 @@ class ExitTest {
     f.proc.mm().mmput();
     assertThat(rec.events()).containsExactly(ev(RELEASE, 0, ULONG_MAX), ev(UNMAP, 0, ULONG_MAX));
   }
+
+  @Test
+  void exitWithThrowingReleaseCallback_stillUnmapsAndFreesEveryFrame() throws ErrnoException {
+    long a = f.populated(3);
+    long pfn = f.pfn(a);
+    int framesBefore = f.memory.allocatedFrames();
+    MmFixture.Recorder rec = MmFixture.record(f.proc);
+    IllegalStateException boom = new IllegalStateException("release callback failed");
+    doAnswer(
+            inv -> {
+              MmuNotifierRange r = inv.getArgument(1);
+              if (r.event() == RELEASE) {
+                throw boom;
+              }
+              return true;
+            })
+        .when(rec.ops())
+        .invalidate(any(), any(), anyLong());
+
+    assertThatThrownBy(f.proc::exit).isSameAs(boom);
+
+    assertThat(rec.events()).containsExactly(ev(RELEASE, 0, ULONG_MAX), ev(UNMAP, 0, ULONG_MAX));
+    assertThat(f.proc.mm().users()).isZero();
+    assertThat(f.proc.sim().isTornDown()).isTrue();
+    assertThat(f.proc.sim().vmas()).isEmpty();
+    assertThat(f.memory.state(pfn)).isEqualTo(FrameState.FREED);
+    assertThat(f.memory.allocatedFrames()).isEqualTo(framesBefore - 3);
+    assertThat(f.proc.mm().notifierSubscriptions().activeInvalidateRanges()).isZero();
+    rec.sub().remove();
+    f.checker.assertClean();
+  }
 }
