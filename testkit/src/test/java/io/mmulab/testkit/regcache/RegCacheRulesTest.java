@@ -38,7 +38,7 @@ class RegCacheRulesTest {
     return Stream.of(
         Arguments.of(Flaw.KEEPS_NOTIFIERS, Scenarios.MUNMAP_VS_FAULT, "violation LIFETIME"),
         Arguments.of(
-            Flaw.UNPINS_UNDER_USERS, Scenarios.MUNMAP_VS_FAULT, "violation USE_AFTER_FREE"),
+            Flaw.UNPINS_UNDER_USERS, Scenarios.MUNMAP_ZAP_VS_FAULT, "violation USE_AFTER_FREE"),
         Arguments.of(Flaw.NO_DOMAIN_MAP, Scenarios.MUNMAP_VS_FAULT, "violation ISOLATION"),
         Arguments.of(
             Flaw.USES_INVALIDATED_ENTRY, Scenarios.MUNMAP_VS_FAULT, "violation STALE_USE"));
