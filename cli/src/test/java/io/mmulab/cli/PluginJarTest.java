@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.inject.Module;
 import io.mmulab.api.driver.DriverPlugin;
+import io.mmulab.sim.driver.SimDriverFactory;
 import io.mmulab.testkit.dmirror.DmirrorFactory;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -208,14 +209,16 @@ class PluginJarTest {
 
   /** A plugin whose only driver is dmirror under another name. */
   private static String source() {
-    return """
+    return
+"""
         package plugged;
 
         import com.google.inject.Module;
         import com.google.inject.multibindings.MapBinder;
         import io.mmulab.api.ErrnoException;
         import io.mmulab.api.driver.*;
-        import io.mmulab.testkit.dmirror.DmirrorFactory;
+        import io.mmulab.sim.driver.SimDriverFactory;
+import io.mmulab.testkit.dmirror.DmirrorFactory;
         import java.util.List;
         import java.util.Set;
 
@@ -265,10 +268,11 @@ class PluginJarTest {
     return out;
   }
 
-  /** The jars and folders the plugin compiles against: the api, testkit and Guice. */
+  /** The jars and folders the plugin compiles against: the api, sim, testkit and Guice. */
   private static String classPath() throws Exception {
     List<String> entries = new ArrayList<>();
-    for (Class<?> c : List.of(DriverPlugin.class, DmirrorFactory.class, Module.class)) {
+    for (Class<?> c :
+        List.of(DriverPlugin.class, SimDriverFactory.class, DmirrorFactory.class, Module.class)) {
       entries.add(
           Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
     }
