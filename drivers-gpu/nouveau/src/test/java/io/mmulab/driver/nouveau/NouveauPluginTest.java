@@ -39,7 +39,10 @@ class NouveauPluginTest {
         .containsExactly(NouveauFactory.VALID_FLAG_RESET);
     assertThat(NouveauFactory.VALID_FLAG_RESET.scenarios())
         .containsExactly(
-            NouveauFactory.RACE_SCENARIO, NouveauFactory.COW_RACE_SCENARIO, "migrate-during-dma");
+            NouveauFactory.RACE_SCENARIO,
+            NouveauFactory.COW_RACE_SCENARIO,
+            "migrate-during-dma",
+            "munmap-zap-vs-fault");
     assertThat(f.declaredRaces(DriverVariant.CONSOLIDATED)).isEmpty();
     assertThatThrownBy(() -> f.declaredRaces(DriverVariant.AS_MERGED))
         .isInstanceOf(IllegalArgumentException.class);

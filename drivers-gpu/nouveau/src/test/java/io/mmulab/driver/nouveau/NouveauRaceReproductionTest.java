@@ -35,6 +35,9 @@ class NouveauRaceReproductionTest {
   /** First failing seed of the race in migrate-during-dma. */
   static final long MIGRATE_SEED = 49;
 
+  /** First failing seed of the race in munmap-zap-vs-fault. */
+  static final long ZAP_SEED = 397;
+
   /** Replays the shrinker may spend. */
   private static final int SHRINK_ATTEMPTS = 120;
 
@@ -79,7 +82,8 @@ class NouveauRaceReproductionTest {
       Map.of(
           NouveauFactory.RACE_NAME + " (" + NouveauFactory.RACE_SCENARIO + ")", OVERLAPPING_SEED,
           NouveauFactory.RACE_NAME + " (" + NouveauFactory.COW_RACE_SCENARIO + ")", COW_SEED,
-          NouveauFactory.RACE_NAME + " (migrate-during-dma)", MIGRATE_SEED);
+          NouveauFactory.RACE_NAME + " (migrate-during-dma)", MIGRATE_SEED,
+          NouveauFactory.RACE_NAME + " (munmap-zap-vs-fault)", ZAP_SEED);
 
   /** Every declared legacy race in every scenario, so none can go without its reproduction. */
   static Stream<RaceScenario> races() {
