@@ -43,10 +43,16 @@ final class MunmapVsFault implements Scenario {
     Buffer buf = ctx.mapBuffer(PAGES);
     DriverAdapter dev = ctx.adapter();
     ctx.warmUp(dev, buf, false);
-    ThreadHandle cpu = ctx.cpu("munmap", () -> unmapAndRemap(ctx, buf));
+    ThreadHandle cpu = ctx.cpu("munmap", () -> unmapAndRemap(ctx, buf, CYCLES));
     ctx.spawn("device", () -> ctx.repeatWhileRunning(List.of(cpu), () -> readAll(ctx, dev, buf)));
     ctx.joinAll();
 
+    checkSurvivorsAndHole(ctx, dev, buf);
+  }
+
+  /** After the last munmap: pages 0 and 3 hold their values, pages 1 and 2 are gone. */
+  static void checkSurvivorsAndHole(ScenarioContext ctx, DriverAdapter dev, Buffer buf)
+      throws ErrnoException {
     for (int p : new int[] {0, 3}) {
       long v = dev.read(buf.va(p), 1)[0];
       ctx.expect(
@@ -65,10 +71,14 @@ final class MunmapVsFault implements Scenario {
     }
   }
 
-  private static void unmapAndRemap(ScenarioContext ctx, Buffer buf) throws ErrnoException {
-    for (int cycle = 1; cycle <= CYCLES; cycle++) {
+  /**
+   * {@code cycles} times: munmap pages 1 and 2; but for the last time, map them again ({@code
+   * MAP_FIXED}, fresh zeroed frames) and store their initial values.
+   */
+  static void unmapAndRemap(ScenarioContext ctx, Buffer buf, int cycles) throws ErrnoException {
+    for (int cycle = 1; cycle <= cycles; cycle++) {
       ctx.process().munmap(buf.va(1), Buffer.pages(2));
-      if (cycle == CYCLES) {
+      if (cycle == cycles) {
         return;
       }
       ctx.process()
@@ -83,7 +93,8 @@ final class MunmapVsFault implements Scenario {
     }
   }
 
-  private static void readAll(ScenarioContext ctx, DriverAdapter dev, Buffer buf) {
+  /** One device read of every page: the initial value, or 0 in a remapped page, or a fault. */
+  static void readAll(ScenarioContext ctx, DriverAdapter dev, Buffer buf) {
     for (int p = 0; p < PAGES; p++) {
       int page = p;
       boolean remapped = p == 1 || p == 2;

@@ -4,9 +4,7 @@ import io.mmulab.api.ErrnoException;
 import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.api.MmuNotifierEvent;
 import io.mmulab.api.driver.DriverAdapter;
-import io.mmulab.api.driver.ViolationKind;
 import io.mmulab.api.sync.WaitQueue;
-import io.mmulab.sim.mm.Mman;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -60,68 +58,19 @@ final class MunmapZapVsFault implements Scenario {
                   }
                   return true;
                 });
-    ctx.cpu("munmap", () -> unmapAndRemap(ctx, buf));
+    ctx.cpu("munmap", () -> MunmapVsFault.unmapAndRemap(ctx, buf, CYCLES));
     ctx.spawn(
         "device",
         () -> {
           for (int cycle = 1; cycle <= CYCLES; cycle++) {
             int c = cycle;
             zapping.waitEvent(() -> zaps.get() >= c);
-            readAll(ctx, dev, buf);
+            MunmapVsFault.readAll(ctx, dev, buf);
           }
         });
     ctx.joinAll();
     probe.remove();
 
-    for (int p : new int[] {0, 3}) {
-      long v = dev.read(buf.va(p), 1)[0];
-      ctx.expect(
-          ViolationKind.STALE_USE,
-          v == Buffer.initial(p),
-          "surviving page %d read %#x after munmap",
-          p,
-          v);
-    }
-    for (int p : new int[] {1, 2}) {
-      ctx.expect(
-          ViolationKind.STALE_USE,
-          ctx.tryRead(dev, buf.va(p)).isEmpty(),
-          "unmapped page %d was readable",
-          p);
-    }
-  }
-
-  private static void unmapAndRemap(ScenarioContext ctx, Buffer buf) throws ErrnoException {
-    for (int cycle = 1; cycle <= CYCLES; cycle++) {
-      ctx.process().munmap(buf.va(1), Buffer.pages(2));
-      if (cycle == CYCLES) {
-        return;
-      }
-      ctx.process()
-          .mmap(
-              buf.va(1),
-              Buffer.pages(2),
-              Mman.PROT_READ | Mman.PROT_WRITE,
-              Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_FIXED);
-      for (int p = 1; p <= 2; p++) {
-        ctx.process().store(buf.va(p), Buffer.initial(p));
-      }
-    }
-  }
-
-  private static void readAll(ScenarioContext ctx, DriverAdapter dev, Buffer buf) {
-    for (int p = 0; p < PAGES; p++) {
-      int page = p;
-      boolean remapped = p == 1 || p == 2;
-      ctx.tryRead(dev, buf.va(p))
-          .ifPresent(
-              v ->
-                  ctx.expect(
-                      ViolationKind.STALE_USE,
-                      v == Buffer.initial(page) || (remapped && v == 0),
-                      "page %d read %#x",
-                      page,
-                      v));
-    }
+    MunmapVsFault.checkSurvivorsAndHole(ctx, dev, buf);
   }
 }
