@@ -24,6 +24,24 @@ final class Html {
       svg .lk{fill:#8a93a3}svg .win{fill:#1b4f9c;font-weight:700}svg .dma{fill:#7a3e9d}
       svg .fail{fill:#b3261e;font-weight:700}svg .step{fill:#9aa3b2}
       svg .mark{fill:#b3261e;font-weight:700}svg .band-label{fill:#1d2330}
+      .pair{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
+      .pair figure{margin:0;overflow:auto;max-width:100%;width:min-content;border:1px solid #dde1e8;
+      padding:6px}
+      .pair figcaption{font-weight:600;margin-bottom:4px}.pair .fixed figcaption{color:#16703a}
+      svg.story .band{fill:#2f6fd6;fill-opacity:.10}svg.story .band-t{fill:#2f6fd6}
+      svg.story .lane-h{fill:#eef1f5}svg.story .lane-t{font:600 12px system-ui,sans-serif}
+      svg.story .lane-l{stroke:#dde1e8;stroke-dasharray:2 3}svg.story .no{fill:#9aa3b2}
+      svg.story .st rect{fill:#fff;stroke:#8a93a3}
+      svg.story .r-violation rect{fill:#fbd5d1;stroke:#b3261e;stroke-width:2}
+      svg.story .r-access rect,svg.story .r-program rect{fill:#f3e8fb;stroke:#7a3e9d}
+      svg.story .r-lookup rect{fill:#fff4d6;stroke:#b07800}
+      svg.story .r-invalidation rect,svg.story .r-pte rect{fill:#e3edfc;stroke:#2f6fd6}
+      svg.story .r-seq rect{fill:#e4f5ec;stroke:#16703a}svg.story .r-lock text{fill:#6b7280}
+      svg.story .r-wait rect{fill:#fde9cc;stroke:#e08a00}svg.story .r-frame rect{stroke:#c2417b}
+      svg.story .ar path{fill:none;stroke:#1d2330;stroke-width:1.2}svg.story .ar text{fill:#1d2330;paint-order:stroke;stroke:#fff;stroke-width:3px}
+      svg.story .co rect{stroke-dasharray:4 3;fill:#fff}svg.story .co.bad rect{stroke:#b3261e}
+      svg.story .co.bad text{fill:#b3261e;font-weight:700}svg.story .co.good rect{stroke:#16703a}
+      svg.story .co.good text{fill:#16703a;font-weight:700}
       """;
 
   private Html() {}

@@ -1,6 +1,7 @@
 package io.mmulab.cli;
 
 import io.mmulab.sim.check.Violation;
+import io.mmulab.sim.sched.RunResult;
 import io.mmulab.sim.sched.TraceEntry;
 import io.mmulab.testkit.Verdict;
 import io.mmulab.testkit.scenario.ScenarioRun;
@@ -165,6 +166,30 @@ final class ReplayCommand implements Callable<Integer> {
             marked,
             true);
     Files.writeString(
-        html, Html.document("mmulab replay " + title, section), StandardCharsets.UTF_8);
+        html,
+        Html.document("mmulab replay " + title, story(t, run) + section),
+        StandardCharsets.UTF_8);
+  }
+
+  /** The first violation's causal chain, drawn above the full timeline; empty if none. */
+  private static String story(Target.Resolved t, ScenarioRun run) {
+    if (run.violations().isEmpty()) {
+      return "";
+    }
+    RunResult r = run.result();
+    ScenarioRun journaled =
+        t.runner().replayWithJournal(run.scenario(), r.config(), r.choiceArray());
+    Violation first = run.violations().get(0);
+    Story s =
+        Story.ofViolation(
+            journaled.result().trace().entries(),
+            journaled.violations().isEmpty() ? first : journaled.violations().get(0));
+    return "<h2>The race as a story</h2>\n"
+        + StorySvg.DEFS
+        + "<div class=\"pair\"><figure class=\"side\"><figcaption>"
+        + Html.esc(s.title())
+        + "</figcaption>\n"
+        + StorySvg.render(s, Catalog.name(t.variant()))
+        + "</figure></div>\n";
   }
 }

@@ -3,19 +3,20 @@ package io.mmulab.cli;
 import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.testkit.RaceScenario;
-import io.mmulab.testkit.scenario.ScenarioRunner;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * The HTML report of {@code mmulab run}: the summary table, the problems, and the swimlane timeline
- * of each race found (the first run that showed each declared race, and the first undeclared
- * failure of each scenario). One self-contained file.
+ * The HTML report of {@code mmulab run}: the summary table, the problems, and the story of each
+ * race found (each declared race where it first showed, and the first undeclared failure of each
+ * scenario), drawn by {@link RaceStory}. One self-contained file.
  */
 final class Report {
   /** The name of the report file inside its directory. */
@@ -64,25 +65,39 @@ final class Report {
     }
     List<Section> sections = new ArrayList<>();
     for (Tally t : summary.tallies()) {
-      ScenarioRunner runner = new ScenarioRunner(t.driver(), t.variant());
+      // One story per race: the scenario where it showed at the lowest seed; the others listed.
+      Map<String, List<Finding>> byRace = new TreeMap<>();
+      Map<String, DeclaredRace> races = new TreeMap<>();
       for (Map.Entry<RaceScenario, Finding> e : t.raceFindings().entrySet()) {
-        String id = "t" + (sections.size() + 1);
         DeclaredRace race = e.getKey().race();
-        sections.add(section(id, "Race " + race.name(), t, runner, e.getValue(), race));
+        races.put(race.name(), race);
+        byRace.computeIfAbsent(race.name(), k -> new ArrayList<>()).add(e.getValue());
       }
+      byRace.forEach(
+          (name, found) -> {
+            found.sort(Comparator.comparingLong(Finding::seed));
+            String id = "t" + (sections.size() + 1);
+            sections.add(section(id, "Race " + name, t, found, races.get(name)));
+          });
       for (Finding f : t.undeclared().values()) {
         String id = "t" + (sections.size() + 1);
-        sections.add(section(id, "Undeclared failure", t, runner, f, null));
+        sections.add(section(id, "Undeclared failure", t, List.of(f), null));
       }
     }
     if (!sections.isEmpty()) {
-      sb.append("<h2>Timelines</h2>\n<ul>");
+      sb.append(
+          "<h2>Races</h2>\n<p class=\"dim\">Each race as a story: the few events that make it,");
+      sb.append(
+          " drawn from its shrunk schedule, one lane per thread, the invalidation window as a");
+      sb.append(" band, an arrow for each ordering that mattered; beside it, the same choices");
+      sb.append(" replayed on the consolidated variant.</p>\n<ul>");
       for (Section s : sections) {
         sb.append("<li><a href=\"#").append(s.id()).append("\">").append(Html.esc(s.title()));
         sb.append("</a></li>");
       }
-      sb.append("</ul>\n");
+      sb.append("</ul>\n").append(StorySvg.DEFS);
       sections.forEach(s -> sb.append(s.html()));
+      sb.append(RaceStory.SCRIPT);
     }
     return Html.document("mmulab run", sb.toString());
   }
@@ -119,21 +134,23 @@ final class Report {
   private record Section(String id, String title, String html) {}
 
   private static Section section(
-      String id, String kind, Tally t, ScenarioRunner runner, Finding f, DeclaredRace race) {
+      String id, String kind, Tally t, List<Finding> found, DeclaredRace race) {
+    Finding f = found.get(0);
     String who = t.driver().name() + "/" + Catalog.name(t.variant());
     List<String> facts = new ArrayList<>();
     facts.add(who + ", scenario " + f.run().scenario().name() + ", first seed " + f.seed());
-    if (race != null) {
-      facts.add(race.description());
-    } else {
-      facts.add(f.what());
-    }
+    facts.add(race != null ? race.description() : f.what());
     facts.add("replay: " + ReplayCommand.command(f.run()));
-    int marked = f.violation() == null ? -1 : ViolationStep.locate(runner, f.run(), f.violation());
+    for (Finding g : found.subList(1, found.size())) {
+      facts.add(
+          "also in "
+              + g.run().scenario().name()
+              + ", first seed "
+              + g.seed()
+              + ": "
+              + ReplayCommand.command(g.run()));
+    }
     String title = kind + ": " + who + " " + f.run().scenario().name() + " seed " + f.seed();
-    return new Section(
-        id,
-        title,
-        TimelineHtml.section(id, title, facts, f.run().result(), f.violation(), marked, false));
+    return new Section(id, title, RaceStory.section(id, title, facts, t.driver(), t.variant(), f));
   }
 }

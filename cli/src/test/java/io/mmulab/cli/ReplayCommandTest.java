@@ -73,6 +73,8 @@ class ReplayCommandTest {
         .doesNotContain("<script", "<link", "src=\"http")
         .contains(" window", "id=\"replay-mark\"", "href=\"#replay-mark\"")
         .containsPattern("✖ (STALE_USE|USE_AFTER_FREE|PERMISSION) by \\S+, right after this")
-        .containsPattern("<div class=\"violation\"><b>(STALE_USE|USE_AFTER_FREE|PERMISSION)</b>");
+        .containsPattern("<div class=\"violation\"><b>(STALE_USE|USE_AFTER_FREE|PERMISSION)</b>")
+        .contains("<h2>The race as a story</h2>", "class=\"st r-violation\"");
+    assertThat(html.indexOf("<svg class=\"story\"")).isLessThan(html.indexOf("id=\"replay-mark\""));
   }
 }

@@ -57,18 +57,27 @@ final class IntervalSubscription extends IntervalTree.Node implements MmuInterva
     if (removeCalled) {
       throw new LockRuleViolation(LockRule.USE_AFTER_REMOVE, "readRetry on removed " + this);
     }
-    return invalidateSeq != seq;
+    long now = invalidateSeq;
+    subscriptions.journal(() -> "readRetry " + this + ": " + collision(seq, now));
+    return now != seq;
   }
 
   @Override
   public boolean checkRetry(long seq) {
-    return invalidateSeq != seq;
+    long now = invalidateSeq;
+    subscriptions.journal(() -> "checkRetry " + this + ": " + collision(seq, now));
+    return now != seq;
+  }
+
+  private static String collision(long seq, long now) {
+    return now == seq ? "seq " + seq + " unchanged" : "seq " + seq + " is now " + now + ", retry";
   }
 
   @Override
   public void setSeq(long curSeq) {
     subscriptions.checkSetSeq(this, curSeq);
     invalidateSeq = curSeq;
+    subscriptions.journal(() -> "setSeq " + this + ": seq " + curSeq);
   }
 
   @Override

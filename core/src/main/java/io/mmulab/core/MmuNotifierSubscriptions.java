@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
 
 /**
  * The notifier state of one address space (kernel {@code struct mmu_notifier_subscriptions}): the
@@ -93,8 +94,11 @@ public final class MmuNotifierSubscriptions {
   private final Set<Lockable> callbackLocks = ConcurrentHashMap.newKeySet();
   private final Set<Lockable> locksHeldAcrossWait = ConcurrentHashMap.newKeySet();
 
+  private final SyncRuntime runtime;
+
   MmuNotifierSubscriptions(MmStruct mm, SyncRuntime runtime) {
     this.mm = mm;
+    this.runtime = runtime;
     this.lock = runtime.newSpinLock(mm.name() + ".notifier_subscriptions.lock");
     this.wq = runtime.newWaitQueue(mm.name() + ".notifier_subscriptions.wq");
     this.srcu = new NotifierSrcu(runtime, mm.name());
@@ -335,7 +339,13 @@ public final class MmuNotifierSubscriptions {
       // does not block; readRetry catches it.
       wq.waitEvent(() -> invalidateSeq != seq);
     }
+    runtime.journal(() -> "readBegin " + sub + ": seq " + seq);
     return seq;
+  }
+
+  /** Records a sequence read or write in the runtime's journal, if it keeps one. */
+  void journal(Supplier<String> detail) {
+    runtime.journal(detail);
   }
 
   void checkUpdateLockHeld(IntervalSubscription sub, String op) {

@@ -1,5 +1,7 @@
 package io.mmulab.api.sync;
 
+import java.util.function.Supplier;
+
 /**
  * The factory of every lock, wait queue, completion, clock and thread used by the core, the
  * simulated hardware and the drivers. Code written against it runs unchanged on real threads and
@@ -62,6 +64,16 @@ public interface SyncRuntime {
    * @param label what happens here, recorded in traces
    */
   void yieldPoint(String label);
+
+  /**
+   * Records a detail of what the calling thread does (a sequence read, a checker event) in the
+   * trace, without a scheduling point, when this runtime keeps a journal: the deterministic runtime
+   * does when a race report replays a run to draw it. Otherwise it does nothing and {@code label}
+   * is never called, so the core may journal on hot paths.
+   *
+   * @param label builds the text of the detail
+   */
+  default void journal(Supplier<String> label) {}
 
   /**
    * Starts a thread running {@code body}.

@@ -9,6 +9,7 @@ import io.mmulab.api.driver.ViolationKind;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -839,6 +840,24 @@ public final class CoherencyChecker {
         sb.append('\n').append(v);
       }
       throw new AssertionError(sb.toString());
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Hands every later event's text to {@code journal} as well, numbered as in violation traces
+   * ({@code "#n event"}); null stops it. For race reports, which replay a run with the checker's
+   * events written into the scheduler trace of the thread that caused each ({@link
+   * io.mmulab.sim.sched.DeterministicRuntime#journal}). Called with the checker's lock held: the
+   * journal must not call back into the checker.
+   *
+   * @param journal where event texts go, or null
+   */
+  public void journalTo(Consumer<String> journal) {
+    lock.lock();
+    try {
+      log.journalTo(journal);
     } finally {
       lock.unlock();
     }

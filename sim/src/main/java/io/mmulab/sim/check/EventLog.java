@@ -4,6 +4,7 @@ import io.mmulab.api.driver.ViolationKind;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -20,6 +21,7 @@ final class EventLog {
   private final List<Violation> violations = new ArrayList<>();
   private long reported;
   private long tick;
+  private Consumer<String> journal;
 
   EventLog(int traceLength, int maxViolations) {
     if (traceLength < 1) {
@@ -42,8 +44,16 @@ final class EventLog {
     if (trace.size() == traceLength) {
       trace.removeFirst();
     }
-    trace.addLast(new Event(tick, event));
+    Event e = new Event(tick, event);
+    trace.addLast(e);
+    if (journal != null) {
+      journal.accept(e.toString());
+    }
     return tick;
+  }
+
+  void journalTo(Consumer<String> journal) {
+    this.journal = journal;
   }
 
   /** The number of the last event, 0 before the first. */
@@ -54,6 +64,10 @@ final class EventLog {
   void violation(
       ViolationKind kind, String deviceId, String mm, long va, long pfn, String message) {
     reported++;
+    if (journal != null) {
+      journal.accept(
+          "violation " + new Violation(kind, deviceId, mm, va, pfn, message, List.of()).summary());
+    }
     if (violations.size() < maxViolations) {
       violations.add(new Violation(kind, deviceId, mm, va, pfn, message, renderTrace()));
     }

@@ -87,6 +87,8 @@ final class GupWalker {
       } finally {
         ptl.unlock();
       }
+      long found = pfn;
+      s.rt.journal(() -> lookup("gup", va, found));
       s.rt.yieldPoint("gup: after page lookup");
       if (got) {
         return pfn;
@@ -100,5 +102,13 @@ final class GupWalker {
   private ErrnoException efault(long va, String why) {
     return new ErrnoException(
         Errno.EFAULT, "gup at 0x" + Long.toHexString(va) + " in " + s + ": " + why);
+  }
+
+  /** The journal's text for a page lookup: what a race report calls the lookup. */
+  static String lookup(String who, long va, long pfn) {
+    return who
+        + " lookup 0x"
+        + Long.toHexString(va)
+        + (pfn < 0 ? ": not present" : " -> pfn " + pfn);
   }
 }

@@ -186,6 +186,8 @@ final class HmmWalker {
     } finally {
       ptl.unlock();
     }
+    Pte seen = e;
+    s.rt.journal(() -> GupWalker.lookup("hmm", a, seen instanceof Present p ? p.pfn() : -1));
     s.rt.yieldPoint("hmm: after page lookup");
     HmmPfnLayout layout = range.layout();
     if (e == null) {

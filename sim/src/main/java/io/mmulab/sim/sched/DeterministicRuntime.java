@@ -8,6 +8,7 @@ import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.api.sync.ThreadHandle;
 import io.mmulab.api.sync.WaitQueue;
+import java.util.function.Supplier;
 
 /**
  * The deterministic {@link SyncRuntime}: exactly one simulated thread runs at a time, and at every
@@ -43,6 +44,9 @@ public final class DeterministicRuntime implements SyncRuntime {
 
   private final Scheduler scheduler;
   private final Clock clock;
+
+  /** Set once, before or while the run starts; read by every journal call. */
+  private volatile boolean journaling;
 
   /**
    * Creates a runtime whose schedule is drawn at random from {@code config.seed()}.
@@ -171,6 +175,28 @@ public final class DeterministicRuntime implements SyncRuntime {
    */
   public void note(String label) {
     scheduler.note(label);
+  }
+
+  /**
+   * Makes {@link #journal} record its details from now on: the core's sequence reads and whatever
+   * else reports through it. Journal entries are trace entries, never scheduling points, so a run
+   * replayed with a journal takes the same schedule as without one.
+   */
+  public void keepJournal() {
+    journaling = true;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Recorded only after {@link #keepJournal}, and only from a live simulated thread of this
+   * runtime.
+   */
+  @Override
+  public void journal(Supplier<String> label) {
+    if (journaling) {
+      scheduler.noteQuietly(label);
+    }
   }
 
   /**

@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The heart of the deterministic runtime: thread states, the baton, the trace, the choices, virtual
@@ -378,6 +379,17 @@ final class Scheduler {
   /** Records {@code label} for the calling simulated thread without switching. */
   void note(String label) {
     trace(self(), Objects.requireNonNull(label, "label is null"));
+  }
+
+  /**
+   * Records {@code label} for the calling thread if it is a live simulated thread of this
+   * scheduler; a no-op anywhere else (a journal detail must never fail the code that reports it).
+   */
+  void noteQuietly(Supplier<String> label) {
+    SimThread t = CURRENT.get();
+    if (t != null && t.scheduler == this && !t.killRequested) {
+      trace(t, label.get());
+    }
   }
 
   /** Records an event that is not a scheduling point. */

@@ -176,6 +176,30 @@ public final class ScenarioRunner {
   }
 
   /**
+   * Replays a run with a journal: the same schedule, with the checker's events, its violations and
+   * the core's sequence reads and writes added to the trace of the thread that caused each, as
+   * entries labelled {@value #JOURNAL_CHECKER}, {@value #JOURNAL_VIOLATION}, {@code readBegin},
+   * {@code readRetry}, {@code checkRetry} and {@code setSeq}. What race reports draw stories from.
+   *
+   * @param scenario the scenario
+   * @param config the config
+   * @param choices the choice list
+   * @return the run, its trace with the journal entries
+   */
+  public ScenarioRun replayWithJournal(Scenario scenario, SchedulerConfig config, int[] choices) {
+    Program p = new Program(scenario, true);
+    return p.toRun(Simulation.replay(config, choices, p));
+  }
+
+  /**
+   * The label prefix of a checker event in a journaled trace ({@code "checker #12 frameFreed"}).
+   */
+  public static final String JOURNAL_CHECKER = "checker #";
+
+  /** The label prefix of a violation in a journaled trace, followed by its summary. */
+  public static final String JOURNAL_VIOLATION = "checker violation ";
+
+  /**
    * Shrinks a failing run's schedule with {@link Shrinker}, keeping only what {@code fails} still
    * holds for.
    *
@@ -208,10 +232,16 @@ public final class ScenarioRunner {
    */
   private final class Program implements Consumer<DeterministicRuntime> {
     private final Scenario scenario;
+    private final boolean journal;
     private final AtomicReference<Capture> last = new AtomicReference<>();
 
     Program(Scenario scenario) {
+      this(scenario, false);
+    }
+
+    Program(Scenario scenario, boolean journal) {
       this.scenario = Objects.requireNonNull(scenario, "scenario is null");
+      this.journal = journal;
     }
 
     @Override
@@ -219,6 +249,11 @@ public final class ScenarioRunner {
       Capture c = new Capture();
       last.set(c);
       CoherencyChecker checker = new CoherencyChecker();
+      if (journal) {
+        rt.keepJournal();
+        // EventLog texts are "#n event" and "violation <summary>"
+        checker.journalTo(e -> rt.journal(() -> "checker " + e));
+      }
       SimMachine machine = new SimMachine(rt, new PhysicalMemory(rt, frameBudget, checker));
       c.machine = machine;
       SimProcess process = machine.spawnProcess(PROCESS);
