@@ -1,0 +1,222 @@
+package io.mmulab.driver.vhost;
+
+import io.mmulab.api.AddressSpace;
+import io.mmulab.api.Errno;
+import io.mmulab.api.ErrnoException;
+import io.mmulab.api.driver.DriverVariant;
+import io.mmulab.api.driver.JobFence;
+import io.mmulab.sim.driver.DriverStats;
+import io.mmulab.sim.driver.SimDriverAdapter;
+import io.mmulab.sim.mm.SimMachine;
+import io.mmulab.sim.mm.SimProcess;
+import io.mmulab.sim.mm.Vma;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One vhost device of the VMM process, driven through the SPI's verbs: {@code read} and {@code
+ * write} are the worker's metadata accesses (through the ring's map when one is published, else
+ * copied through the CPU page table), {@code prefetch} is the worker's prefetch of every ring in
+ * the range, and {@code submit} runs an access at once. {@link #setVringAddr} is the VMM's {@code
+ * VHOST_SET_VRING_ADDR}.
+ *
+ * <p>Until the VMM sets the ring addresses, the first verb places the rings over the mapping it
+ * touches (a mapping of {@code n >= 2} pages: the used ring on the last {@code n / 2} pages, the
+ * descriptor table and the avail ring splitting the rest), as a VMM does before the first kick.
+ */
+public final class VhostAdapter extends SimDriverAdapter {
+  private final DriverVariant variant;
+  private final VhostDevice dev;
+  private final VhostAccel accel;
+  private final AtomicBoolean tornDown = new AtomicBoolean();
+
+  VhostAdapter(DriverVariant variant, String id, SimProcess process, SimMachine machine)
+      throws ErrnoException {
+    super(VhostFactory.NAME);
+    this.variant = variant;
+    this.dev = new VhostDevice(id, process, machine);
+    this.accel =
+        switch (variant) {
+          case LEGACY -> new VhostLegacy(dev);
+          case CONSOLIDATED -> new VhostConsolidated(dev);
+          case AS_MERGED -> throw new IllegalArgumentException("vhost has no " + variant);
+        };
+  }
+
+  @Override
+  public DriverVariant variant() {
+    return variant;
+  }
+
+  @Override
+  protected DriverStats stats() {
+    return dev.stats;
+  }
+
+  /**
+   * {@code VHOST_SET_VRING_ADDR}: moves the three rings. Waits for the worker's current round.
+   *
+   * @param desc the descriptor table
+   * @param avail the avail ring
+   * @param used the used ring
+   * @throws ErrnoException {@code EINVAL} if two rings overlap or the device is torn down; as the
+   *     variant's re-subscription fails
+   */
+  public void setVringAddr(VhostUaddr desc, VhostUaddr avail, VhostUaddr used)
+      throws ErrnoException {
+    requireOpen(tornDown.get(), dev.id);
+    if (desc.overlaps(avail.start(), avail.end())
+        || desc.overlaps(used.start(), used.end())
+        || avail.overlaps(used.start(), used.end())) {
+      throw new ErrnoException(
+          Errno.EINVAL, "rings overlap: desc " + desc + ", avail " + avail + ", used " + used);
+    }
+    dev.vq.mutex.lock();
+    try {
+      accel.setVringAddr(desc, avail, used);
+    } finally {
+      dev.vq.mutex.unlock();
+    }
+  }
+
+  /**
+   * Returns where a ring is, or null before the rings are placed.
+   *
+   * @param ring the ring
+   * @return its address range, or null
+   */
+  public VhostUaddr ringAddress(VhostRing ring) {
+    return dev.vq.uaddr(ring);
+  }
+
+  /**
+   * Returns how many worker accesses went through a published map so far.
+   *
+   * @return the fast-path accesses
+   */
+  public long fastPathAccesses() {
+    return dev.fastAccesses.sum();
+  }
+
+  /**
+   * Returns how many worker accesses were copied through the CPU page table so far.
+   *
+   * @return the slow-path accesses
+   */
+  public long slowPathAccesses() {
+    return dev.slowAccesses.sum();
+  }
+
+  /**
+   * Returns how many used-ring pages invalidations and unmaps marked dirty so far.
+   *
+   * @return the pages dirtied
+   */
+  public long dirtiedPages() {
+    return dev.dirtiedPages.sum();
+  }
+
+  @Override
+  public long[] read(long va, int words) throws ErrnoException {
+    checkWords(va, words);
+    requireOpen(tornDown.get(), dev.id);
+    long[] out = new long[words];
+    dev.vq.mutex.lock();
+    try {
+      placeRings(va);
+      for (int i = 0; i < words; i++) {
+        out[i] = dev.read(accel, va + 8L * i);
+      }
+    } finally {
+      dev.vq.mutex.unlock();
+    }
+    return out;
+  }
+
+  @Override
+  public void write(long va, long[] data) throws ErrnoException {
+    checkWrite(va, data);
+    requireOpen(tornDown.get(), dev.id);
+    dev.vq.mutex.lock();
+    try {
+      placeRings(va);
+      for (int i = 0; i < data.length; i++) {
+        dev.write(accel, va + 8L * i, data[i]);
+      }
+    } finally {
+      dev.vq.mutex.unlock();
+    }
+  }
+
+  @Override
+  public void prefetch(long va, long length, boolean write) throws ErrnoException {
+    checkPrefetch(va, length);
+    requireOpen(tornDown.get(), dev.id);
+    dev.vq.mutex.lock();
+    try {
+      placeRings(va);
+      for (VhostRing r : VhostRing.values()) {
+        VhostUaddr u = dev.vq.uaddr(r);
+        if (u != null && u.overlaps(va, va + length) && (r.writable() || !write)) {
+          accel.prefetch(r);
+        }
+      }
+    } finally {
+      dev.vq.mutex.unlock();
+    }
+  }
+
+  @Override
+  public JobFence submit(long va, int words, long[] data) throws ErrnoException {
+    checkJob(va, words, data);
+    try {
+      if (data == null) {
+        read(va, words);
+      } else {
+        write(va, data);
+      }
+      return completed(null);
+    } catch (ErrnoException e) {
+      return completed(e);
+    }
+  }
+
+  /** Before the VMM configured the queue: rings over the mapping holding {@code va}, if it can. */
+  private void placeRings(long va) throws ErrnoException {
+    if (dev.vq.configured()) {
+      return;
+    }
+    for (Vma vma : dev.process.vmas()) {
+      long pages = (vma.end() - vma.start()) >>> AddressSpace.PAGE_SHIFT;
+      if (Long.compareUnsigned(vma.start(), va) <= 0
+          && Long.compareUnsigned(va, vma.end()) < 0
+          && pages >= 2) {
+        long used = vma.end() - (pages / 2) * AddressSpace.PAGE_SIZE;
+        long split = vma.start() + ((used - vma.start()) / 2 & -8L);
+        accel.setVringAddr(
+            new VhostUaddr(vma.start(), split),
+            new VhostUaddr(split, used),
+            new VhostUaddr(used, vma.end()));
+        return;
+      }
+    }
+  }
+
+  @Override
+  public void teardown() {
+    if (!tornDown.compareAndSet(false, true)) {
+      return;
+    }
+    accel.teardown();
+    dev.checker.deviceTornDown(dev.id);
+  }
+
+  /** The legacy count, for the imbalance tests; -1 for the consolidated variant, which has none. */
+  int legacyInvalidateCount() {
+    return accel instanceof VhostLegacy l ? l.invalidateCount() : -1;
+  }
+
+  @Override
+  public String toString() {
+    return dev.id + "/" + variant;
+  }
+}
