@@ -13,11 +13,11 @@ import io.mmulab.sim.mm.Vma;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * One vhost device of the VMM process, driven through the SPI's verbs: {@code read} and {@code
- * write} are the worker's metadata accesses (through the ring's map when one is published, else
- * copied through the CPU page table), {@code prefetch} is the worker's prefetch of every ring in
- * the range, and {@code submit} runs an access at once. {@link #setVringAddr} is the VMM's {@code
- * VHOST_SET_VRING_ADDR}.
+ * One vhost device of the VMM process, driven through the SPI's verbs, each run as one item of work
+ * by the device's worker thread ({@link VhostWorker}): {@code read} and {@code write} are the
+ * worker's metadata accesses (through the ring's map when one is published, else copied through the
+ * CPU page table), {@code prefetch} is the worker's prefetch of every ring in the range, and {@code
+ * submit} runs an access at once. {@link #setVringAddr} is the VMM's {@code VHOST_SET_VRING_ADDR}.
  *
  * <p>Until the VMM sets the ring addresses, the first verb places the rings over the mapping it
  * touches (a mapping of {@code n >= 2} pages: the used ring on the last {@code n / 2} pages, the
@@ -27,6 +27,7 @@ public final class VhostAdapter extends SimDriverAdapter {
   private final DriverVariant variant;
   private final VhostDevice dev;
   private final VhostAccel accel;
+  private final VhostWorker worker;
   private final AtomicBoolean tornDown = new AtomicBoolean();
 
   VhostAdapter(DriverVariant variant, String id, SimProcess process, SimMachine machine)
@@ -40,6 +41,7 @@ public final class VhostAdapter extends SimDriverAdapter {
           case CONSOLIDATED -> new VhostConsolidated(dev);
           case AS_MERGED -> throw new IllegalArgumentException("vhost has no " + variant);
         };
+    this.worker = new VhostWorker(machine.runtime(), id, dev.vq.mutex);
   }
 
   @Override
@@ -53,7 +55,8 @@ public final class VhostAdapter extends SimDriverAdapter {
   }
 
   /**
-   * {@code VHOST_SET_VRING_ADDR}: moves the three rings. Waits for the worker's current round.
+   * {@code VHOST_SET_VRING_ADDR}: moves the three rings, on the caller's thread (the VMM's ioctl),
+   * holding the virtqueue mutex: it waits for the worker's current item of work.
    *
    * @param desc the descriptor table
    * @param avail the avail ring
@@ -120,15 +123,13 @@ public final class VhostAdapter extends SimDriverAdapter {
     checkWords(va, words);
     requireOpen(tornDown.get(), dev.id);
     long[] out = new long[words];
-    dev.vq.mutex.lock();
-    try {
-      placeRings(va);
-      for (int i = 0; i < words; i++) {
-        out[i] = dev.read(accel, va + 8L * i);
-      }
-    } finally {
-      dev.vq.mutex.unlock();
-    }
+    worker.run(
+        () -> {
+          placeRings(va);
+          for (int i = 0; i < words; i++) {
+            out[i] = dev.read(accel, va + 8L * i);
+          }
+        });
     return out;
   }
 
@@ -136,33 +137,29 @@ public final class VhostAdapter extends SimDriverAdapter {
   public void write(long va, long[] data) throws ErrnoException {
     checkWrite(va, data);
     requireOpen(tornDown.get(), dev.id);
-    dev.vq.mutex.lock();
-    try {
-      placeRings(va);
-      for (int i = 0; i < data.length; i++) {
-        dev.write(accel, va + 8L * i, data[i]);
-      }
-    } finally {
-      dev.vq.mutex.unlock();
-    }
+    worker.run(
+        () -> {
+          placeRings(va);
+          for (int i = 0; i < data.length; i++) {
+            dev.write(accel, va + 8L * i, data[i]);
+          }
+        });
   }
 
   @Override
   public void prefetch(long va, long length, boolean write) throws ErrnoException {
     checkPrefetch(va, length);
     requireOpen(tornDown.get(), dev.id);
-    dev.vq.mutex.lock();
-    try {
-      placeRings(va);
-      for (VhostRing r : VhostRing.values()) {
-        VhostUaddr u = dev.vq.uaddr(r);
-        if (u != null && u.overlaps(va, va + length) && (r.writable() || !write)) {
-          accel.prefetch(r);
-        }
-      }
-    } finally {
-      dev.vq.mutex.unlock();
-    }
+    worker.run(
+        () -> {
+          placeRings(va);
+          for (VhostRing r : VhostRing.values()) {
+            VhostUaddr u = dev.vq.uaddr(r);
+            if (u != null && u.overlaps(va, va + length) && (r.writable() || !write)) {
+              accel.prefetch(r);
+            }
+          }
+        });
   }
 
   @Override
@@ -206,8 +203,14 @@ public final class VhostAdapter extends SimDriverAdapter {
     if (!tornDown.compareAndSet(false, true)) {
       return;
     }
+    worker.stop();
     accel.teardown();
     dev.checker.deviceTornDown(dev.id);
+  }
+
+  /** The virtqueue, for tests that hold its locks. */
+  VhostVirtqueue virtqueue() {
+    return dev.vq;
   }
 
   /** The legacy count, for the imbalance tests; -1 for the consolidated variant, which has none. */
