@@ -25,6 +25,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class VhostAdapter extends SimDriverAdapter {
   private final DriverVariant variant;
+  private final SimProcess process;
   private final VhostDevice dev;
   private final VhostAccel accel;
   private final VhostWorker worker;
@@ -34,7 +35,10 @@ public final class VhostAdapter extends SimDriverAdapter {
       throws ErrnoException {
     super(VhostFactory.NAME);
     this.variant = variant;
-    this.dev = new VhostDevice(id, process, machine);
+    this.process = process;
+    this.dev =
+        new VhostDevice(
+            id, machine.runtime(), process.addressSpace(), new VhostSimHw(id, process, machine));
     this.accel =
         switch (variant) {
           case LEGACY -> new VhostLegacy(dev);
@@ -97,7 +101,7 @@ public final class VhostAdapter extends SimDriverAdapter {
    * @return the fast-path accesses
    */
   public long fastPathAccesses() {
-    return dev.fastAccesses.sum();
+    return dev.fastAccesses.get();
   }
 
   /**
@@ -106,7 +110,7 @@ public final class VhostAdapter extends SimDriverAdapter {
    * @return the slow-path accesses
    */
   public long slowPathAccesses() {
-    return dev.slowAccesses.sum();
+    return dev.slowAccesses.get();
   }
 
   /**
@@ -115,7 +119,7 @@ public final class VhostAdapter extends SimDriverAdapter {
    * @return the pages dirtied
    */
   public long dirtiedPages() {
-    return dev.dirtiedPages.sum();
+    return dev.dirtiedPages.get();
   }
 
   @Override
@@ -182,7 +186,7 @@ public final class VhostAdapter extends SimDriverAdapter {
     if (dev.vq.configured()) {
       return;
     }
-    for (Vma vma : dev.process.vmas()) {
+    for (Vma vma : process.vmas()) {
       long pages = (vma.end() - vma.start()) >>> AddressSpace.PAGE_SHIFT;
       if (Long.compareUnsigned(vma.start(), va) <= 0
           && Long.compareUnsigned(va, vma.end()) < 0
@@ -205,7 +209,7 @@ public final class VhostAdapter extends SimDriverAdapter {
     }
     worker.stop();
     accel.teardown();
-    dev.checker.deviceTornDown(dev.id);
+    dev.hw.tornDown();
   }
 
   /** The virtqueue, for tests that hold its locks. */

@@ -9,11 +9,10 @@ import io.mmulab.api.ErrnoException;
 import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.hmm.HmmRange;
-import io.mmulab.api.sync.WaitQueue;
+import io.mmulab.api.sync.Mutex;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
  * A hypothetical design: the kernel never converted vhost — the acceleration was reverted before
@@ -24,15 +23,16 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * {@code SET_VRING_ADDR} moves the ring; {@code mmu_lock} is the update lock. The callback takes it
  * (only tries it for a non-blockable range, answering false if it is busy), publishes the new
  * sequence, unpublishes the ring's map, unlocks, waits for the worker to leave the map and dirties
- * the used ring's pages. A non-blockable range that finds the worker inside the map cannot wait and
+ * the used ring's pages. A non-blockable range that finds the worker inside a map cannot wait and
  * is refused; only ranges overlapping a ring ever reach a callback. The prefetch is the
  * collision-retry pattern: {@code readBegin}, fault the pages in (may sleep), lock, {@code
  * readRetry} — retry, at most {@value #MAX_ATTEMPTS} times, then leave the ring to the slow path —
  * and publish under the lock.
  *
- * <p>Locking: the worker counts itself in {@code accessors} under {@code mmu_lock} in the same
- * section that loads the map, so a callback that unpublished under the lock sees every worker that
- * may still use the old map.
+ * <p>Locking: the worker takes {@code accessLock} before it loads a map and holds it until it is
+ * done with it (the order the legacy port gets wrong); the callback takes it after the unpublish,
+ * so it waits for exactly the workers that may have loaded the old map. Order: {@code accessLock}
+ * is never taken with {@code mmu_lock} held.
  */
 final class VhostConsolidated implements VhostAccel {
   static final int MAX_ATTEMPTS = 3;
@@ -40,48 +40,46 @@ final class VhostConsolidated implements VhostAccel {
   private final VhostDevice dev;
   private final VhostVirtqueue vq;
   private final Map<VhostRing, MmuIntervalNotifier> subs = new EnumMap<>(VhostRing.class);
-  // Changed under vq.mmuLock; read without it only by a callback waiting for zero.
-  private final AtomicIntegerArray accessors = new AtomicIntegerArray(VhostRing.values().length);
-  private final WaitQueue accessorsWq;
+  private final Mutex accessLock; // held by the worker while it uses a map
 
   VhostConsolidated(VhostDevice dev) {
     this.dev = dev;
     this.vq = dev.vq;
-    this.accessorsWq = dev.rt.newWaitQueue(dev.id + ".vq.accessors");
+    this.accessLock = dev.rt.newMutex(dev.id + ".vq.access");
   }
 
   private boolean invalidate(
       VhostRing r, MmuIntervalNotifier sub, MmuNotifierRange range, long curSeq) {
     String name = dev.subscriptionName(r);
+    boolean blockable = range.blockable();
     dev.stats.invalidation();
-    dev.checker.invalidateCallbackEntered(dev.id, name, dev.mmName, range.start(), range.end());
-    if (range.blockable()) {
+    dev.hw.callbackEntered(name, range.start(), range.end());
+    if (blockable) {
       vq.mmuLock.lock();
     } else if (!vq.mmuLock.tryLock()) {
       dev.stats.refused();
       return false; // the OOM reaper retries later
     }
     VhostMap map;
-    boolean inUse;
     try {
-      inUse = accessors.get(r.ordinal()) > 0;
-      if (!range.blockable() && inUse) {
-        dev.stats.refused();
-        return false; // the worker is inside the map and a non-blockable callback cannot wait
-      }
       sub.setSeq(curSeq);
-      map = vq.unpublish(r); // no worker can count itself in for this ring any more
+      map = vq.unpublish(r);
     } finally {
       vq.mmuLock.unlock();
     }
-    if (inUse) {
-      accessorsWq.waitEvent(() -> accessors.get(r.ordinal()) == 0);
+    // Wait for running accessors: a worker that loaded the map before the unpublish holds
+    // accessLock until it is done with it.
+    if (blockable) {
+      accessLock.lock();
+    } else if (!accessLock.tryLock()) {
+      dev.stats.refused();
+      return false; // the worker is inside a map and a non-blockable callback cannot wait
     }
+    accessLock.unlock();
     if (map != null) {
       dev.setMapDirty(map);
     }
-    dev.checker.invalidateCallbackReturned(
-        dev.id, name, dev.mmName, range.start(), range.end(), curSeq);
+    dev.hw.callbackReturned(name, range.start(), range.end(), curSeq);
     return true;
   }
 
@@ -100,18 +98,16 @@ final class VhostConsolidated implements VhostAccel {
       for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         range.setNotifierSeq(sub.readBegin());
         Arrays.fill(entries, 0);
-        dev.mm.mmapLock().downRead();
         try {
-          dev.mm.hmmRangeFault(range);
+          dev.hw.faultIn(range);
         } catch (ErrnoException e) {
           if (e.errno() == Errno.EBUSY) {
             dev.stats.retry();
             continue; // an invalidation collided with the walk
           }
           return; // a hole or no permission: the slow path reports it
-        } finally {
-          dev.mm.mmapLock().upRead();
         }
+        dev.rt.yieldPoint(dev.id + ": ring pages faulted in, before mmu_lock");
         vq.mmuLock.lock();
         try {
           if (sub.readRetry(range.notifierSeq())) {
@@ -136,35 +132,21 @@ final class VhostConsolidated implements VhostAccel {
 
   @Override
   public boolean access(VhostRing r, long va, boolean write, long value, long[] out) {
-    VhostMap map;
-    vq.mmuLock.lock();
+    accessLock.lock(); // announced before the map is loaded
     try {
-      map = vq.map(r);
-      if (map != null) {
-        accessors.incrementAndGet(r.ordinal());
+      VhostMap map = vq.map(r);
+      if (map == null) {
+        return false;
       }
-    } finally {
-      vq.mmuLock.unlock();
-    }
-    if (map == null) {
-      return false;
-    }
-    try {
       if (write) {
         map.write(va, value);
       } else {
         out[0] = map.read(va);
       }
+      return true;
     } finally {
-      vq.mmuLock.lock();
-      try {
-        accessors.decrementAndGet(r.ordinal());
-      } finally {
-        vq.mmuLock.unlock();
-      }
-      accessorsWq.wakeUpAll();
+      accessLock.unlock();
     }
-    return true;
   }
 
   /**
@@ -191,8 +173,7 @@ final class VhostConsolidated implements VhostAccel {
           dev.mm.insertIntervalNotifier(
               u.pageStart(), length, (s, range, seq) -> invalidate(r, s, range, seq), vq.mmuLock);
       subs.put(r, sub);
-      dev.checker.subscriptionInserted(
-          dev.id, dev.subscriptionName(r), dev.mmName, u.pageStart(), u.pageEnd());
+      dev.hw.subscribed(dev.subscriptionName(r), u.pageStart(), u.pageEnd());
     }
   }
 
@@ -204,7 +185,7 @@ final class VhostConsolidated implements VhostAccel {
         continue;
       }
       sub.remove();
-      dev.checker.subscriptionRemoved(dev.id, dev.subscriptionName(r));
+      dev.hw.unsubscribed(dev.subscriptionName(r));
       VhostMap map;
       vq.mmuLock.lock();
       try {

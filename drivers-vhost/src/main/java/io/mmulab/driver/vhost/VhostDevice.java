@@ -3,14 +3,10 @@ package io.mmulab.driver.vhost;
 import io.mmulab.api.AddressSpace;
 import io.mmulab.api.Errno;
 import io.mmulab.api.ErrnoException;
-import io.mmulab.api.driver.CoherencyModel;
 import io.mmulab.api.sync.SyncRuntime;
-import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.driver.DriverStats;
-import io.mmulab.sim.mem.PhysicalMemory;
-import io.mmulab.sim.mm.SimMachine;
-import io.mmulab.sim.mm.SimProcess;
-import java.util.concurrent.atomic.LongAdder;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One vhost device bound to the VMM process (after {@code VHOST_SET_OWNER}): one virtqueue and the
@@ -21,37 +17,30 @@ import java.util.concurrent.atomic.LongAdder;
 final class VhostDevice {
   final String id;
   final SyncRuntime rt;
-  final SimProcess process;
   final AddressSpace mm;
-  final String mmName;
-  final CoherencyChecker checker;
-  final PhysicalMemory memory;
+  final VhostHw hw;
   final DriverStats stats = new DriverStats();
   final VhostVirtqueue vq;
-  final LongAdder fastAccesses = new LongAdder();
-  final LongAdder slowAccesses = new LongAdder();
-  final LongAdder dirtiedPages = new LongAdder();
+  final AtomicLong fastAccesses = new AtomicLong();
+  final AtomicLong slowAccesses = new AtomicLong();
+  final AtomicLong dirtiedPages = new AtomicLong();
 
-  VhostDevice(String id, SimProcess process, SimMachine machine) {
+  VhostDevice(String id, SyncRuntime rt, AddressSpace mm, VhostHw hw) {
     this.id = id;
-    this.rt = machine.runtime();
-    this.process = process;
-    this.mm = process.addressSpace();
-    this.mmName = mm.name();
-    this.checker = machine.checker();
-    this.memory = machine.memory();
+    this.rt = rt;
+    this.mm = mm;
+    this.hw = hw;
     this.vq = new VhostVirtqueue(rt, id);
-    checker.declareDevice(id, CoherencyModel.SHADOW_PTE);
   }
 
   String subscriptionName(VhostRing r) {
-    return "vq0." + r.name().toLowerCase(java.util.Locale.ROOT);
+    return "vq0." + r.name().toLowerCase(Locale.ROOT);
   }
 
   /** Kernel {@code vhost_set_map_dirty}: the worker wrote the used ring behind the PTEs' back. */
   void setMapDirty(VhostMap map) {
     if (map.ring.writable()) {
-      dirtiedPages.add(map.pages());
+      dirtiedPages.addAndGet(map.pages());
     }
   }
 
@@ -63,12 +52,10 @@ final class VhostDevice {
         return out[0];
       }
     }
-    slowAccesses.increment();
-    if (!mm.mmgetNotZero()) {
-      throw new ErrnoException(Errno.EFAULT, id + ": the VMM's mm is gone");
-    }
+    slowAccesses.incrementAndGet();
+    requireUser();
     try {
-      return process.load(va);
+      return hw.copyFromUser(va);
     } finally {
       mm.mmput();
     }
@@ -79,14 +66,18 @@ final class VhostDevice {
     if (r != null && r.writable() && fast(accel, r, va, true, value, null)) {
       return;
     }
-    slowAccesses.increment();
-    if (!mm.mmgetNotZero()) {
-      throw new ErrnoException(Errno.EFAULT, id + ": the VMM's mm is gone");
-    }
+    slowAccesses.incrementAndGet();
+    requireUser();
     try {
-      process.store(va, value);
+      hw.copyToUser(va, value);
     } finally {
       mm.mmput();
+    }
+  }
+
+  private void requireUser() throws ErrnoException {
+    if (!mm.mmgetNotZero()) {
+      throw new ErrnoException(Errno.EFAULT, id + ": the VMM's mm is gone");
     }
   }
 
@@ -98,7 +89,7 @@ final class VhostDevice {
     if (!accel.access(r, va, write, value, out)) {
       return false;
     }
-    fastAccesses.increment();
+    fastAccesses.incrementAndGet();
     return true;
   }
 }

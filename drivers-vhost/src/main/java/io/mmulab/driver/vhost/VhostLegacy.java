@@ -5,8 +5,6 @@ import io.mmulab.api.ErrnoException;
 import io.mmulab.api.MmuNotifier;
 import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.sync.WaitQueue;
-import io.mmulab.sim.mem.PhysicalMemory;
-import io.mmulab.sim.mm.PteView;
 import io.mmulab.sim.vhost.Linux53Notifier;
 
 /**
@@ -28,6 +26,7 @@ import io.mmulab.sim.vhost.Linux53Notifier;
  */
 final class VhostLegacy implements VhostAccel, MmuNotifier {
   static final String SUB = "vhost_notifier";
+  private static final int PAGE_SHIFT = AddressSpace.PAGE_SHIFT;
 
   private final VhostDevice dev;
   private final VhostVirtqueue vq;
@@ -40,7 +39,7 @@ final class VhostLegacy implements VhostAccel, MmuNotifier {
     this.vq = dev.vq;
     this.refWq = dev.rt.newWaitQueue(dev.id + ".vq.ref");
     Linux53Notifier.register(dev.mm, this); // the 5.3 core: no end after a refused start
-    dev.checker.subscriptionInserted(dev.id, SUB, dev.mmName, 0, -1);
+    dev.hw.subscribed(SUB, 0, -1);
   }
 
   /** Kernel {@code vhost_vq_map_prefetch}, for one ring. */
@@ -59,15 +58,15 @@ final class VhostLegacy implements VhostAccel, MmuNotifier {
         long[] pfns = new long[u.pages()];
         int got = 0;
         for (; got < pfns.length; got++) {
-          long pfn = lookupFast(u.pageStart() + ((long) got << PhysicalMemory.PAGE_SHIFT), r);
-          if (pfn < 0 || !dev.memory.tryGet(pfn)) {
+          long pfn = dev.hw.getPageFast(u.pageStart() + ((long) got << PAGE_SHIFT), r.writable());
+          if (pfn < 0) {
             break;
           }
           pfns[got] = pfn;
         }
         dev.stats.pinned(got);
         for (int i = 0; i < got; i++) {
-          dev.memory.put(pfns[i]); // no pin: the map is valid only as long as the notifier says
+          dev.hw.putPage(pfns[i]); // no pin: the map is valid only as long as the notifier says
         }
         dev.stats.unpinned(got);
         if (got == pfns.length) {
@@ -80,14 +79,6 @@ final class VhostLegacy implements VhostAccel, MmuNotifier {
     } finally {
       dev.mm.mmput();
     }
-  }
-
-  /** Fast GUP: a present entry (writable for the used ring), or -1; never faults, never sleeps. */
-  private long lookupFast(long va, VhostRing r) {
-    PteView p = dev.process.pte(va);
-    boolean usable =
-        p.type() == PteView.Type.PRESENT || (p.type() == PteView.Type.ZERO && !r.writable());
-    return usable && (p.writable() || !r.writable()) ? p.pfn() : -1;
   }
 
   @Override
@@ -119,7 +110,7 @@ final class VhostLegacy implements VhostAccel, MmuNotifier {
   @Override
   public boolean invalidateRangeStart(MmuNotifierRange range) {
     dev.stats.invalidation();
-    dev.checker.invalidateCallbackEntered(dev.id, SUB, dev.mmName, range.start(), range.end());
+    dev.hw.callbackEntered(SUB, range.start(), range.end());
     if (!range.blockable()) {
       // The race (the OOM reaper): -EAGAIN for every non-blockable range, even one that overlaps
       // no ring, so the reaper gives up on every VMA of a process that has a vhost device.
@@ -129,7 +120,7 @@ final class VhostLegacy implements VhostAccel, MmuNotifier {
     for (VhostRing r : VhostRing.values()) {
       invalidateVqStart(r, range.start(), range.end());
     }
-    dev.checker.invalidateCallbackReturned(dev.id, SUB, dev.mmName, range.start(), range.end(), 0);
+    dev.hw.callbackReturned(SUB, range.start(), range.end(), 0);
     return true;
   }
 
@@ -183,9 +174,9 @@ final class VhostLegacy implements VhostAccel, MmuNotifier {
   @Override
   public void release(AddressSpace as) {
     dev.stats.invalidation();
-    dev.checker.invalidateCallbackEntered(dev.id, SUB, dev.mmName, 0, -1);
+    dev.hw.callbackEntered(SUB, 0, -1);
     dropMaps(true);
-    dev.checker.invalidateCallbackReturned(dev.id, SUB, dev.mmName, 0, -1, 0);
+    dev.hw.callbackReturned(SUB, 0, -1, 0);
   }
 
   private void dropMaps(boolean sync) {
@@ -237,7 +228,7 @@ final class VhostLegacy implements VhostAccel, MmuNotifier {
   @Override
   public void teardown() {
     dev.mm.unregisterNotifier(this); // no callback runs once this returns
-    dev.checker.subscriptionRemoved(dev.id, SUB);
+    dev.hw.unsubscribed(SUB);
     dropMaps(false);
   }
 

@@ -1,8 +1,6 @@
 package io.mmulab.driver.vhost;
 
 import io.mmulab.api.AddressSpace;
-import io.mmulab.sim.check.CoherencyChecker;
-import io.mmulab.sim.mem.PhysicalMemory;
 
 /**
  * A published direct map of one ring (kernel {@code struct vhost_map}): the frames behind the
@@ -34,23 +32,23 @@ final class VhostMap {
   }
 
   long read(long va) {
-    return memory().deviceReadLong(dev.id, CoherencyChecker.NO_OP, dev.mmName, va, pfn(va));
+    return dev.hw.mapRead(va, pfn(va));
   }
 
   void write(long va, long value) {
-    memory().deviceWriteLong(dev.id, CoherencyChecker.NO_OP, dev.mmName, va, pfn(va), value);
+    dev.hw.mapWrite(va, pfn(va), value);
   }
 
   /** Tells the checker about every page of the map, in the section that publishes it. */
   void reportMapped() {
     for (int i = 0; i < pfns.length; i++) {
       long va = uaddr.pageStart() + ((long) i << AddressSpace.PAGE_SHIFT);
-      dev.checker.deviceMapped(dev.id, subscription, dev.mmName, va, pfns[i], ring.writable());
+      dev.hw.mapped(subscription, va, pfns[i], ring.writable());
     }
   }
 
   void reportUnmapped() {
-    dev.checker.deviceUnmappedRange(dev.id, dev.mmName, uaddr.pageStart(), uaddr.pageEnd());
+    dev.hw.unmapped(uaddr.pageStart(), uaddr.pageEnd());
   }
 
   boolean sharesPageWith(VhostMap o) {
@@ -60,9 +58,5 @@ final class VhostMap {
 
   int pages() {
     return pfns.length;
-  }
-
-  private PhysicalMemory memory() {
-    return dev.memory;
   }
 }
