@@ -166,19 +166,21 @@ public final class VhostAdapter extends SimDriverAdapter {
         });
   }
 
+  /** A job is one kick of the worker: done when this returns, its error carried by the fence. */
   @Override
   public JobFence submit(long va, int words, long[] data) throws ErrnoException {
     checkJob(va, words, data);
+    ErrnoException error = null;
     try {
-      if (data == null) {
-        read(va, words);
-      } else {
+      if (data != null) {
         write(va, data);
+      } else {
+        read(va, words);
       }
-      return completed(null);
     } catch (ErrnoException e) {
-      return completed(e);
+      error = e;
     }
+    return completed(error);
   }
 
   /** Before the VMM configured the queue: rings over the mapping holding {@code va}, if it can. */

@@ -176,31 +176,20 @@ class VhostLincheckTest {
     };
   }
 
-  private static Throwable run(DriverVariant variant, int invocations) {
-    long t0 = System.nanoTime();
-    Throwable thrown = null;
-    try {
-      Lincheck.runConcurrentTest(invocations, scenario(variant));
-    } catch (Throwable t) {
-      thrown = t;
-    }
-    System.out.printf(
-        "vhost %s lincheck: %s, up to %d invocations, %d ms%n",
-        variant,
-        thrown == null ? "clean" : "caught",
-        invocations,
-        (System.nanoTime() - t0) / 1_000_000);
-    return thrown;
-  }
-
   @Test
   void legacy_usedRingWriteRacingMigration_lincheckFindsWriteAfterFree() {
-    Throwable thrown = run(DriverVariant.LEGACY, RACY_INVOCATIONS);
-    assertThat(thrown)
+    Throwable found = null;
+    try {
+      Lincheck.runConcurrentTest(RACY_INVOCATIONS, scenario(DriverVariant.LEGACY));
+    } catch (Throwable t) {
+      found = t;
+    }
+    System.out.println("vhost LEGACY lincheck: " + (found == null ? "clean" : found.getMessage()));
+    assertThat(found)
         .as("Lincheck must find the map loaded before the callback")
         .isInstanceOf(AssertionError.class);
-    assertThat(thrown.getClass().getName()).startsWith("org.jetbrains.");
-    assertThat(thrown.getMessage())
+    assertThat(found.getClass().getName()).startsWith("org.jetbrains.");
+    assertThat(found.getMessage())
         .contains("used-ring write through a dead map")
         .contains("The following interleaving leads to the error");
   }
