@@ -177,15 +177,16 @@ final class VhostConsolidated implements VhostAccel {
     }
   }
 
-  /** Removes every ring's notifier, then drops its map: the worker is not running. */
+  /**
+   * Drops every ring's map, then removes its notifier: the worker is not running, and a map must
+   * not outlive the notifier that keeps it valid.
+   */
   private void unsubscribe() {
     for (VhostRing r : VhostRing.values()) {
       MmuIntervalNotifier sub = subs.remove(r);
       if (sub == null) {
         continue;
       }
-      sub.remove();
-      dev.hw.unsubscribed(dev.subscriptionName(r));
       VhostMap map;
       vq.mmuLock.lock();
       try {
@@ -196,6 +197,8 @@ final class VhostConsolidated implements VhostAccel {
       if (map != null) {
         dev.setMapDirty(map);
       }
+      sub.remove();
+      dev.hw.unsubscribed(dev.subscriptionName(r));
     }
   }
 
