@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * submit} runs an access at once. {@link #setVringAddr} is the VMM's {@code VHOST_SET_VRING_ADDR}.
  *
  * <p>Until the VMM sets the ring addresses, the first verb places the rings over the mapping it
- * touches (a mapping of {@code n >= 2} pages: the used ring on the last {@code n / 2} pages, the
+ * touches (a mapping of {@code n >= 2} pages: the used ring on the first {@code n / 2} pages, the
  * descriptor table and the avail ring splitting the rest), as a VMM does before the first kick.
  */
 public final class VhostAdapter extends SimDriverAdapter {
@@ -193,12 +193,12 @@ public final class VhostAdapter extends SimDriverAdapter {
       if (Long.compareUnsigned(vma.start(), va) <= 0
           && Long.compareUnsigned(va, vma.end()) < 0
           && pages >= 2) {
-        long used = vma.end() - (pages / 2) * AddressSpace.PAGE_SIZE;
-        long split = vma.start() + ((used - vma.start()) / 2 & -8L);
+        long usedEnd = vma.start() + (pages / 2) * AddressSpace.PAGE_SIZE;
+        long split = usedEnd + ((vma.end() - usedEnd) / 2 & -8L);
         accel.setVringAddr(
-            new VhostUaddr(vma.start(), split),
-            new VhostUaddr(split, used),
-            new VhostUaddr(used, vma.end()));
+            new VhostUaddr(usedEnd, split),
+            new VhostUaddr(split, vma.end()),
+            new VhostUaddr(vma.start(), usedEnd));
         return;
       }
     }

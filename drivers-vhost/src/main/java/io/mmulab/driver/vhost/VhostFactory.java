@@ -40,6 +40,7 @@ public final class VhostFactory extends SimDriverFactory {
               "migrate-during-dma",
               "exit-during-dma",
               "insert-remove-during-invalidation",
+              "fence-never-signals",
               "munmap-zap-vs-fault"),
           Set.of(ViolationKind.USE_AFTER_FREE, ViolationKind.STALE_USE, ViolationKind.PERMISSION),
           "Worker: loads the ring's published map; its ref bump is not yet visible. CPU: munmap"

@@ -49,15 +49,15 @@ final class SetVringAddrDuringInvalidation implements Scenario {
     shareBefore = share(ctx, dev);
 
     ThreadHandle migrate =
-        ctx.cpu("migrate", () -> ctx.process().migrate(first.va(2), first.va(PAGES), null));
+        ctx.cpu("migrate", () -> ctx.process().migrate(first.va(0), first.va(2), null));
     ThreadHandle vmm =
         ctx.cpu(
             "set-vring-addr",
             () ->
                 dev.setVringAddr(
-                    new VhostUaddr(second.va(0), second.va(1)),
-                    new VhostUaddr(second.va(1), second.va(2)),
-                    new VhostUaddr(second.va(2), second.va(0) + second.length())));
+                    new VhostUaddr(second.va(2), second.va(3)),
+                    new VhostUaddr(second.va(3), second.va(0) + second.length()),
+                    new VhostUaddr(second.va(0), second.va(2))));
     ctx.spawn("worker", () -> ctx.repeatWhileRunning(List.of(migrate, vmm), () -> round(ctx, dev)));
     ctx.joinAll();
 
