@@ -23,6 +23,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * ({@link VhostConsolidated}, a hypothetical interval-notifier design: the kernel never converted
  * vhost). Shadow-PTE model without pins: a published map is valid only until the notifier says
  * otherwise.
+ *
+ * <p>The legacy variant's other two findings break no coherency rule, so they are not declared
+ * races: the count left unbalanced by {@code SET_VRING_ADDR} turns the fast path off for good (a
+ * liveness finding), and every non-blockable range is refused (the OOM reaper gives up). Each has
+ * its own test; see {@code MIGRATION.md}.
  */
 public final class VhostFactory extends SimDriverFactory {
   /** The driver's name, its key in the driver map. */
