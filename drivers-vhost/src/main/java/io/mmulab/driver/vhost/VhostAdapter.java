@@ -19,9 +19,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * CPU page table), {@code prefetch} is the worker's prefetch of every ring in the range, and {@code
  * submit} runs an access at once. {@link #setVringAddr} is the VMM's {@code VHOST_SET_VRING_ADDR}.
  *
- * <p>Until the VMM sets the ring addresses, the first verb places the rings over the mapping it
- * touches (a mapping of {@code n >= 2} pages: the used ring on the first {@code n / 2} pages, the
- * descriptor table and the avail ring splitting the rest), as a VMM does before the first kick.
+ * <p>The device starts with the rings over the process's first mapping of {@code n >= 2} pages (the
+ * used ring on its first {@code n / 2} pages, the descriptor table and the avail ring splitting the
+ * rest), as a VMM sets them right after it becomes the owner; if there is none yet, the first verb
+ * places them over the mapping it touches. {@link #setVringAddr} moves them.
  */
 public final class VhostAdapter extends SimDriverAdapter {
   private final DriverVariant variant;
@@ -46,6 +47,12 @@ public final class VhostAdapter extends SimDriverAdapter {
           case AS_MERGED -> throw new IllegalArgumentException("vhost has no " + variant);
         };
     this.worker = new VhostWorker(machine.runtime(), id, dev.vq.mutex);
+    dev.vq.mutex.lock();
+    try {
+      placeRings(null); // the VMM's SET_VRING_ADDR right after it set the owner
+    } finally {
+      dev.vq.mutex.unlock();
+    }
   }
 
   @Override
@@ -183,16 +190,21 @@ public final class VhostAdapter extends SimDriverAdapter {
     return completed(error);
   }
 
-  /** Before the VMM configured the queue: rings over the mapping holding {@code va}, if it can. */
-  private void placeRings(long va) throws ErrnoException {
+  /**
+   * Until the VMM configured the queue: the rings over the first mapping of two pages or more
+   * ({@code va} null, at creation), else over the one holding {@code va}, if it has two pages.
+   */
+  private void placeRings(Long va) throws ErrnoException {
     if (dev.vq.configured()) {
       return;
     }
     for (Vma vma : process.vmas()) {
       long pages = (vma.end() - vma.start()) >>> AddressSpace.PAGE_SHIFT;
-      if (Long.compareUnsigned(vma.start(), va) <= 0
-          && Long.compareUnsigned(va, vma.end()) < 0
-          && pages >= 2) {
+      boolean holds =
+          va == null
+              || (Long.compareUnsigned(vma.start(), va) <= 0
+                  && Long.compareUnsigned(va, vma.end()) < 0);
+      if (holds && pages >= 2) {
         long usedEnd = vma.start() + (pages / 2) * AddressSpace.PAGE_SIZE;
         long split = usedEnd + ((vma.end() - usedEnd) / 2 & -8L);
         accel.setVringAddr(

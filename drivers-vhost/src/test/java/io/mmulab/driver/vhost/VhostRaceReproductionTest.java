@@ -69,15 +69,15 @@ class VhostRaceReproductionTest {
 
   @ParameterizedTest(name = "{0} at seed {1}")
   @CsvSource({
-    "munmap-vs-fault, 9",
-    "overlapping-invalidations, 4",
-    "mprotect-during-write-fault, 27",
-    "fork-cow-writable, 22",
-    "migrate-during-dma, 20",
-    "exit-during-dma, 20",
-    "insert-remove-during-invalidation, 6",
+    "munmap-vs-fault, 99",
+    "overlapping-invalidations, 91",
+    "mprotect-during-write-fault, 86",
+    "fork-cow-writable, 6",
+    "migrate-during-dma, 27",
+    "exit-during-dma, 10",
+    "insert-remove-during-invalidation, 184",
     "fence-never-signals, 27",
-    "munmap-zap-vs-fault, 5"
+    "munmap-zap-vs-fault, 11"
   })
   void readerBeforeUnpublish_firstFailingSeed_shrunk_cleanOnConsolidated(
       String scenario, long seed) {
@@ -97,10 +97,10 @@ class VhostRaceReproductionTest {
    * the freed frame.
    */
   @Test
-  void usedRingWriteAfterFree_overlappingInvalidations_seed125() {
+  void usedRingWriteAfterFree_overlappingInvalidations_seed233() {
     Predicate<ScenarioRun> usedRingWriteAfterFree =
         r -> r.violations(ViolationKind.USE_AFTER_FREE).stream().anyMatch(this::isUsedRingWrite);
-    ShrunkSchedule shrunk = reproduce("overlapping-invalidations", 125, usedRingWriteAfterFree);
+    ShrunkSchedule shrunk = reproduce("overlapping-invalidations", 233, usedRingWriteAfterFree);
     Violation uaf = shrunk.run().violations(ViolationKind.USE_AFTER_FREE).get(0);
     System.out.println("  " + uaf.message() + "; last events: " + tail(uaf.trace()));
   }
