@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Verbs: {@code write} receives (per page); {@code read} sends and returns what was sent; {@code
  * prefetch} for write sets TIDs up for the buffer (one {@code TID_UPDATE}), for read caches the
  * pages' SDMA nodes; {@code submit} of a write receives at once, of a read posts the descriptors
- * and returns a fence whose wait rings the doorbell. Every verb lets PSM poll first.
+ * and returns a fence the engine signals. Every verb lets PSM poll first.
  */
 final class Hfi1Adapter extends SimDriverAdapter {
   /** TIDs in the simulated RcvArray. */
@@ -91,6 +91,7 @@ final class Hfi1Adapter extends SimDriverAdapter {
           case CONSOLIDATED -> new Hfi1ExpRcvConsolidated(rt, mm, rcvHw, array, stats, rcvId);
         };
     this.engine = new SdmaEngine(rt, sim.memory(), sdmaId, mm.name());
+    engine.start();
     this.sdma =
         new Hfi1Sdma(rt, mm, sdmaHw, engine, stats, sdmaId, variant == DriverVariant.CONSOLIDATED);
     this.psm = new Psm(rt, id, expRcv, new PacketArrival(rt, sim.memory(), rcv), psmFreeDelay);
@@ -200,7 +201,7 @@ final class Hfi1Adapter extends SimDriverAdapter {
     checker.deviceTornDown(id + ".sdma");
   }
 
-  /** A send's fence: signaled once the engine completed every descriptor; a wait kicks it. */
+  /** A send's fence: signaled once the engine completed every descriptor. */
   private record SendFence(SdmaEngine engine, List<SdmaDescriptor> ds) implements JobFence {
     @Override
     public boolean isSignaled() {
@@ -209,8 +210,7 @@ final class Hfi1Adapter extends SimDriverAdapter {
 
     @Override
     public boolean waitTimeout(long timeoutNanos) {
-      engine.kick();
-      return isSignaled();
+      return ds.isEmpty() || engine.await(ds.get(ds.size() - 1), timeoutNanos) && isSignaled();
     }
 
     @Override

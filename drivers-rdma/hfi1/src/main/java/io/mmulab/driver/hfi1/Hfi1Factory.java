@@ -33,28 +33,57 @@ public final class Hfi1Factory extends SimDriverFactory {
   public static final DeclaredRace TID_NOTIFY_ONLY =
       new DeclaredRace(
           "tid-notify-only",
-          List.of("munmap-vs-fault", "overlapping-invalidations", "remap-while-cached"),
+          List.of(
+              "mprotect-during-write-fault",
+              "fork-cow-writable",
+              "migrate-during-dma",
+              "overlapping-invalidations",
+              "oom-reap-during-fault",
+              "fence-never-signals",
+              "remap-while-cached"),
           Set.of(ViolationKind.STALE_USE),
-          "Device: a TID maps page P's pinned frame; CPU: munmap (or MADV_DONTNEED) of P, the"
-              + " callback queues the TID on invalid_tids and raises the event bit but leaves the"
-              + " RcvArray entry; device: packets sent to the TID before PSM frees it land in the"
-              + " orphaned frame, which the CPU no longer maps at P.");
+          "Device: a TID maps page P's pinned frame; CPU: munmap, MADV_DONTNEED, mprotect,"
+              + " migration or a COW break reaches P, the callback queues the TID on invalid_tids"
+              + " and raises the event bit but leaves the RcvArray entry; device: packets sent to"
+              + " the TID before PSM frees it land in the old frame, an entry invalidated before"
+              + " they began.");
 
   /** Legacy (mmu_rb insert) and as merged (the FIXME): the TID's notifier comes after the pin. */
   public static final DeclaredRace TID_PIN_BEFORE_INSERT =
       new DeclaredRace(
           "tid-pin-before-insert",
-          List.of("munmap-vs-fault", "overlapping-invalidations", "remap-while-cached"),
+          List.of("overlapping-invalidations", "remap-while-cached"),
           Set.of(ViolationKind.STALE_USE),
           "Device: TID_UPDATE pins page P; CPU: munmap of P runs start to end and reaches no node"
               + " or notifier of the TID yet; device: programs the TID and inserts its node; PSM is"
               + " never told, so every later packet lands in a frame the CPU no longer maps.");
 
+  /** Legacy and as merged: the old SDMA cache pins a page, then inserts its node unchecked. */
+  public static final DeclaredRace SDMA_PIN_BEFORE_INSERT =
+      new DeclaredRace(
+          "sdma-pin-before-insert",
+          List.of(
+              "munmap-vs-fault",
+              "overlapping-invalidations",
+              "oom-reap-during-fault",
+              "munmap-zap-vs-fault",
+              "remap-while-cached"),
+          Set.of(ViolationKind.STALE_USE),
+          "Device: a send misses the SDMA cache and pins page P; CPU: munmap (or migration, the"
+              + " OOM reaper) of P runs start to end and finds no node; device: inserts the node for"
+              + " the old frame, and every send from P transmits it until the node is evicted.");
+
   /** Legacy and as merged: the old SDMA invalidate keeps a node that a descriptor holds. */
   public static final DeclaredRace SDMA_IN_USE_NODE =
       new DeclaredRace(
           "sdma-in-use-node",
-          List.of("munmap-vs-fault", "overlapping-invalidations", "remap-while-cached"),
+          List.of(
+              "munmap-vs-fault",
+              "overlapping-invalidations",
+              "insert-remove-during-invalidation",
+              "oom-reap-during-fault",
+              "munmap-zap-vs-fault",
+              "remap-while-cached"),
           Set.of(ViolationKind.STALE_USE),
           "Device: a send holds SDMA node N for page P; CPU: munmap (or migration) of P, the"
               + " cache's invalidate skips N because it is in use; device: the send completes, and"
@@ -81,9 +110,9 @@ public final class Hfi1Factory extends SimDriverFactory {
         CoherencyModel.REGISTRATION_CACHE,
         Map.of(
             DriverVariant.LEGACY,
-            List.of(TID_NOTIFY_ONLY, TID_PIN_BEFORE_INSERT, SDMA_IN_USE_NODE),
+            List.of(TID_NOTIFY_ONLY, TID_PIN_BEFORE_INSERT, SDMA_IN_USE_NODE, SDMA_PIN_BEFORE_INSERT),
             DriverVariant.AS_MERGED,
-            List.of(TID_NOTIFY_ONLY, TID_PIN_BEFORE_INSERT, SDMA_IN_USE_NODE),
+            List.of(TID_NOTIFY_ONLY, TID_PIN_BEFORE_INSERT, SDMA_IN_USE_NODE, SDMA_PIN_BEFORE_INSERT),
             DriverVariant.CONSOLIDATED,
             List.of()));
     if (psmFreeDelay < 0 && psmFreeDelay != Psm.NEVER) {

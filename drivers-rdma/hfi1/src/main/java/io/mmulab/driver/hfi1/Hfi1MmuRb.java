@@ -6,6 +6,7 @@ import io.mmulab.api.MmuNotifier;
 import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
+import io.mmulab.api.sync.WaitQueue;
 import io.mmulab.sim.driver.DriverStats;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,11 +22,11 @@ import java.util.TreeMap;
  * unpinning may sleep).
  *
  * <p>Not in the kernel: the handler also counts invalidations in progress and bumps a sequence at
- * each start ({@link #sampleLocked}, {@link #collidedLocked}), which only the consolidated SDMA cache reads, to close the
+ * each start ({@link #sampleLocked}, {@link #collidedLocked}, {@link #waitIdle}), which only the consolidated SDMA cache reads, to close the
  * window between pinning a page and inserting its node.
  *
- * <p>Locking: {@code lock} guards the tree, the sequence and the count, and every node field the
- * ops say it does; nothing sleeps under it.
+ * <p>Locking: {@code lock} guards the tree, the sequence and the count (which {@link #waitIdle}
+ * also reads without it), and every node field the ops say it does; nothing sleeps under it.
  *
  * @param <N> the cache's node type
  */
@@ -55,7 +56,8 @@ final class Hfi1MmuRb<N extends Hfi1MmuRb.Node> implements MmuNotifier {
   private final SpinLock lock;
   private final TreeMap<Long, N> tree = new TreeMap<>(); // guarded by lock
   private long seq; // guarded by lock
-  private int active; // guarded by lock
+  private volatile int active; // written under lock
+  private final WaitQueue idle;
 
   Hfi1MmuRb(SyncRuntime rt, String name, Hfi1Hw hw, DriverStats stats, Ops<N> ops) {
     this.name = name;
@@ -63,6 +65,7 @@ final class Hfi1MmuRb<N extends Hfi1MmuRb.Node> implements MmuNotifier {
     this.stats = stats;
     this.ops = ops;
     this.lock = rt.newSpinLock(name + ".lock");
+    this.idle = rt.newWaitQueue(name + ".idle");
   }
 
   /** {@code hfi1_mmu_rb_register}: one classic notifier on {@code mm}. */
@@ -139,12 +142,21 @@ final class Hfi1MmuRb<N extends Hfi1MmuRb.Node> implements MmuNotifier {
 
   @Override
   public void invalidateRangeEnd(MmuNotifierRange range) {
+    boolean last;
     lock.lock();
     try {
-      active--;
+      last = --active == 0;
     } finally {
       lock.unlock();
     }
+    if (last) {
+      idle.wakeUpAll();
+    }
+  }
+
+  /** Sleeps until no invalidation runs; never with the lock held. */
+  void waitIdle() {
+    idle.waitEvent(() -> active == 0);
   }
 
   private static boolean intersects(Node n, MmuNotifierRange range) {

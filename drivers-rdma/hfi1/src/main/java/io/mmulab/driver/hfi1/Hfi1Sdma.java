@@ -30,8 +30,7 @@ import java.util.List;
  * </ul>
  *
  * <p>Locking: the handler's spin lock guards every node field and the LRU clock; pins are dropped
- * outside it. The engine runs completions under its own mutex, which the caller of {@link #send}
- * never holds together with the handler's lock.
+ * outside it. Completions run on the engine's thread and take the handler's lock.
  */
 final class Hfi1Sdma implements Hfi1MmuRb.Ops<Hfi1SdmaNode> {
   /** Unreferenced nodes kept before the least recently used are evicted. */
@@ -67,15 +66,15 @@ final class Hfi1Sdma implements Hfi1MmuRb.Ops<Hfi1SdmaNode> {
   }
 
   /**
-   * Sends {@code words} words from {@code va}: posts a descriptor per page, rings the doorbell and
-   * returns the words the engine sent.
+   * Sends {@code words} words from {@code va}: posts a descriptor per page, waits for the engine to
+   * complete them and returns the words it sent.
    */
   long[] send(long va, int words) throws ErrnoException {
     List<SdmaDescriptor> ds = post(va, words);
-    engine.kick();
     long[] out = new long[words];
     int i = 0;
     for (SdmaDescriptor d : ds) {
+      engine.await(d);
       long[] part = d.payload();
       System.arraycopy(part, 0, out, i, part.length);
       i += part.length;
@@ -85,7 +84,7 @@ final class Hfi1Sdma implements Hfi1MmuRb.Ops<Hfi1SdmaNode> {
 
   /**
    * Posts the descriptors of a send without waiting; on a failure the ones posted already still
-   * complete (the doorbell is rung before the error is thrown).
+   * complete.
    */
   List<SdmaDescriptor> post(long va, int words) throws ErrnoException {
     List<SdmaDescriptor> ds = new ArrayList<>();
@@ -101,7 +100,7 @@ final class Hfi1Sdma implements Hfi1MmuRb.Ops<Hfi1SdmaNode> {
       }
       return ds;
     } catch (ErrnoException e) {
-      engine.kick();
+      ds.forEach(engine::await);
       throw e;
     }
   }
@@ -114,7 +113,7 @@ final class Hfi1Sdma implements Hfi1MmuRb.Ops<Hfi1SdmaNode> {
   /** Unregisters the handler, lets the ring drain, and releases every node. */
   void close() {
     handler.unregister(mm);
-    engine.kick();
+    engine.shutdown();
     List<Hfi1SdmaNode> all;
     handler.lock().lock();
     try {
@@ -131,6 +130,9 @@ final class Hfi1Sdma implements Hfi1MmuRb.Ops<Hfi1SdmaNode> {
   /** A node for {@code page} with a reference taken, and the send's operation token. */
   private Acquired acquire(long page) throws ErrnoException {
     for (int round = 0; round < MAX_ROUNDS; round++) {
+      if (kref) {
+        handler.waitIdle(); // pinning now would only collide
+      }
       long seq;
       handler.lock().lock();
       try {

@@ -1,7 +1,6 @@
 package io.mmulab.driver.hfi1;
 
 import io.mmulab.api.driver.DriverVariant;
-import io.mmulab.testkit.Verdict;
 import io.mmulab.testkit.scenario.Scenario;
 import io.mmulab.testkit.scenario.ScenarioRun;
 import io.mmulab.testkit.scenario.ScenarioRunner;
@@ -15,8 +14,8 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 /**
  * Not a check: the sweep the pinned seeds and the declared races were derived from. Enabled with
  * {@code -Dhfi1.explore=all} (or a variant name), {@code -Dhfi1.seeds=N}, {@code
- * -Dhfi1.scenario=name,...}; prints, per variant and scenario, the first seed and the count of
- * each failure signature with no race declared.
+ * -Dhfi1.scenario=name,...}; prints, per variant and scenario, the first seed and the count of each
+ * race ({@link Hfi1Races#classify}) the checker's violations show, and of the run outcomes.
  */
 @EnabledIfSystemProperty(named = "hfi1.explore", matches = ".+")
 class Hfi1ExploreTest {
@@ -26,7 +25,9 @@ class Hfi1ExploreTest {
     String only = System.getProperty("hfi1.explore");
     for (DriverVariant v :
         List.of(DriverVariant.LEGACY, DriverVariant.AS_MERGED, DriverVariant.CONSOLIDATED)) {
-      if (!only.equals("all") && !only.contains(v.name())) continue;
+      if (!only.equals("all") && !only.contains(v.name())) {
+        continue;
+      }
       ScenarioRunner runner = new ScenarioRunner(new Hfi1Factory(), v);
       for (Scenario s : Scenarios.all()) {
         if (!List.of(System.getProperty("hfi1.scenario", s.name()).split(","))
@@ -36,24 +37,20 @@ class Hfi1ExploreTest {
         long t0 = System.nanoTime();
         Map<String, Long> first = new TreeMap<>();
         Map<String, Integer> count = new TreeMap<>();
-        String example = null;
         for (long seed = 1; seed <= seeds; seed++) {
           ScenarioRun run = runner.run(s, seed);
-          Verdict vd = Verdict.of(run, List.of());
-          for (String sig : vd.signature()) {
-            first.putIfAbsent(sig, seed);
-            count.merge(sig, 1, Integer::sum);
+          List<String> found =
+              run.violations().stream().map(Hfi1Races::classify).distinct().toList();
+          for (String race : found) {
+            first.putIfAbsent(race, seed);
+            count.merge(race, 1, Integer::sum);
           }
-          if (example == null && !vd.passed()) example = vd.summary();
+          first.putIfAbsent("outcome " + run.outcome(), seed);
+          count.merge("outcome " + run.outcome(), 1, Integer::sum);
         }
         System.out.printf(
-            "%s %s: first=%s count=%s %d ms%n  %s%n",
-            v,
-            s.name(),
-            first,
-            count,
-            (System.nanoTime() - t0) / 1_000_000,
-            example == null ? "" : example.substring(0, Math.min(400, example.length())));
+            "%s %s: first=%s count=%s %d ms%n",
+            v, s.name(), first, count, (System.nanoTime() - t0) / 1_000_000);
       }
     }
   }
