@@ -39,6 +39,7 @@ final class Hfi1Sdma implements Hfi1MmuRb.Ops<Hfi1SdmaNode> {
   private static final long PAGE = AddressSpace.PAGE_SIZE;
   private static final int MAX_ROUNDS = 16;
 
+  private final SyncRuntime rt;
   private final AddressSpace mm;
   private final Hfi1Hw hw;
   private final SdmaEngine engine;
@@ -56,6 +57,7 @@ final class Hfi1Sdma implements Hfi1MmuRb.Ops<Hfi1SdmaNode> {
       String id,
       boolean kref)
       throws ErrnoException {
+    this.rt = rt;
     this.mm = mm;
     this.hw = hw;
     this.engine = engine;
@@ -148,6 +150,7 @@ final class Hfi1Sdma implements Hfi1MmuRb.Ops<Hfi1SdmaNode> {
       // so an invalidation in between is missed and the node caches a frame no longer mapped.
       long pfn = hw.pin(page, false);
       stats.pinned(1);
+      rt.yieldPoint(handler.name() + ": page pinned, before the insert check");
       Hfi1SdmaNode n = new Hfi1SdmaNode(page, pfn);
       List<Hfi1SdmaNode> evicted = new ArrayList<>();
       boolean collided = false;

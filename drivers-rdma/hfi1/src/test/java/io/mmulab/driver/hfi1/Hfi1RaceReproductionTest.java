@@ -37,13 +37,13 @@ class Hfi1RaceReproductionTest {
   static Stream<Arguments> races() {
     return Stream.of(
         race(DriverVariant.LEGACY, Hfi1Factory.TID_NOTIFY_ONLY, "remap-while-cached", 1),
-        race(DriverVariant.LEGACY, Hfi1Factory.TID_PIN_BEFORE_INSERT, OVERLAPPING, 3),
+        race(DriverVariant.LEGACY, Hfi1Factory.TID_PIN_BEFORE_INSERT, OVERLAPPING, 2),
         race(DriverVariant.LEGACY, Hfi1Factory.SDMA_IN_USE_NODE, "munmap-vs-fault", 2),
-        race(DriverVariant.LEGACY, Hfi1Factory.SDMA_PIN_BEFORE_INSERT, "oom-reap-during-fault", 1),
+        race(DriverVariant.LEGACY, Hfi1Factory.SDMA_PIN_BEFORE_INSERT, "oom-reap-during-fault", 16),
         race(DriverVariant.AS_MERGED, Hfi1Factory.TID_NOTIFY_ONLY, "remap-while-cached", 1),
         race(DriverVariant.AS_MERGED, Hfi1Factory.TID_PIN_BEFORE_INSERT, OVERLAPPING, 1),
         race(DriverVariant.AS_MERGED, Hfi1Factory.SDMA_IN_USE_NODE, "munmap-vs-fault", 2),
-        race(DriverVariant.AS_MERGED, Hfi1Factory.SDMA_PIN_BEFORE_INSERT, "munmap-vs-fault", 5));
+        race(DriverVariant.AS_MERGED, Hfi1Factory.SDMA_PIN_BEFORE_INSERT, "munmap-vs-fault", 1));
   }
 
   private static Arguments race(DriverVariant v, DeclaredRace race, String scenario, long seed) {
