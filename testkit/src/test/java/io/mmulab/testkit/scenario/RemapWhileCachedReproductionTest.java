@@ -21,8 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <p>The consolidated replay takes the whole recorded list: a shrunk list ends in the replay's
  * continuation, which never preempts, and this scenario's device thread, which never blocks once
- * its pages are cached, would keep the remapping CPU thread off the processor until the step
- * limit.
+ * its pages are cached, would keep the remapping CPU thread off the processor until the step limit.
  */
 class RemapWhileCachedReproductionTest {
   private static final int SHRINK_ATTEMPTS = 40;

@@ -167,8 +167,8 @@ final class Hfi1Adapter extends SimDriverAdapter {
   }
 
   /**
-   * A verb is a call from a thread of the process (PSM, an ioctl): it holds a user reference of
-   * the address space for its whole run, and there is none once the process exited.
+   * A verb is a call from a thread of the process (PSM, an ioctl): it holds a user reference of the
+   * address space for its whole run, and there is none once the process exited.
    */
   private void enter() throws ErrnoException {
     runtime.yieldPoint(id + " verb");

@@ -162,8 +162,8 @@ abstract class Hfi1ExpRcv implements HfiUserContext {
   }
 
   /**
-   * Takes a free TID for the page {@code va} and its pinned frame; {@link #program} writes it.
-   * On a failure the pin is dropped.
+   * Takes a free TID for the page {@code va} and its pinned frame; {@link #program} writes it. On a
+   * failure the pin is dropped.
    *
    * @param invalidateMutex whether the node gets an {@code invalidate_mutex}
    * @throws ErrnoException {@code ENOMEM} if every TID is in use, {@code EINVAL} once closed
@@ -190,7 +190,11 @@ abstract class Hfi1ExpRcv implements HfiUserContext {
       tidLock.unlock();
     }
     return new Hfi1TidNode(
-        tid, va, pfn, name, invalidateMutex ? rt.newMutex(id + "." + name + ".invalidate_mutex") : null);
+        tid,
+        va,
+        pfn,
+        name,
+        invalidateMutex ? rt.newMutex(id + "." + name + ".invalidate_mutex") : null);
   }
 
   /**

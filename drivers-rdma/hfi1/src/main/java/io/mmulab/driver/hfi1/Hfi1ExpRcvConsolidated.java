@@ -37,7 +37,12 @@ final class Hfi1ExpRcvConsolidated extends Hfi1ExpRcv {
   private int covers; // names only; read and written under PSM's lock, which serializes setups
 
   Hfi1ExpRcvConsolidated(
-      SyncRuntime rt, AddressSpace mm, Hfi1Hw hw, Hfi1TidArray array, DriverStats stats, String id) {
+      SyncRuntime rt,
+      AddressSpace mm,
+      Hfi1Hw hw,
+      Hfi1TidArray array,
+      DriverStats stats,
+      String id) {
     super(rt, mm, hw, array, stats, id);
   }
 

@@ -69,8 +69,8 @@ public final class Hfi1Factory extends SimDriverFactory {
               "munmap-zap-vs-fault",
               "remap-while-cached"),
           Set.of(ViolationKind.STALE_USE),
-          "Device: a send misses the SDMA cache and pins page P; CPU: munmap (or migration, the"
-              + " OOM reaper) of P runs start to end and finds no node; device: inserts the node for"
+          "Device: a send misses the SDMA cache and pins page P; CPU: munmap (or migration, the OOM"
+              + " reaper) of P runs start to end and finds no node; device: inserts the node for"
               + " the old frame, and every send from P transmits it until the node is evicted.");
 
   /** Legacy and as merged: the old SDMA invalidate keeps a node that a descriptor holds. */
@@ -110,9 +110,11 @@ public final class Hfi1Factory extends SimDriverFactory {
         CoherencyModel.REGISTRATION_CACHE,
         Map.of(
             DriverVariant.LEGACY,
-            List.of(TID_NOTIFY_ONLY, TID_PIN_BEFORE_INSERT, SDMA_IN_USE_NODE, SDMA_PIN_BEFORE_INSERT),
+            List.of(
+                TID_NOTIFY_ONLY, TID_PIN_BEFORE_INSERT, SDMA_IN_USE_NODE, SDMA_PIN_BEFORE_INSERT),
             DriverVariant.AS_MERGED,
-            List.of(TID_NOTIFY_ONLY, TID_PIN_BEFORE_INSERT, SDMA_IN_USE_NODE, SDMA_PIN_BEFORE_INSERT),
+            List.of(
+                TID_NOTIFY_ONLY, TID_PIN_BEFORE_INSERT, SDMA_IN_USE_NODE, SDMA_PIN_BEFORE_INSERT),
             DriverVariant.CONSOLIDATED,
             List.of()));
     if (psmFreeDelay < 0 && psmFreeDelay != Psm.NEVER) {

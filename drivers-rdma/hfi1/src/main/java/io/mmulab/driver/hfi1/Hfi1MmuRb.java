@@ -22,8 +22,8 @@ import java.util.TreeMap;
  * unpinning may sleep).
  *
  * <p>Not in the kernel: the handler also counts invalidations in progress and bumps a sequence at
- * each start ({@link #sampleLocked}, {@link #collidedLocked}, {@link #waitIdle}), which only the consolidated SDMA cache reads, to close the
- * window between pinning a page and inserting its node.
+ * each start ({@link #sampleLocked}, {@link #collidedLocked}, {@link #waitIdle}), which only the
+ * consolidated SDMA cache reads, to close the window between pinning a page and inserting its node.
  *
  * <p>Locking: {@code lock} guards the tree, the sequence and the count (which {@link #waitIdle}
  * also reads without it), and every node field the ops say it does; nothing sleeps under it.

@@ -30,8 +30,7 @@ class Hfi1ExploreTest {
       }
       ScenarioRunner runner = new ScenarioRunner(new Hfi1Factory(), v);
       for (Scenario s : Scenarios.all()) {
-        if (!List.of(System.getProperty("hfi1.scenario", s.name()).split(","))
-            .contains(s.name())) {
+        if (!List.of(System.getProperty("hfi1.scenario", s.name()).split(",")).contains(s.name())) {
           continue;
         }
         long t0 = System.nanoTime();

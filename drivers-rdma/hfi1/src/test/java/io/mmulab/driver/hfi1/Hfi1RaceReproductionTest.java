@@ -16,10 +16,10 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * One deterministic reproduction per declared race and variant: the pinned seed (the first seed
- * of the scenario, swept from 1, whose violations show that race by {@link Hfi1Races#classify}),
- * the schedule shrunk to the preemptions the race needs (printed), and the run's choice list
- * replayed on the consolidated variant, which stays clean.
+ * One deterministic reproduction per declared race and variant: the pinned seed (the first seed of
+ * the scenario, swept from 1, whose violations show that race by {@link Hfi1Races#classify}), the
+ * schedule shrunk to the preemptions the race needs (printed), and the run's choice list replayed
+ * on the consolidated variant, which stays clean.
  *
  * <p>The consolidated replay takes the whole recorded list, not the shrunk one: a shrunk list ends
  * in the sticky continuation (stay on the running thread), and hfi1's sends and receives never
@@ -62,7 +62,8 @@ class Hfi1RaceReproductionTest {
     assertThat(race.exposedBy(scenarioName)).isTrue();
     ScenarioRunner racy = new ScenarioRunner(FACTORY, variant);
     var scenario = Scenarios.byName(scenarioName);
-    System.out.printf("race %s (%s/%s), pinned seed %d%n", race.name(), variant, scenarioName, seed);
+    System.out.printf(
+        "race %s (%s/%s), pinned seed %d%n", race.name(), variant, scenarioName, seed);
 
     ScenarioRun run = racy.run(scenario, seed);
     Verdict verdict = Verdict.of(run, FACTORY.declaredRaces(variant));
