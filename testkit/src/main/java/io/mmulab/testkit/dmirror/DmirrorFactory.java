@@ -47,7 +47,8 @@ public final class DmirrorFactory extends SimDriverFactory {
               "overlapping-invalidations",
               "mprotect-during-write-fault",
               "migrate-during-dma",
-              "munmap-zap-vs-fault"),
+              "munmap-zap-vs-fault",
+              "remap-while-cached"),
           Set.of(ViolationKind.STALE_USE, ViolationKind.USE_AFTER_FREE, ViolationKind.PERMISSION),
           "The device looks page P up while its hmm range is valid and drops the mmap lock; a"
               + " whole invalidation of P runs before the device takes its mutex: start clears the"

@@ -40,7 +40,8 @@ public final class RegCacheDriver extends SimDriverFactory {
               "overlapping-invalidations",
               "migrate-during-dma",
               "oom-reap-during-fault",
-              "munmap-zap-vs-fault"),
+              "munmap-zap-vs-fault",
+              "remap-while-cached"),
           Set.of(ViolationKind.STALE_USE),
           "Device: a cache miss pins page P (GUP) and has not inserted the entry's notifier yet;"
               + " CPU: munmap, migrate, MADV_DONTNEED or the OOM reaper changes P's entry start to"

@@ -59,7 +59,8 @@ class DmirrorFactoryTest {
             "overlapping-invalidations",
             "mprotect-during-write-fault",
             "migrate-during-dma",
-            "munmap-zap-vs-fault");
+            "munmap-zap-vs-fault",
+            "remap-while-cached");
     assertThat(DmirrorFactory.VALID_FLAG_RESET.kinds())
         .containsExactlyInAnyOrder(
             ViolationKind.STALE_USE, ViolationKind.USE_AFTER_FREE, ViolationKind.PERMISSION);

@@ -43,13 +43,18 @@ public final class NouveauFactory extends SimDriverFactory {
    * whole invalidation between the fault's lookup and its check goes unseen. Exposed by migration
    * and {@code MADV_DONTNEED} under {@code mmap_lock} read (a freed frame), by a CPU copy-on-write
    * fault on a zero-page entry (a CLEAR invalidation under {@code mmap_lock} read), by the DMA-time
-   * migrations, and, rarely (first at seed 397), by an munmap whose zap runs with the mmap lock
-   * downgraded to read.
+   * migrations, and, rarely, by an munmap whose zap runs with the mmap lock downgraded to read
+   * (first at seed 397) and by a remap of a page the GPU mirrors (first at seed 307).
    */
   public static final DeclaredRace VALID_FLAG_RESET =
       new DeclaredRace(
           RACE_NAME,
-          List.of(RACE_SCENARIO, COW_RACE_SCENARIO, "migrate-during-dma", "munmap-zap-vs-fault"),
+          List.of(
+              RACE_SCENARIO,
+              COW_RACE_SCENARIO,
+              "migrate-during-dma",
+              "munmap-zap-vs-fault",
+              "remap-while-cached"),
           Set.of(ViolationKind.STALE_USE, ViolationKind.USE_AFTER_FREE),
           "A GPU fault looks frame P up with hmm_range_fault while its hmm range is valid; the CPU"
               + " changes the page under mmap_sem read (migrate or MADV_DONTNEED; in"

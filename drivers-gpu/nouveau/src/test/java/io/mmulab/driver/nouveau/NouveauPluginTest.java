@@ -42,7 +42,8 @@ class NouveauPluginTest {
             NouveauFactory.RACE_SCENARIO,
             NouveauFactory.COW_RACE_SCENARIO,
             "migrate-during-dma",
-            "munmap-zap-vs-fault");
+            "munmap-zap-vs-fault",
+            "remap-while-cached");
     assertThat(f.declaredRaces(DriverVariant.CONSOLIDATED)).isEmpty();
     assertThatThrownBy(() -> f.declaredRaces(DriverVariant.AS_MERGED))
         .isInstanceOf(IllegalArgumentException.class);

@@ -38,6 +38,9 @@ class NouveauRaceReproductionTest {
   /** First failing seed of the race in munmap-zap-vs-fault. */
   static final long ZAP_SEED = 397;
 
+  /** First failing seed of the race in remap-while-cached. */
+  static final long REMAP_SEED = 307;
+
   /** Replays the shrinker may spend. */
   private static final int SHRINK_ATTEMPTS = 120;
 
@@ -83,7 +86,8 @@ class NouveauRaceReproductionTest {
           NouveauFactory.RACE_NAME + " (" + NouveauFactory.RACE_SCENARIO + ")", OVERLAPPING_SEED,
           NouveauFactory.RACE_NAME + " (" + NouveauFactory.COW_RACE_SCENARIO + ")", COW_SEED,
           NouveauFactory.RACE_NAME + " (migrate-during-dma)", MIGRATE_SEED,
-          NouveauFactory.RACE_NAME + " (munmap-zap-vs-fault)", ZAP_SEED);
+          NouveauFactory.RACE_NAME + " (munmap-zap-vs-fault)", ZAP_SEED,
+          NouveauFactory.RACE_NAME + " (remap-while-cached)", REMAP_SEED);
 
   /** Every declared legacy race in every scenario, so none can go without its reproduction. */
   static Stream<RaceScenario> races() {

@@ -47,7 +47,8 @@ public final class RadeonFactory extends SimDriverFactory {
               "overlapping-invalidations",
               "migrate-during-dma",
               "fork-cow-writable",
-              "munmap-zap-vs-fault"),
+              "munmap-zap-vs-fault",
+              "remap-while-cached"),
           "");
 
   /**
@@ -64,7 +65,8 @@ public final class RadeonFactory extends SimDriverFactory {
               "overlapping-invalidations",
               "migrate-during-dma",
               "fork-cow-writable",
-              "munmap-zap-vs-fault"),
+              "munmap-zap-vs-fault",
+              "remap-while-cached"),
           AS_MERGED_NOTE);
 
   private static DeclaredRace race(String name, List<String> scenarios, String note) {

@@ -1,0 +1,201 @@
+package io.mmulab.driver.hfi1;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mmulab.api.ErrnoException;
+import io.mmulab.api.MmuNotifierEvent;
+import io.mmulab.api.MmuNotifierRange;
+import io.mmulab.api.driver.DriverVariant;
+import io.mmulab.api.sync.SyncRuntime;
+import io.mmulab.core.MmStruct;
+import io.mmulab.sim.driver.DriverStats;
+import io.mmulab.testkit.lincheck.ModelCheckedRuntime;
+import io.mmulab.testkit.lincheck.RacingThreads;
+import java.lang.management.ManagementFactory;
+import org.jetbrains.lincheck.Lincheck;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Lincheck model checking of hfi1's expected-receive setup against an munmap, on the driver's real
+ * variant classes ({@link Hfi1ExpRcvLegacy} with its {@link Hfi1MmuRb} handler, {@link
+ * Hfi1ExpRcvAsMerged}, {@link Hfi1ExpRcvConsolidated} with its cover notifier) and the real
+ * notifier core ({@link MmStruct}) on the model-checked runtime.
+ *
+ * <p>The hardware is one page: the "CPU page table" is one volatile frame that {@link Hfi1Hw#pin}
+ * returns, the RcvArray is one TID. One thread is {@code TID_UPDATE} of the page; the other does
+ * what munmap does (start, change the frame, end). Afterwards a programmed TID must hold the frame
+ * the CPU maps: the legacy and as-merged variants break it (their TID stays on the old frame, told
+ * to user space or not at all), the consolidated one never does.
+ */
+class Hfi1LincheckTest {
+  private static final long NONE = 0;
+  private static final long OLD_FRAME = 1;
+  private static final long NEW_FRAME = 2;
+  private static final long START = 0x1000;
+  private static final long PAGE = 0x1000;
+
+  private static final int CLEAN_INVOCATIONS = Integer.getInteger("hfi1.lincheck.invocations", 150);
+
+  /** The races are found within a few invocations (a cap, not a cost). */
+  private static final int RACY_INVOCATIONS = 100;
+
+  /** One invocation's world: the mm, the one-page hardware, the variant. */
+  private static final class World implements Hfi1Hw, Hfi1TidArray {
+    volatile long cpuFrame = OLD_FRAME;
+    volatile long tidFrame = NONE;
+
+    final MmStruct mm;
+    final Hfi1ExpRcv expRcv;
+
+    World(DriverVariant variant) {
+      SyncRuntime rt = new ModelCheckedRuntime();
+      mm = new MmStruct(rt);
+      DriverStats stats = new DriverStats();
+      try {
+        expRcv =
+            switch (variant) {
+              case LEGACY -> new Hfi1ExpRcvLegacy(rt, mm, this, this, stats, "rcv");
+              case AS_MERGED -> new Hfi1ExpRcvAsMerged(rt, mm, this, this, stats, "rcv");
+              case CONSOLIDATED -> new Hfi1ExpRcvConsolidated(rt, mm, this, this, stats, "rcv");
+            };
+      } catch (ErrnoException e) {
+        throw new AssertionError(e);
+      }
+    }
+
+    // ---- the hardware: one page, one TID ----
+
+    @Override
+    public long pin(long va, boolean write) {
+      return cpuFrame;
+    }
+
+    @Override
+    public void unpin(long pfn) {}
+
+    @Override
+    public void subscribed(String subscription, long start, long end) {}
+
+    @Override
+    public void unsubscribed(String subscription) {}
+
+    @Override
+    public void callbackEntered(String subscription, long start, long end) {}
+
+    @Override
+    public void callbackReturned(String subscription, long start, long end, long seq) {}
+
+    @Override
+    public void mapped(String subscription, long va, long pfn) {}
+
+    @Override
+    public void unmapped(long va) {}
+
+    @Override
+    public long beginOperation() {
+      return 0;
+    }
+
+    @Override
+    public int size() {
+      return 1;
+    }
+
+    @Override
+    public void program(int tid, long va, long pfn, String subscription) {
+      tidFrame = pfn;
+    }
+
+    @Override
+    public boolean clear(int tid) {
+      boolean was = tidFrame != NONE;
+      tidFrame = NONE;
+      return was;
+    }
+
+    // ---- the two threads ----
+
+    void tidUpdate() {
+      try {
+        expRcv.tidUpdate(START, 1);
+      } catch (ErrnoException e) {
+        // EBUSY: the consolidated setup saw the munmap and unprogrammed the TID
+      }
+    }
+
+    void munmap() {
+      MmuNotifierRange range = MmuNotifierRange.of(mm, MmuNotifierEvent.UNMAP, START, START + PAGE);
+      mm.invalidateRangeStart(range);
+      cpuFrame = NEW_FRAME;
+      mm.invalidateRangeEnd(range);
+    }
+  }
+
+  private static Runnable scenario(DriverVariant variant) {
+    return () -> {
+      World w = new World(variant);
+      RacingThreads.race("tid_update", w::tidUpdate, "munmap", w::munmap);
+      long programmed = w.tidFrame;
+      if (programmed != NONE && programmed != w.cpuFrame) {
+        throw new AssertionError(
+            "stale TID: RcvArray holds frame " + programmed + " but the CPU maps " + w.cpuFrame);
+      }
+    };
+  }
+
+  private static Throwable run(DriverVariant variant, int invocations) {
+    long t0 = System.nanoTime();
+    long cpu0 = processCpuNanos();
+    Throwable thrown = null;
+    try {
+      Lincheck.runConcurrentTest(invocations, scenario(variant));
+    } catch (Throwable t) {
+      thrown = t;
+    }
+    System.out.printf(
+        "hfi1 %s lincheck: %s, up to %d invocations, %d ms wall, %d ms process CPU%n",
+        variant,
+        thrown == null ? "clean" : "caught",
+        invocations,
+        (System.nanoTime() - t0) / 1_000_000,
+        (processCpuNanos() - cpu0) / 1_000_000);
+    return thrown;
+  }
+
+  /** The JVM's CPU time (wall time on a shared 2-core machine says little). */
+  private static long processCpuNanos() {
+    return ManagementFactory.getOperatingSystemMXBean()
+            instanceof com.sun.management.OperatingSystemMXBean os
+        ? os.getProcessCpuTime()
+        : 0;
+  }
+
+  private static void assertCaught(Throwable thrown) {
+    assertThat(thrown)
+        .as("Lincheck must find a TID left on the old frame")
+        .isInstanceOf(AssertionError.class);
+    assertThat(thrown.getClass().getName()).startsWith("org.jetbrains.");
+    assertThat(thrown.getMessage())
+        .contains("stale TID: RcvArray holds frame " + OLD_FRAME)
+        .contains("The following interleaving leads to the error");
+  }
+
+  @Test
+  void legacy_munmapRacingTidUpdate_lincheckFindsStaleTid() {
+    assertCaught(run(DriverVariant.LEGACY, RACY_INVOCATIONS));
+  }
+
+  @Test
+  void asMerged_munmapRacingTidUpdate_lincheckFindsStaleTid() {
+    assertCaught(run(DriverVariant.AS_MERGED, RACY_INVOCATIONS));
+  }
+
+  @Test
+  void consolidated_munmapRacingTidUpdate_clean() {
+    Throwable thrown = run(DriverVariant.CONSOLIDATED, CLEAN_INVOCATIONS);
+    if (thrown != null) {
+      throw new AssertionError(
+          "Lincheck found a failure in the consolidated port:\n" + thrown, thrown);
+    }
+  }
+}
