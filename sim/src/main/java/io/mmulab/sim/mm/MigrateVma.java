@@ -5,6 +5,7 @@ import io.mmulab.api.ErrnoException;
 import io.mmulab.api.MmuNotifierEvent;
 import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.sync.Completion;
+import io.mmulab.api.sync.RwSemaphore;
 import io.mmulab.api.sync.SpinLock;
 import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.mm.Pte.PageKind;
@@ -244,7 +245,7 @@ public final class MigrateVma {
    * @return false if the mapping stays
    */
   private boolean tryToMigrate(SimMm other, long va, int i) {
-    var lock = other.mm.mmapLock();
+    RwSemaphore lock = other.mm.mmapLock();
     boolean own = other == s;
     if (!own && !lock.downReadTrylock()) {
       return false;

@@ -24,8 +24,8 @@ class MunmapTest {
 
   /**
    * Data exposure: the VMAs are detached before the UNMAP; a callback that throws must not leave
-   * their entries behind, or a load at the unmapped address, or a new mapping there, would read
-   * the old contents.
+   * their entries behind, or a load at the unmapped address, or a new mapping there, would read the
+   * old contents.
    */
   @Test
   void munmapWithThrowingCallbackLeavesNoOldDataReachable() throws ErrnoException {

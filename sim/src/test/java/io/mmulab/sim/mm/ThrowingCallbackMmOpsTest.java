@@ -280,11 +280,7 @@ class ThrowingCallbackMmOpsTest {
       fileCached.add(w.file.isCached(i));
     }
     return new MachineState(
-        ps,
-        w.f.memory.allocatedFrames(),
-        w.f.machine.swapSlotsInUse(),
-        w.file.pages(),
-        fileCached);
+        ps, w.f.memory.allocatedFrames(), w.f.machine.swapSlotsInUse(), w.file.pages(), fileCached);
   }
 
   @ParameterizedTest(name = "{0}, {1} subscriber #{2} throws, Error={3}")
