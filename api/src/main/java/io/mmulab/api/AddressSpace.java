@@ -9,6 +9,12 @@ import io.mmulab.api.sync.RwSemaphore;
  * subscribe to invalidations, its {@code mmap} lock, and its user count.
  *
  * <p>Addresses and lengths are unsigned 64-bit values.
+ *
+ * <p>Every memory-management operation that invalidates (unmap, protection changes, advice,
+ * migration, reclaim, fork, the OOM reaper, exit and the others the memory manager performs)
+ * completes even if a subscriber's callback throws: entries are changed, frames freed exactly once,
+ * every subscriber called and every window closed, and only then is the throwable rethrown to the
+ * operation's caller (see {@link MmuNotifier}, "A callback that throws").
  */
 public interface AddressSpace {
   /** Bytes in a base page. */
@@ -167,7 +173,9 @@ public interface AddressSpace {
 
   /**
    * Drops a user reference (kernel {@code mmput}); dropping the last one tears the address space
-   * down: a RELEASE invalidation, then unmapping of every mapping.
+   * down: a RELEASE invalidation, then unmapping of every mapping. If a callback throws, the
+   * teardown still completes (every mapping and frame is released, the reference is dropped), then
+   * the throwable is rethrown.
    *
    * @throws IllegalStateException if no user reference is held
    */

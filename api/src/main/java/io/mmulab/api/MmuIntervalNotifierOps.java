@@ -22,6 +22,13 @@ package io.mmulab.api;
  * concurrently for the same subscription from several threads; all callbacks of one window receive
  * the same odd {@code curSeq}. It must not call {@link MmuIntervalNotifier#readBegin} or {@link
  * MmuIntervalNotifier#remove}.
+ *
+ * <p>A callback that throws instead of returning does not fail the invalidation: the throwable
+ * counts as a return of true for a blockable range (and is not a refusal for a non-blockable one),
+ * every other subscription is still called, the memory manager completes its change and closes the
+ * window, and then rethrows the throwable to the operation's caller, the first one with later ones
+ * suppressed (see {@link MmuNotifier}, "A callback that throws"). The subscription's device view is
+ * then whatever the callback left; the address space itself is consistent.
  */
 @FunctionalInterface
 public interface MmuIntervalNotifierOps {

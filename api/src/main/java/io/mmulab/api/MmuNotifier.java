@@ -26,6 +26,21 @@ package io.mmulab.api;
  * range must never be refused: the kernel warns and goes on as if the start had succeeded, and so
  * does mmulab.
  *
+ * <h2>A callback that throws</h2>
+ *
+ * A callback cannot fail an invalidation, as in the kernel, whose callbacks have no way to stop the
+ * memory manager. If {@link #invalidateRangeStart} (or {@link #invalidateRangeEnd}, or an interval
+ * callback of the same window) throws a {@link RuntimeException} or an {@link Error}, the throwable
+ * counts as a return of true: every other subscriber is still called, the page tables still change,
+ * every end is still called, frames are still freed exactly once, and the window is closed (no
+ * sequence stays odd). Only then is the throwable rethrown to whoever caused the invalidation
+ * ({@code munmap}, a fault, exit, …), the first one with later ones attached as {@linkplain
+ * Throwable#getSuppressed() suppressed}; the operation has completed and the address space is
+ * consistent. A non-blockable start that returns false is a refusal, not a failure: the refusal
+ * rules above apply, and a throwable from the same start is rethrown in place of the {@link
+ * Errno#EAGAIN} (carrying it as suppressed). {@link #release} follows the same rule: exit tears the
+ * mappings down and then rethrows.
+ *
  * <h2>Lock rules</h2>
  *
  * Starts and ends are tracked like interval callbacks: a lock they take must not be held by a

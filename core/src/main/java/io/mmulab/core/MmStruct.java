@@ -344,8 +344,10 @@ public final class MmStruct implements AddressSpace {
    * Announces a blockable invalidation (kernel {@code mmu_notifier_invalidate_range_start}): calls
    * every intersecting interval subscription, then every classic notifier. The caller changes the
    * page tables afterwards and then calls {@link #invalidateRangeEnd} with the same range on the
-   * same thread. If a callback throws, the window is closed again and the exception propagates: the
-   * caller must not call end.
+   * same thread. A callback cannot fail it: one that throws counts as one that returned, every
+   * other subscriber is still called, the window stays open and this method returns normally; the
+   * throwable is rethrown by the matching {@link #invalidateRangeEnd}, after the window is closed,
+   * so the caller completes its change first (see {@link io.mmulab.api.MmuNotifier}).
    *
    * @param range the invalidation; its blockable flag is overwritten with true
    * @throws IllegalArgumentException if the range belongs to another address space
@@ -361,7 +363,10 @@ public final class MmStruct implements AddressSpace {
    * @param range the invalidation; its blockable flag is overwritten with false
    * @throws ErrnoException {@link Errno#EAGAIN} if a subscriber could not proceed without sleeping;
    *     end must then not be called. An interval subscription's refusal closes the window; a
-   *     classic notifier's refusal does what {@link #nonblockRefusal()} says
+   *     classic notifier's refusal does what {@link #nonblockRefusal()} says. A callback that
+   *     throws is not a refusal: without a refusal the start succeeds and the end rethrows, as for
+   *     {@link #invalidateRangeStart}; with one, the throwable is thrown here in place of the
+   *     {@code EAGAIN} (which it carries as suppressed), after the refusal's unwinding
    */
   public void invalidateRangeStartNonblock(MmuNotifierRange range) throws ErrnoException {
     subscriptions.invalidateRangeStartNonblock(range);
@@ -374,6 +379,9 @@ public final class MmStruct implements AddressSpace {
    *
    * @param range the range passed to the start
    * @throws LockRuleViolation if this thread has no open start for the range
+   * @throws RuntimeException what a callback of the start or of this end threw (an {@link Error}
+   *     likewise): the first one, later ones suppressed, once the window is closed and every
+   *     classic notifier has been ended
    */
   public void invalidateRangeEnd(MmuNotifierRange range) {
     subscriptions.invalidateRangeEnd(range);

@@ -389,61 +389,85 @@ public final class MmuNotifierSubscriptions {
   // ---------------------------------------------------------------------------------------------
   // Invalidation (the core-mm side)
 
+  // A callback cannot fail an invalidation (the kernel has no way to): a callback that throws is
+  // treated as one that returned, every other subscriber is still called, the window stays open
+  // and the page-table change goes on; the matching end closes the window, ends every classic
+  // notifier, and only then rethrows the first throwable, later ones suppressed.
+
   void invalidateRangeStart(MmuNotifierRange range) {
     MmuNotifierRange r = checkOwnRange(range).withBlockable(true);
     ThreadState ts = ThreadState.current();
     ts.lastFailedNonblockStart = null;
-    itreeInvalidate(r);
-    startClassic(ts, r);
-    ts.openWindows.add(new ThreadState.OpenWindow(this, r));
+    Throwable[] failure = {null};
+    itreeInvalidate(r, failure);
+    startClassic(ts, r, failure);
+    ts.openWindows.add(new ThreadState.OpenWindow(this, r, failure[0]));
   }
 
   void invalidateRangeStartNonblock(MmuNotifierRange range) throws ErrnoException {
     MmuNotifierRange r = checkOwnRange(range).withBlockable(false);
     ThreadState ts = ThreadState.current();
     ts.lastFailedNonblockStart = null;
-    if (!itreeInvalidate(r)) {
+    Throwable[] failure = {null};
+    if (!itreeInvalidate(r, failure)) {
       ts.lastFailedNonblockStart = new ThreadState.OpenWindow(this, r);
-      throw new ErrnoException(Errno.EAGAIN, "an interval subscription could not block for " + r);
+      throw refusal(
+          failure[0],
+          new ErrnoException(Errno.EAGAIN, "an interval subscription could not block for " + r));
     }
-    MmuNotifier refused = startClassic(ts, r);
+    MmuNotifier refused = startClassic(ts, r, failure);
     if (refused != null) {
       NonblockRefusal rule = nonblockRefusal;
-      try {
-        if (rule != NonblockRefusal.LINUX_5_5) {
-          endClassic(ts, r, Integer.MAX_VALUE);
-        }
-      } finally {
-        if (rule == NonblockRefusal.END_ALL_CLOSE_WINDOW) {
-          itreeInvEnd();
-        }
-        ts.lastFailedNonblockStart = new ThreadState.OpenWindow(this, r);
+      if (rule != NonblockRefusal.LINUX_5_5) {
+        failure[0] = endClassic(ts, r, failure[0]);
       }
-      throw new ErrnoException(
-          Errno.EAGAIN, "classic notifier " + refused + " could not block for " + r);
+      if (rule == NonblockRefusal.END_ALL_CLOSE_WINDOW) {
+        itreeInvEnd();
+      }
+      ts.lastFailedNonblockStart = new ThreadState.OpenWindow(this, r);
+      throw refusal(
+          failure[0],
+          new ErrnoException(
+              Errno.EAGAIN, "classic notifier " + refused + " could not block for " + r));
     }
-    ts.openWindows.add(new ThreadState.OpenWindow(this, r));
+    ts.openWindows.add(new ThreadState.OpenWindow(this, r, failure[0]));
   }
 
   /**
-   * Starts every classic notifier, each one even after a refusal (as the kernel does). A blockable
-   * refusal is a driver bug that is warned about and otherwise ignored. A throwing notifier
-   * unwinds: the interval window is closed, the notifiers already started are ended, and the
-   * exception propagates.
+   * What a refused non-blocking start throws: the {@code EAGAIN}, unless a callback of the start
+   * threw, whose throwable is thrown with the {@code EAGAIN} suppressed.
+   */
+  private static ErrnoException refusal(Throwable failure, ErrnoException eagain) {
+    if (failure != null) {
+      rethrowIfAny(addFailure(failure, eagain));
+    }
+    return eagain;
+  }
+
+  /**
+   * Starts every classic notifier, each one even after a refusal or a throw (as the kernel calls
+   * every one). A blockable refusal is a driver bug that is warned about and otherwise ignored; a
+   * throw is recorded in {@code failure} and the notifier counts as started.
    *
    * @return the last notifier that refused a non-blockable range, or null
    */
-  private MmuNotifier startClassic(ThreadState ts, MmuNotifierRange r) {
+  private MmuNotifier startClassic(ThreadState ts, MmuNotifierRange r, Throwable[] failure) {
     if (classic.isEmpty()) {
       return null;
     }
     List<Classic> snapshot = List.copyOf(classic);
     long ticket = srcu.readLock();
-    int started = 0;
     MmuNotifier refused = null;
     try {
       for (Classic c : snapshot) {
-        if (!callClassic(ts, c.notifier, r, true)) {
+        boolean ok;
+        try {
+          ok = callClassic(ts, c.notifier, r, true);
+        } catch (RuntimeException | Error e) {
+          failure[0] = addFailure(failure[0], e);
+          ok = true;
+        }
+        if (!ok) {
           if (r.blockable()) {
             mm.warn("classic notifier " + c.notifier + " failed blockable " + r);
           } else {
@@ -459,20 +483,10 @@ public final class MmuNotifierSubscriptions {
             }
           }
         }
-        started++;
       }
-    } catch (RuntimeException | Error e) {
-      try {
-        itreeInvEnd();
-        for (int i = 0; i < started; i++) {
-          callClassic(ts, snapshot.get(i).notifier, r, false);
-        }
-      } finally {
-        srcu.readUnlock(ticket);
-      }
-      throw e;
+    } finally {
+      srcu.readUnlock(ticket);
     }
-    srcu.readUnlock(ticket);
     return refused;
   }
 
@@ -521,24 +535,22 @@ public final class MmuNotifierSubscriptions {
               + mm.name());
     }
     itreeInvEnd();
-    endClassic(ts, w.range(), Integer.MAX_VALUE);
+    rethrowIfAny(endClassic(ts, w.range(), w.failure()));
   }
 
   /**
    * Process exit (kernel {@code mmu_notifier_release}): one RELEASE window, then every listed
    * classic notifier's release while it is still listed, then all are unlinked and a grace period
    * passes (so a racing unregister has finished its own release call). Every classic notifier is
-   * released and unlinked even if a callback throws; the first failure propagates afterwards.
+   * released and unlinked even if a callback throws; the first failure propagates afterwards, later
+   * ones suppressed.
    */
   void release() {
-    Throwable firstFailure = null;
     MmuNotifierRange r = MmuNotifierRange.release(mm);
-    try {
-      itreeInvalidate(r);
-      itreeInvEnd();
-    } catch (RuntimeException | Error e) {
-      firstFailure = e; // itreeInvalidate already closed the window
-    }
+    Throwable[] failure = {null};
+    itreeInvalidate(r, failure);
+    itreeInvEnd();
+    Throwable firstFailure = failure[0];
     if (!classic.isEmpty()) {
       long ticket = srcu.readLock();
       try {
@@ -546,7 +558,7 @@ public final class MmuNotifierSubscriptions {
           try {
             c.notifier.release(mm);
           } catch (RuntimeException | Error e) {
-            firstFailure = firstFailure == null ? e : firstFailure;
+            firstFailure = addFailure(firstFailure, e);
           }
         }
       } finally {
@@ -565,18 +577,27 @@ public final class MmuNotifierSubscriptions {
   // ---------------------------------------------------------------------------------------------
   // Secondary TLBs and page aging (classic notifiers only; callers hold the page-table lock)
 
+  // Like the invalidation callbacks, every notifier is called even if one throws; the first
+  // throwable is rethrown afterwards.
+
   void invalidateSecondaryTlbs(long start, long end) {
     if (classic.isEmpty()) {
       return;
     }
+    Throwable failure = null;
     long ticket = srcu.readLock();
     try {
       for (Classic c : classic) {
-        c.notifier.invalidateSecondaryTlbs(mm, start, end);
+        try {
+          c.notifier.invalidateSecondaryTlbs(mm, start, end);
+        } catch (RuntimeException | Error e) {
+          failure = addFailure(failure, e);
+        }
       }
     } finally {
       srcu.readUnlock(ticket);
     }
+    rethrowIfAny(failure);
   }
 
   /** Kernel {@code __mmu_notifier_clear_flush_young} (flush) and {@code _clear_young}. */
@@ -585,17 +606,23 @@ public final class MmuNotifierSubscriptions {
       return false;
     }
     boolean young = false;
+    Throwable failure = null;
     long ticket = srcu.readLock();
     try {
       for (Classic c : classic) {
-        young |=
-            flush
-                ? c.notifier.clearFlushYoung(mm, start, end)
-                : c.notifier.clearYoung(mm, start, end);
+        try {
+          young |=
+              flush
+                  ? c.notifier.clearFlushYoung(mm, start, end)
+                  : c.notifier.clearYoung(mm, start, end);
+        } catch (RuntimeException | Error e) {
+          failure = addFailure(failure, e);
+        }
       }
     } finally {
       srcu.readUnlock(ticket);
     }
+    rethrowIfAny(failure);
     return young;
   }
 
@@ -604,25 +631,33 @@ public final class MmuNotifierSubscriptions {
     if (classic.isEmpty()) {
       return false;
     }
+    Throwable failure = null;
+    boolean young = false;
     long ticket = srcu.readLock();
     try {
       for (Classic c : classic) {
-        if (c.notifier.testYoung(mm, address)) {
-          return true;
+        try {
+          if (c.notifier.testYoung(mm, address)) {
+            young = true;
+            break;
+          }
+        } catch (RuntimeException | Error e) {
+          failure = addFailure(failure, e);
         }
       }
-      return false;
     } finally {
       srcu.readUnlock(ticket);
     }
+    rethrowIfAny(failure);
+    return young;
   }
 
   /**
    * Opens the interval side of a window and calls every intersecting subscription. Returns false if
-   * a non-blockable callback declined, in which case the window is already closed. If a callback
-   * throws, the window is closed and the exception propagates.
+   * a non-blockable callback declined, in which case the window is already closed. A callback that
+   * throws counts as one that returned true; its throwable goes to {@code failure}.
    */
-  private boolean itreeInvalidate(MmuNotifierRange range) {
+  private boolean itreeInvalidate(MmuNotifierRange range, Throwable[] failure) {
     long curSeq;
     IntervalSubscription sub;
     long qs = range.start();
@@ -644,8 +679,8 @@ public final class MmuNotifierSubscriptions {
       try {
         ok = callInvalidate(ts, sub, range, curSeq);
       } catch (RuntimeException | Error e) {
-        itreeInvEnd();
-        throw e;
+        failure[0] = addFailure(failure[0], e);
+        ok = true;
       }
       if (!ok) {
         if (range.blockable()) {
@@ -694,31 +729,40 @@ public final class MmuNotifierSubscriptions {
   }
 
   /**
-   * Ends the first {@code count} listed classic notifiers (kernel {@code mn_hlist_invalidate_end});
-   * all are ended even if one throws, and the first failure propagates.
+   * Ends every listed classic notifier (kernel {@code mn_hlist_invalidate_end}), each one even if
+   * another throws.
+   *
+   * @param failure what the window's start recorded, or null
+   * @return {@code failure} with the ends' throwables added (or the first of them if it was null)
    */
-  private void endClassic(ThreadState ts, MmuNotifierRange r, int count) {
+  private Throwable endClassic(ThreadState ts, MmuNotifierRange r, Throwable failure) {
     if (classic.isEmpty()) {
-      return;
+      return failure;
     }
-    Throwable firstFailure = null;
     long ticket = srcu.readLock();
     try {
-      int i = 0;
       for (Classic c : classic) {
-        if (i++ >= count) {
-          break;
-        }
         try {
           callClassic(ts, c.notifier, r, false);
         } catch (RuntimeException | Error e) {
-          firstFailure = firstFailure == null ? e : firstFailure;
+          failure = addFailure(failure, e);
         }
       }
     } finally {
       srcu.readUnlock(ticket);
     }
-    rethrowIfAny(firstFailure);
+    return failure;
+  }
+
+  /** The first throwable, with {@code next} added as suppressed (once, never itself). */
+  static Throwable addFailure(Throwable first, Throwable next) {
+    if (first == null) {
+      return next;
+    }
+    if (next != first && !List.of(first.getSuppressed()).contains(next)) {
+      first.addSuppressed(next);
+    }
+    return first;
   }
 
   private static void rethrowIfAny(Throwable t) {

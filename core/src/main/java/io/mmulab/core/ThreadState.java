@@ -29,7 +29,16 @@ final class ThreadState {
   }
 
   /** A start this thread made whose end is still due. */
-  record OpenWindow(MmuNotifierSubscriptions subscriptions, MmuNotifierRange range) {}
+  /**
+   * A started window; {@code failure} is what its start's callbacks threw (the first, later ones
+   * suppressed), reported by the matching end once the window is closed.
+   */
+  record OpenWindow(
+      MmuNotifierSubscriptions subscriptions, MmuNotifierRange range, Throwable failure) {
+    OpenWindow(MmuNotifierSubscriptions subscriptions, MmuNotifierRange range) {
+      this(subscriptions, range, null);
+    }
+  }
 
   final ArrayList<Lockable> held = new ArrayList<>(4);
   final ArrayList<CallbackFrame> callbacks = new ArrayList<>(2);

@@ -13,10 +13,8 @@ import static org.mockito.Mockito.doReturn;
 import static org.mockito.Mockito.doThrow;
 import static org.mockito.Mockito.inOrder;
 import static org.mockito.Mockito.mock;
-import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.times;
 import static org.mockito.Mockito.verify;
-import static org.mockito.Mockito.verifyNoInteractions;
 import static org.mockito.Mockito.verifyNoMoreInteractions;
 
 import io.mmulab.api.Errno;
@@ -48,9 +46,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.mockito.InOrder;
 
 /**
- * Callbacks that throw instead of returning (docs/notifier.md, "The state machine"): the exception
- * reaches the invalidator unchanged, the window is closed as if the start had ended, sleepers are
- * woken, deferred changes are applied, and the address space keeps working.
+ * Callbacks that throw instead of returning (docs/notifier.md, "A callback that throws"): a
+ * callback cannot fail an invalidation. The start calls every other subscriber and returns with the
+ * window open, so the memory manager completes its change; the matching end closes the window
+ * (sleepers woken, deferred changes applied), ends every classic notifier and then rethrows the
+ * throwable unchanged, later ones suppressed; the address space keeps working.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class ThrowingCallbackTest {
@@ -163,7 +163,7 @@ class ThrowingCallbackTest {
     return unmap(sub.start(), sub.start() + PAGE);
   }
 
-  /** After a start threw: the window it opened is closed again. */
+  /** After the end rethrew: the window is closed again. */
   private void assertWindowClosed(State before, boolean callbackReached) {
     State now = State.of(mm);
     assertThat(now.active()).isEqualTo(before.active());
@@ -271,7 +271,8 @@ class ThrowingCallbackTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("throwables")
-  void throwingIntervalCallback_reachesCallerAndClosesWindow(Throwable boom) throws Exception {
+  void throwingIntervalCallback_othersStillCalled_endRethrowsAfterClosing(Throwable boom)
+      throws Exception {
     MmuIntervalNotifier a = insert(A_START);
     MmuIntervalNotifierOps opsB = throwingOnce(boom);
     MmuIntervalNotifier b = insert(B_START, opsB);
@@ -281,14 +282,20 @@ class ThrowingCallbackTest {
     State before = State.of(mm);
     MmuNotifierRange r = unmap(0, 0x100000); // a, then b
 
-    Throwable thrown = catchThrowable(() -> mm.invalidateRangeStart(r));
+    mm.invalidateRangeStart(r); // returns: the window stays open for the page-table change
 
-    assertThat(thrown).isSameAs(boom);
-    assertWindowClosed(before, true);
+    assertThat(subs.invalidateSeq()).isEqualTo(before.seq() + 1);
+    assertThat(subs.activeInvalidateRanges()).isEqualTo(before.active() + 1);
     verify(opsB).invalidate(same(b), same(r), eq(before.seq() + 1));
     assertThat(lastCurSeq.get()).isEqualTo(before.seq() + 1);
     assertThat(a.checkRetry(aSeq)).as("a was invalidated before b threw").isTrue();
-    verifyNoInteractions(classic); // interval subscriptions come first; the start stopped there
+    verify(classic).invalidateRangeStart(r); // the others are still called
+
+    Throwable thrown = catchThrowable(() -> mm.invalidateRangeEnd(r));
+
+    assertThat(thrown).isSameAs(boom);
+    assertWindowClosed(before, true);
+    verify(classic).invalidateRangeEnd(r);
     assertNothingToEnd(r);
 
     // Subsequent windows work; b's callback now returns normally.
@@ -297,8 +304,8 @@ class ThrowingCallbackTest {
     mm.invalidateRangeEnd(r);
     assertThat(subs.invalidateSeq()).isEqualTo(seqBefore + 2);
     verify(opsB, times(2)).invalidate(same(b), same(r), anyLong());
-    verify(classic).invalidateRangeStart(r);
-    verify(classic).invalidateRangeEnd(r);
+    verify(classic, times(2)).invalidateRangeStart(r);
+    verify(classic, times(2)).invalidateRangeEnd(r);
     subs.checkConsistency();
     assertReadCycleSucceeds(a);
     assertWindowWorks(a);
@@ -312,7 +319,8 @@ class ThrowingCallbackTest {
     State before = State.of(mm);
     MmuNotifierRange r = over(b);
 
-    assertThat(catchThrowable(() -> mm.invalidateRangeStart(r))).isSameAs(boom);
+    mm.invalidateRangeStart(r);
+    assertThat(catchThrowable(() -> mm.invalidateRangeEnd(r))).isSameAs(boom);
 
     assertWindowClosed(before, true);
     assertNothingToEnd(r);
@@ -355,8 +363,9 @@ class ThrowingCallbackTest {
     assertThat(during.tree()).containsExactly(a, b, d);
     assertThat(during.active()).isEqualTo(1);
 
-    // W2, nested in W1, hits b, whose callback throws.
-    Throwable thrown = catchThrowable(() -> mm.invalidateRangeStart(w2));
+    // W2, nested in W1, hits b, whose callback throws; W2's end reports it.
+    mm.invalidateRangeStart(w2);
+    Throwable thrown = catchThrowable(() -> mm.invalidateRangeEnd(w2));
 
     assertThat(thrown).isSameAs(boom);
     verify(opsB).invalidate(same(b), same(w2), eq(w1Seq));
@@ -387,7 +396,7 @@ class ThrowingCallbackTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("throwables")
-  void throwingCallbackClosingTheOnlyWindow_wakesReaderAndAppliesDeferred(Throwable boom)
+  void throwingCallbackOfTheOnlyWindow_itsEndWakesReaderAndAppliesDeferred(Throwable boom)
       throws Exception {
     MmuIntervalNotifier a = insert(A_START);
     MmuIntervalNotifier d = insert(D_START);
@@ -422,7 +431,9 @@ class ThrowingCallbackTest {
     State before = State.of(mm);
     MmuNotifierRange r = unmap(0, 0x100000); // a, b, d
 
-    Throwable thrown = catchThrowable(() -> mm.invalidateRangeStart(r));
+    mm.invalidateRangeStart(r);
+    assertThat(reader.get().isDone()).as("the window stays open until the end").isFalse();
+    Throwable thrown = catchThrowable(() -> mm.invalidateRangeEnd(r));
 
     assertThat(thrown).isSameAs(boom);
     assertThat(during.get().deferred()).hasSize(2).contains(d);
@@ -445,7 +456,7 @@ class ThrowingCallbackTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("throwables")
-  void throwingCallbackInNonblockingStart_reachesCallerAndClosesWindow(Throwable boom)
+  void throwingCallbackInNonblockingStart_isNoRefusal_endRethrowsAfterClosing(Throwable boom)
       throws Exception {
     MmuIntervalNotifier a = insert(A_START);
     MmuIntervalNotifierOps opsB = throwingOnce(boom);
@@ -456,21 +467,22 @@ class ThrowingCallbackTest {
     State before = State.of(mm);
     MmuNotifierRange r = unmap(0, 0x100000);
 
-    Throwable thrown = catchThrowable(() -> mm.invalidateRangeStartNonblock(r));
+    mm.invalidateRangeStartNonblock(r); // a throw is not a refusal: no EAGAIN
 
-    assertThat(thrown).isSameAs(boom).isNotInstanceOf(ErrnoException.class);
-    assertWindowClosed(before, true);
     verify(opsB)
         .invalidate(same(b), argThat(x -> x.sameWindow(r) && !x.blockable()), eq(before.seq() + 1));
     assertThat(a.checkRetry(aSeq)).isTrue();
-    verifyNoInteractions(classic);
-    // Not a failed (EAGAIN) start either: end is simply unmatched.
+    verify(classic).invalidateRangeStart(any());
+    Throwable thrown = catchThrowable(() -> mm.invalidateRangeEnd(r));
+    assertThat(thrown).isSameAs(boom).isNotInstanceOf(ErrnoException.class);
+    assertWindowClosed(before, true);
+    verify(classic).invalidateRangeEnd(any());
     assertNothingToEnd(r);
 
     mm.invalidateRangeStartNonblock(r);
     mm.invalidateRangeEnd(r);
     assertThat(subs.invalidateSeq()).isEqualTo(before.seq() + 4);
-    verify(classic).invalidateRangeEnd(any());
+    verify(classic, times(2)).invalidateRangeEnd(any());
     subs.checkConsistency();
     assertReadCycleSucceeds(a);
     assertWindowWorks(b);
@@ -481,7 +493,7 @@ class ThrowingCallbackTest {
 
   @ParameterizedTest(name = "{0}, nonblocking={1}")
   @MethodSource("throwablesAndModes")
-  void throwingClassicStart_closesIntervalWindowAndEndsEarlierClassicNotifiers(
+  void throwingClassicStart_everyNotifierStartedAndEnded_endRethrows(
       Throwable boom, boolean nonblocking) throws Exception {
     MmuIntervalNotifier a = insert(A_START);
     MmuNotifier older = mock(MmuNotifier.class);
@@ -494,15 +506,12 @@ class ThrowingCallbackTest {
     MmuNotifierRange r = over(a);
     MmuNotifierRange seen = r.withBlockable(!nonblocking);
 
-    Throwable thrown =
-        catchThrowable(
-            () -> {
-              if (nonblocking) {
-                mm.invalidateRangeStartNonblock(r);
-              } else {
-                mm.invalidateRangeStart(r);
-              }
-            });
+    if (nonblocking) {
+      mm.invalidateRangeStartNonblock(r);
+    } else {
+      mm.invalidateRangeStart(r);
+    }
+    Throwable thrown = catchThrowable(() -> mm.invalidateRangeEnd(r));
 
     assertThat(thrown).isSameAs(boom);
     assertWindowClosed(before, true);
@@ -511,13 +520,13 @@ class ThrowingCallbackTest {
     order.verify(newer).invalidateRangeStart(seen);
     order.verify(older).invalidateRangeStart(seen);
     order.verify(newer).invalidateRangeEnd(seen);
-    verify(older, never()).invalidateRangeEnd(any());
+    order.verify(older).invalidateRangeEnd(seen);
     verifyNoMoreInteractions(newer, older);
     assertNothingToEnd(r);
 
     doReturn(true).when(older).invalidateRangeStart(any());
     assertWindowWorks(a);
-    verify(older).invalidateRangeEnd(any());
+    verify(older, times(2)).invalidateRangeEnd(any());
     verify(newer, times(2)).invalidateRangeEnd(any());
   }
 
@@ -574,6 +583,56 @@ class ThrowingCallbackTest {
     doNothing().when(endThrows).invalidateRangeEnd(any());
     doReturn(true).when(declines).invalidateRangeStart(any());
     assertWindowWorks(a);
+  }
+
+  @Test
+  void severalThrowingCallbacks_firstRethrownWithTheOthersSuppressed() throws Exception {
+    RuntimeException first = new IllegalStateException("interval callback");
+    Error second = new Error("classic start");
+    RuntimeException third = new IllegalArgumentException("classic end");
+    MmuIntervalNotifier a = insert(A_START, throwingOnce(first));
+    MmuNotifier classic = classicMock();
+    doThrow(second).when(classic).invalidateRangeStart(any());
+    doThrow(third).when(classic).invalidateRangeEnd(any());
+    mm.registerNotifier(classic);
+    State before = State.of(mm);
+    MmuNotifierRange r = over(a);
+
+    mm.invalidateRangeStart(r);
+    Throwable thrown = catchThrowable(() -> mm.invalidateRangeEnd(r));
+
+    assertThat(thrown).isSameAs(first);
+    assertThat(thrown.getSuppressed()).containsExactly(second, third);
+    assertWindowClosed(before, true);
+  }
+
+  @Test
+  void throwingStartThatIsAlsoRefused_throwableCarriesTheEagain() throws Exception {
+    MmuIntervalNotifier a = insert(A_START);
+    RuntimeException boom = new IllegalStateException("driver bug");
+    MmuNotifier throwsFirst = mock(MmuNotifier.class);
+    doThrow(boom).when(throwsFirst).invalidateRangeStart(any());
+    MmuNotifier declines = mock(MmuNotifier.class); // start returns false: cannot block
+    mm.registerNotifier(throwsFirst);
+    mm.registerNotifier(declines); // called first
+    State before = State.of(mm);
+    MmuNotifierRange r = over(a);
+
+    Throwable thrown = catchThrowable(() -> mm.invalidateRangeStartNonblock(r));
+
+    assertThat(thrown).isSameAs(boom);
+    assertThat(thrown.getSuppressed())
+        .singleElement()
+        .isInstanceOfSatisfying(
+            ErrnoException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EAGAIN));
+    // The refusal rule (mainline: end every classic notifier, close the window) still applied.
+    verify(declines).invalidateRangeEnd(any());
+    verify(throwsFirst).invalidateRangeEnd(any());
+    assertWindowClosed(before, true);
+    assertThat(catchThrowable(() -> mm.invalidateRangeEnd(r)))
+        .isInstanceOfSatisfying(
+            LockRuleViolation.class,
+            v -> assertThat(v.rule()).isEqualTo(LockRule.END_AFTER_FAILED_NONBLOCK_START));
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -5,10 +5,14 @@ import io.mmulab.api.ErrnoException;
 import io.mmulab.api.MmuNotifierEvent;
 import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.sync.Completion;
+import io.mmulab.api.sync.RwSemaphore;
 import io.mmulab.api.sync.SpinLock;
 import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.mm.Pte.PageKind;
 import io.mmulab.sim.mm.Pte.Present;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -20,21 +24,31 @@ import java.util.Objects;
  *   <li>{@link #setup}: inside a MIGRATE invalidation of {@code [start, end)} carrying the owner,
  *       collects the pages and replaces each collected entry by a migration entry (faults, GUP and
  *       {@code hmmRangeFault} wait on it). Selected: with {@link #SELECT_SYSTEM}, empty entries of
- *       an anonymous VMA and zero-page entries (no source page), and exclusive, unpinned anonymous
- *       pages nobody else references; with {@link #SELECT_DEVICE_PRIVATE}, device-private entries
- *       whose pagemap owner is the owner. Huge mappings are split first.
+ *       an anonymous VMA and zero-page entries (no source page), exclusive unpinned anonymous pages
+ *       nobody else references, and unpinned anonymous pages shared copy-on-write (fork); with
+ *       {@link #SELECT_DEVICE_PRIVATE}, device-private entries whose pagemap owner is the owner.
+ *       Huge mappings are split first. Then the slow path (kernel {@code migrate_vma_unmap} →
+ *       {@code try_to_migrate}): every other mapping of a shared page, in any address space, found
+ *       by a scan of the machine's page tables (the reverse map), is replaced by a migration entry
+ *       inside a CLEAR invalidation of that page in that address space, with no owner; a page that
+ *       keeps a mapping or a reference the migration does not hold (a pin, a GUP reference, a
+ *       mapping in an address space whose mmap lock is contended, part of a huge mapping there) is
+ *       put back everywhere and not migrated, as the kernel's {@code migrate_vma_check_page} does.
  *   <li>The caller allocates a destination for each page it wants moved, copies the data and calls
  *       {@link #setDestination} or {@link #setDevicePrivateDestination}, handing over one
  *       reference.
  *   <li>{@link #pages}: destinations of pages without a source are inserted now, inside a second
  *       MIGRATE invalidation from the first such page to the end.
- *   <li>{@link #finalizeMigration}: every migration entry becomes the destination (or the source
- *       again, if none was given), without invalidation; replaced sources are dropped; waiters
- *       wake.
+ *   <li>{@link #finalizeMigration}: every migration entry, in every address space, becomes the
+ *       destination (or the source again, if none was given), without invalidation; replaced
+ *       sources are dropped; waiters wake.
  * </ol>
  *
  * <p>The caller holds the mmap lock (for read) from setup to finalize; every setup must be
- * finalized. Not thread-safe: one caller drives one migration.
+ * finalized. Not thread-safe: one caller drives one migration. If a callback throws during {@link
+ * #setup}, the collection completes, is undone (every page put back), and the throwable is
+ * rethrown; during {@link #pages}, the insertion completes and the throwable is rethrown (finalize
+ * is still due). Inside an mm operation, both are reported when the operation ends.
  */
 public final class MigrateVma {
   /** Select system memory (and empty or zero-page entries). */
@@ -61,7 +75,16 @@ public final class MigrateVma {
     long dst = CoherencyChecker.NO_PFN;
     DevicePagemap dstPagemap;
     boolean migrated;
+
+    /** Shared with other mappings: the slow path must unmap them. */
+    boolean shared;
+
+    /** The other mappings the slow path replaced by migration entries. */
+    final List<Remote> remotes = new ArrayList<>();
   }
+
+  /** A mapping of a source page elsewhere, now one of this migration's entries. */
+  private record Remote(SimMm mm, long va, Present original) {}
 
   private MigrateVma(SimMm s, Vma vma, long start, long end, Object owner) {
     this.s = s;
@@ -107,7 +130,20 @@ public final class MigrateVma {
               + mm);
     }
     MigrateVma m = new MigrateVma(mm, vma, start, end, pgmapOwner);
-    m.collect(end, flags);
+    try {
+      mm.machine
+          .callbackFailures()
+          .collect(
+              () -> {
+                m.collect(end, flags);
+                m.unmapShared();
+                return null;
+              });
+    } catch (RuntimeException | Error e) {
+      // The caller gets no migration to finalize: put every page back before reporting.
+      m.finalizeMigration();
+      throw e;
+    }
     return m;
   }
 
@@ -136,10 +172,10 @@ public final class MigrateVma {
               if (p.kind() == PageKind.ZERO) {
                 pg.migrate = true;
               } else if (p.kind() == PageKind.ANON
-                  && p.exclusive()
                   && s.memory.pincount(p.pfn()) == 0
-                  && s.memory.refcount(p.pfn()) == 1) {
+                  && (!p.exclusive() || s.memory.refcount(p.pfn()) == 1)) {
                 take(va, pg, p, p.pfn(), null);
+                pg.shared = !p.exclusive();
               }
             } else if (e instanceof Pte.DevicePrivate dp
                 && devicePrivate
@@ -157,6 +193,144 @@ public final class MigrateVma {
     pg.original = original;
     pg.installed = true;
     s.pt.set(va, new Pte.Migration(this, (int) ((va - start) >>> SimMm.PAGE_SHIFT)));
+  }
+
+  /**
+   * The slow path for the shared pages (kernel {@code migrate_device_unmap}): each other mapping of
+   * the page becomes a migration entry inside a CLEAR of that page in its address space; then the
+   * page migrates only if the migration holds every reference.
+   */
+  private void unmapShared() {
+    for (int i = 0; i < pages.length; i++) {
+      Page pg = pages[i];
+      if (!pg.shared) {
+        continue;
+      }
+      boolean complete = true;
+      for (SimProcess p : s.machine.processes()) {
+        for (long va : mappingsOf(p.sim(), pg.src)) {
+          complete &= tryToMigrate(p.sim(), va, i);
+        }
+      }
+      boolean held =
+          s.memory.pincount(pg.src) == 0 && s.memory.refcount(pg.src) == 1 + pg.remotes.size();
+      if (!complete || !held) {
+        putBack(i);
+      }
+    }
+  }
+
+  /** The addresses where {@code other} maps {@code pfn} (one reverse-map step: a table scan). */
+  private static List<Long> mappingsOf(SimMm other, long pfn) {
+    List<Long> out = new ArrayList<>();
+    SpinLock ptl = other.pt.ptl();
+    ptl.lock();
+    try {
+      for (Map.Entry<Long, Pte> e : other.pt.entries(0, SimMm.TASK_SIZE)) {
+        if (e.getValue() instanceof Present p && p.pfn() == pfn) {
+          out.add(e.getKey());
+        }
+      }
+    } finally {
+      ptl.unlock();
+    }
+    return out;
+  }
+
+  /**
+   * Kernel {@code try_to_migrate_one} for the mapping of page {@code i} at {@code va} in {@code
+   * other}. Its mmap lock is only tried (it stands for the reverse-map lock, and waiting for it
+   * while holding ours could deadlock against a migration the other way); ours is held already.
+   *
+   * @return false if the mapping stays
+   */
+  private boolean tryToMigrate(SimMm other, long va, int i) {
+    RwSemaphore lock = other.mm.mmapLock();
+    boolean own = other == s;
+    if (!own && !lock.downReadTrylock()) {
+      return false;
+    }
+    try {
+      long src = pages[i].src;
+      boolean[] done = {false};
+      other.invalidate(
+          new MmuNotifierRange(
+              other.mm, va, va + SimMm.PAGE_SIZE, MmuNotifierEvent.CLEAR, true, null),
+          "try_to_migrate",
+          null,
+          d -> {
+            if (other.pt.get(va) instanceof Present q && q.pfn() == src && !q.huge()) {
+              other.pt.set(va, new Pte.Migration(this, i));
+              pages[i].remotes.add(new Remote(other, va, q));
+              done[0] = true;
+            }
+          });
+      return done[0];
+    } finally {
+      if (!own) {
+        lock.upRead();
+      }
+    }
+  }
+
+  /**
+   * Puts page {@code i} back where the slow path could not take all of it: every entry returns to
+   * its original, without invalidation (a migration entry was never usable). No ptl held: each
+   * address space's is taken on its own.
+   */
+  private void putBack(int i) {
+    Page pg = pages[i];
+    endEntry(new Remote(s, address(i), (Present) pg.original), i, CoherencyChecker.NO_PFN);
+    for (Remote r : pg.remotes) {
+      endEntry(r, i, CoherencyChecker.NO_PFN);
+    }
+    pg.remotes.clear();
+    pg.migrate = false;
+    pg.installed = false;
+    pg.shared = false;
+    pg.src = CoherencyChecker.NO_PFN;
+    pg.original = null;
+  }
+
+  /**
+   * Ends the migration entry of page {@code i} at {@code r}: the destination {@code dst} (one more
+   * reference, shared read as the original was), or the original page again if {@code dst} is
+   * {@link CoherencyChecker#NO_PFN}. A mapping zapped meanwhile just drops the source reference the
+   * migration held for it. No ptl held.
+   */
+  private void endEntry(Remote r, int i, long dst) {
+    boolean ours;
+    SpinLock ptl = r.mm().pt.ptl();
+    ptl.lock();
+    try {
+      ours =
+          r.mm().pt.get(r.va()) instanceof Pte.Migration m
+              && m.migration() == this
+              && m.index() == i;
+      if (ours && dst == CoherencyChecker.NO_PFN) {
+        r.mm().pt.set(r.va(), r.original());
+      } else if (ours) {
+        s.memory.get(dst);
+        r.mm()
+            .pt
+            .set(
+                r.va(),
+                new Present(
+                    dst,
+                    PageKind.ANON,
+                    r.original().writable(),
+                    r.original().dirty(),
+                    false,
+                    false,
+                    false,
+                    false));
+      }
+    } finally {
+      ptl.unlock();
+    }
+    if (!ours || dst != CoherencyChecker.NO_PFN) {
+      s.memory.put(r.original().pfn());
+    }
   }
 
   /**
@@ -327,6 +501,16 @@ public final class MigrateVma {
       throw new IllegalStateException("finalized twice");
     }
     stage = 2;
+    s.machine
+        .callbackFailures()
+        .collect(
+            () -> {
+              finalizeEntries();
+              return null;
+            });
+  }
+
+  private void finalizeEntries() {
     SimMm.Deferred deferred = new SimMm.Deferred();
     SpinLock ptl = s.pt.ptl();
     ptl.lock();
@@ -361,6 +545,12 @@ public final class MigrateVma {
     } finally {
       ptl.unlock();
     }
+    for (int i = 0; i < pages.length; i++) {
+      Page pg = pages[i];
+      for (Remote r : pg.remotes) {
+        endEntry(r, i, pg.migrated ? pg.dst : CoherencyChecker.NO_PFN);
+      }
+    }
     deferred.run();
     done.completeAll();
   }
@@ -384,6 +574,9 @@ public final class MigrateVma {
       return new Pte.DevicePrivate(pg.dst, pg.dstPagemap, w);
     }
     boolean dirty = pg.original instanceof Present p ? p.dirty() : w;
+    if (!pg.remotes.isEmpty()) {
+      return new Present(pg.dst, PageKind.ANON, w, dirty, false, false, false, false);
+    }
     return Present.anon(pg.dst, w, dirty);
   }
 

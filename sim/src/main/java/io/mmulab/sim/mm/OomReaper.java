@@ -54,15 +54,20 @@ public final class OomReaper {
    */
   public int reap(SimProcess victim) {
     SimMm s = Objects.requireNonNull(victim, "victim is null").sim();
-    for (int attempt = 1; attempt <= maxAttempts; attempt++) {
-      if (reapOnce(s)) {
-        return attempt;
-      }
-      if (attempt < maxAttempts) {
-        s.rt.clock().sleep(retryDelayNanos);
-      }
-    }
-    return 0;
+    return s.machine
+        .callbackFailures()
+        .collect(
+            () -> {
+              for (int attempt = 1; attempt <= maxAttempts; attempt++) {
+                if (reapOnce(s)) {
+                  return attempt;
+                }
+                if (attempt < maxAttempts) {
+                  s.rt.clock().sleep(retryDelayNanos);
+                }
+              }
+              return 0;
+            });
   }
 
   /** One pass; true if every private VMA was reaped. */

@@ -263,7 +263,11 @@ final class PageOps {
           return false;
         }
         old[i] = p.pfn();
-        s.mm.testYoung(va);
+        try {
+          s.mm.testYoung(va);
+        } catch (RuntimeException | Error e) {
+          s.machine.callbackFailures().add(e); // the collapse goes on, as if not young
+        }
       }
     } finally {
       ptl.unlock();
@@ -401,11 +405,15 @@ final class PageOps {
       for (Map.Entry<Long, Pte> e : s.pt.entries(start, end)) {
         if (e.getValue() instanceof Present) {
           long va = e.getKey();
-          boolean y =
-              flush
-                  ? s.mm.clearFlushYoung(va, va + SimMm.PAGE_SIZE)
-                  : s.mm.clearYoung(va, va + SimMm.PAGE_SIZE);
-          young += y ? 1 : 0;
+          try {
+            boolean y =
+                flush
+                    ? s.mm.clearFlushYoung(va, va + SimMm.PAGE_SIZE)
+                    : s.mm.clearYoung(va, va + SimMm.PAGE_SIZE);
+            young += y ? 1 : 0;
+          } catch (RuntimeException | Error x) {
+            s.machine.callbackFailures().add(x); // the pass goes on over the other pages
+          }
         }
       }
     } finally {

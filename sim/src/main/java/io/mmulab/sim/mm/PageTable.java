@@ -36,13 +36,15 @@ final class PageTable {
 
   private final SpinLock ptl;
   private final MmStruct mm;
+  private final CallbackFailures failures;
   private final String mmName;
   private final CoherencyChecker checker;
   private final TreeMap<Long, Pte> entries = new TreeMap<>();
   private final TreeSet<Long> pteTables = new TreeSet<>();
   private final TreeSet<Long> pudTables = new TreeSet<>();
 
-  PageTable(SyncRuntime runtime, MmStruct mm, CoherencyChecker checker) {
+  PageTable(SyncRuntime runtime, MmStruct mm, CoherencyChecker checker, CallbackFailures failures) {
+    this.failures = failures;
     this.mmName = mm.name();
     this.ptl = runtime.newSpinLock(mmName + ".ptl");
     this.mm = mm;
@@ -74,7 +76,11 @@ final class PageTable {
       checker.cpuPteChanged(mmName, va, oldPfn, newPfn, oldW, newW);
     }
     if (old != null && !old.equals(pte)) {
-      mm.invalidateSecondaryTlbs(va, va + SimMm.PAGE_SIZE);
+      try {
+        mm.invalidateSecondaryTlbs(va, va + SimMm.PAGE_SIZE);
+      } catch (RuntimeException | Error e) {
+        failures.add(e); // the change stands; reported when the operation has completed
+      }
     }
     if (pte != null) {
       pudTables.add(va & PUD_MASK);

@@ -26,6 +26,7 @@ public final class SimMachine implements Machine {
   private final AtomicInteger pids = new AtomicInteger();
   private final AtomicInteger shmems = new AtomicInteger();
   private final List<SimProcess> processes = new CopyOnWriteArrayList<>();
+  private final CallbackFailures callbackFailures = new CallbackFailures();
 
   /**
    * Creates a machine over existing physical memory.
@@ -133,11 +134,15 @@ public final class SimMachine implements Machine {
       throw new IllegalArgumentException(
           "truncate of " + file + " (" + file.pages() + " pages) to " + newPages);
     }
-    file.setSize(newPages);
-    for (SimProcess p : processes) {
-      p.truncateMapping(file, newPages);
-    }
-    file.dropPagesFrom(newPages);
+    callbackFailures.collect(
+        () -> {
+          file.setSize(newPages);
+          for (SimProcess p : processes) {
+            p.truncateMapping(file, newPages);
+          }
+          file.dropPagesFrom(newPages);
+          return null;
+        });
   }
 
   SimFile newShmemFile(long pages) {
@@ -146,6 +151,16 @@ public final class SimMachine implements Machine {
 
   SwapSpace swap() {
     return swap;
+  }
+
+  /** What the callbacks of the mm operation running on each thread threw. */
+  CallbackFailures callbackFailures() {
+    return callbackFailures;
+  }
+
+  /** Every process ever started here (an exited one has no mappings left). */
+  List<SimProcess> processes() {
+    return processes;
   }
 
   /**

@@ -85,7 +85,7 @@ public final class SimMm implements MmBackend {
     this.machine = machine;
     this.rt = machine.runtime();
     this.memory = machine.memory();
-    this.pt = new PageTable(rt, mm, machine.checker());
+    this.pt = new PageTable(rt, mm, machine.checker(), machine.callbackFailures());
     this.faults = new FaultHandler(this);
     this.gup = new GupWalker(this);
     this.hmm = new HmmWalker(this);
@@ -138,39 +138,43 @@ public final class SimMm implements MmBackend {
   @Override
   public int getUserPages(long start, int nrPages, int gupFlags, long[] pfns)
       throws ErrnoException {
-    return gup.getUserPages(start, nrPages, gupFlags, pfns);
+    return machine
+        .callbackFailures()
+        .collect(() -> gup.getUserPages(start, nrPages, gupFlags, pfns));
   }
 
   @Override
   public void hmmRangeFault(HmmRange range) throws ErrnoException {
-    hmm.hmmRangeFault(range);
+    machine
+        .callbackFailures()
+        .collect(
+            () -> {
+              hmm.hmmRangeFault(range);
+              return null;
+            });
   }
 
   /**
    * Kernel {@code exit_mmap}: the RELEASE window over {@code [0, ULONG_MAX)}, then, if any VMA
    * exists, one UNMAP window over {@code [0, ULONG_MAX)} (the kernel's {@code unmap_vmas(tlb, …, 0,
    * ULONG_MAX, …)}) that zaps every VMA under the mmap lock held for read; then the VMAs and page
-   * tables go under the mmap lock held for write. If a release callback throws, the teardown still
-   * runs and the throwable is rethrown after it.
+   * tables go under the mmap lock held for write. If a callback throws, the teardown still runs and
+   * the throwable is rethrown after it.
    */
   @Override
   public void exitMmap() {
-    // A throwing release callback cannot stop the exit: the core has already called every other
-    // one and closed the RELEASE window; the mappings are torn down and the throwable is reported
-    // afterwards, so nothing leaks.
-    Throwable releaseFailure = null;
-    try {
-      mm.mmuNotifierRelease();
-    } catch (RuntimeException | Error e) {
-      releaseFailure = e;
-    }
-    teardown();
-    if (releaseFailure instanceof RuntimeException e) {
-      throw e;
-    }
-    if (releaseFailure instanceof Error e) {
-      throw e;
-    }
+    CallbackFailures failures = machine.callbackFailures();
+    failures.collect(
+        () -> {
+          // The core has called every other release and closed the RELEASE window already.
+          try {
+            mm.mmuNotifierRelease();
+          } catch (RuntimeException | Error e) {
+            failures.add(e);
+          }
+          teardown();
+          return null;
+        });
   }
 
   private void teardown() {
@@ -274,6 +278,18 @@ public final class SimMm implements MmBackend {
   public long makeDeviceExclusive(long addr, Object owner) throws ErrnoException {
     requireMmapLock("makeDeviceExclusive");
     checkPageAligned(addr);
+    long[] pfn = {0};
+    try {
+      return machine.callbackFailures().collect(() -> pfn[0] = exclusive(addr, owner));
+    } catch (RuntimeException | Error e) {
+      if (pfn[0] != 0) {
+        memory.put(pfn[0]); // the caller gets no frame: its reference goes now
+      }
+      throw e;
+    }
+  }
+
+  private long exclusive(long addr, Object owner) throws ErrnoException {
     while (true) {
       long pfn = gup.getOne(addr, Gup.FOLL_WRITE, true);
       Vma vma = findVma(addr);
@@ -388,12 +404,14 @@ public final class SimMm implements MmBackend {
   /**
    * Runs the kernel sequence of a blockable invalidation around a page-table change: start, yield,
    * {@code beforeChange} (nested invalidations such as huge-page splits, as the kernel does inside
-   * its walks), the change under the ptl, yield, end, then the deferred frees. If a callback
-   * throws, the exception propagates and nothing changes.
+   * its walks), the change under the ptl, yield, end, then the deferred frees. A callback that
+   * throws changes none of it: the core calls the others and rethrows from the end, and the
+   * throwable goes to {@link CallbackFailures} once the frees are done.
    */
   void invalidate(MmuNotifierRange range, String op, Runnable beforeChange, PteChange change) {
     mm.invalidateRangeStart(range);
     Deferred deferred = new Deferred();
+    Throwable failure = null;
     try {
       rt.yieldPoint(op + ": between invalidate start and PTE change");
       if (beforeChange != null) {
@@ -408,15 +426,27 @@ public final class SimMm implements MmBackend {
       }
       rt.yieldPoint(op + ": between PTE change and invalidate end");
     } finally {
-      mm.invalidateRangeEnd(range);
+      failure = end(range);
     }
     deferred.run();
+    machine.callbackFailures().add(failure);
+  }
+
+  /** The end of a window; what its callbacks threw is returned, not thrown. */
+  private Throwable end(MmuNotifierRange range) {
+    try {
+      mm.invalidateRangeEnd(range);
+      return null;
+    } catch (RuntimeException | Error e) {
+      return e;
+    }
   }
 
   /**
    * The non-blocking variant (OOM reaper).
    *
    * @return false if a subscriber answered {@link Errno#EAGAIN}: nothing changed and no end is due
+   *     (a callback that threw in that start is handed to {@link CallbackFailures})
    */
   boolean invalidateNonblock(MmuNotifierRange range, String op, PteChange change) {
     try {
@@ -426,8 +456,12 @@ public final class SimMm implements MmBackend {
         return false;
       }
       throw new IllegalStateException("unexpected " + e, e);
+    } catch (RuntimeException | Error e) {
+      machine.callbackFailures().add(e); // refused, and a callback threw: nothing changed
+      return false;
     }
     Deferred deferred = new Deferred();
+    Throwable failure = null;
     try {
       rt.yieldPoint(op + ": between invalidate start and PTE change");
       SpinLock ptl = pt.ptl();
@@ -439,9 +473,10 @@ public final class SimMm implements MmBackend {
       }
       rt.yieldPoint(op + ": between PTE change and invalidate end");
     } finally {
-      mm.invalidateRangeEnd(range);
+      failure = end(range);
     }
     deferred.run();
+    machine.callbackFailures().add(failure);
     return true;
   }
 

@@ -129,12 +129,15 @@ public final class SimProcess implements UserProcess {
    */
   public long mmap(long addr, long length, int prot, int flags, SimFile file, long offset)
       throws ErrnoException {
-    RwSemaphore lock = writeLock();
-    try {
-      return vmaOps.mmap(addr, length, prot, flags, file, offset);
-    } finally {
-      lock.upWrite();
-    }
+    return op(
+        () -> {
+          RwSemaphore lock = writeLock();
+          try {
+            return vmaOps.mmap(addr, length, prot, flags, file, offset);
+          } finally {
+            lock.upWrite();
+          }
+        });
   }
 
   /**
@@ -147,17 +150,21 @@ public final class SimProcess implements UserProcess {
    * @throws ErrnoException {@link Errno#EINVAL} for an unaligned address or bad length
    */
   public void munmap(long addr, long length) throws ErrnoException {
-    long len = checkRange(addr, length);
-    RwSemaphore lock = writeLock();
-    try {
-      vmaOps.munmap(addr, len, true);
-    } finally {
-      if (lock.isWriteHeldByCurrentThread()) {
-        lock.upWrite();
-      } else {
-        lock.upRead();
-      }
-    }
+    op(
+        () -> {
+          long len = checkRange(addr, length);
+          RwSemaphore lock = writeLock();
+          try {
+            vmaOps.munmap(addr, len, true);
+          } finally {
+            if (lock.isWriteHeldByCurrentThread()) {
+              lock.upWrite();
+            } else {
+              lock.upRead();
+            }
+          }
+          return null;
+        });
   }
 
   /**
@@ -171,13 +178,17 @@ public final class SimProcess implements UserProcess {
    *     Errno#EINVAL} for bad arguments
    */
   public void mprotect(long addr, long length, int prot) throws ErrnoException {
-    long len = checkRange(addr, length);
-    RwSemaphore lock = writeLock();
-    try {
-      vmaOps.mprotect(addr, len, prot);
-    } finally {
-      lock.upWrite();
-    }
+    op(
+        () -> {
+          long len = checkRange(addr, length);
+          RwSemaphore lock = writeLock();
+          try {
+            vmaOps.mprotect(addr, len, prot);
+          } finally {
+            lock.upWrite();
+          }
+          return null;
+        });
   }
 
   /**
@@ -190,14 +201,18 @@ public final class SimProcess implements UserProcess {
    *     Errno#ENOMEM} if part of the range is unmapped (the rest is still done)
    */
   public void madvise(long addr, long length, Madvise advice) throws ErrnoException {
-    long len = checkRange(addr, length);
-    Objects.requireNonNull(advice, "advice is null");
-    RwSemaphore lock = readLock();
-    try {
-      vmaOps.madvise(addr, len, advice);
-    } finally {
-      lock.upRead();
-    }
+    op(
+        () -> {
+          long len = checkRange(addr, length);
+          Objects.requireNonNull(advice, "advice is null");
+          RwSemaphore lock = readLock();
+          try {
+            vmaOps.madvise(addr, len, advice);
+          } finally {
+            lock.upRead();
+          }
+          return null;
+        });
   }
 
   /**
@@ -209,13 +224,17 @@ public final class SimProcess implements UserProcess {
    * @throws ErrnoException {@link Errno#EINVAL} for bad arguments
    */
   public void numaProtect(long addr, long length) throws ErrnoException {
-    long len = checkRange(addr, length);
-    RwSemaphore lock = readLock();
-    try {
-      vmaOps.numaProtect(addr, len);
-    } finally {
-      lock.upRead();
-    }
+    op(
+        () -> {
+          long len = checkRange(addr, length);
+          RwSemaphore lock = readLock();
+          try {
+            vmaOps.numaProtect(addr, len);
+          } finally {
+            lock.upRead();
+          }
+          return null;
+        });
   }
 
   /**
@@ -225,18 +244,28 @@ public final class SimProcess implements UserProcess {
    * @param childName the child's name
    * @return the child, with one user reference
    * @throws ErrnoException {@link Errno#ENOMEM} if a pinned page's copy could not be allocated
+   * @throws RuntimeException what a callback threw (an {@link Error} likewise): the copy completed,
+   *     then the child, which cannot be returned, was torn down
    */
   public SimProcess fork(String childName) throws ErrnoException {
     SimProcess child = machine.newProcess(childName);
-    RwSemaphore lock = writeLock();
     try {
-      new Forker(sim).copyInto(child.sim);
-    } catch (ErrnoException | RuntimeException e) {
-      lock.upWrite();
+      op(
+          () -> {
+            RwSemaphore lock = writeLock();
+            try {
+              new Forker(sim).copyInto(child.sim);
+            } finally {
+              lock.upWrite();
+            }
+            return null;
+          });
+    } catch (ErrnoException | RuntimeException | Error e) {
+      // A failed copy, or a callback that threw once the copy completed: the caller gets no
+      // child, so it is torn down before the throwable is reported.
       child.exit();
       throw e;
     }
-    lock.upWrite();
     return child;
   }
 
@@ -323,77 +352,82 @@ public final class SimProcess implements UserProcess {
    * page fault under the mmap lock (taken for read unless the caller holds it) and retry.
    */
   private long access(long va, boolean write, int width, long value) throws ErrnoException {
-    requireAlive();
-    if ((va & (width - 1)) != 0) {
-      throw new IllegalArgumentException(
-          "unaligned "
-              + width
-              + "-byte CPU "
-              + (write ? "store" : "load")
-              + " at in-page offset "
-              + (va & (SimMm.PAGE_SIZE - 1))
-              + " (0x"
-              + Long.toHexString(va)
-              + ") in "
-              + this
-              + ": words must be "
-              + width
-              + "-byte aligned");
-    }
-    long page = va & -SimMm.PAGE_SIZE;
-    String mmName = mm.name();
-    for (int i = 0; i < MAX_CPU_FAULTS; i++) {
-      SpinLock ptl = sim.pt.ptl();
-      ptl.lock();
-      try {
-        if (sim.pt.get(page) instanceof Present p && p.accessible() && (!write || p.writable())) {
-          if (write) {
-            if (!p.dirty()) {
-              sim.pt.set(page, p.withDirty(true));
-            }
-            if (width == 8) {
-              sim.memory.cpuWriteLong(mmName, va, p.pfn(), value);
-            } else {
-              sim.memory.cpuWriteByte(mmName, va, p.pfn(), (byte) value);
-            }
-            return 0;
+    return this.<Long, ErrnoException>op(
+        () -> {
+          requireAlive();
+          if ((va & (width - 1)) != 0) {
+            throw new IllegalArgumentException(
+                "unaligned "
+                    + width
+                    + "-byte CPU "
+                    + (write ? "store" : "load")
+                    + " at in-page offset "
+                    + (va & (SimMm.PAGE_SIZE - 1))
+                    + " (0x"
+                    + Long.toHexString(va)
+                    + ") in "
+                    + this
+                    + ": words must be "
+                    + width
+                    + "-byte aligned");
           }
-          return width == 8
-              ? sim.memory.cpuReadLong(mmName, va, p.pfn())
-              : sim.memory.cpuReadByte(mmName, va, p.pfn());
-        }
-      } finally {
-        ptl.unlock();
-      }
-      sim.rt.yieldPoint("cpu: page fault at 0x" + Long.toHexString(page));
-      RwSemaphore lock = mm.mmapLock();
-      boolean held = lock.isHeldByCurrentThread();
-      if (!held) {
-        lock.downRead();
-      }
-      try {
-        Vma vma = sim.findVma(page);
-        if (vma == null) {
-          throw FaultHandler.segv(va, "no mapping");
-        }
-        if (write ? !vma.isWritable() : !vma.isReadable()) {
-          throw FaultHandler.segv(va, (write ? "write" : "read") + " not allowed by " + vma);
-        }
-        sim.faults.fault(vma, page, write, false);
-      } finally {
-        if (!held) {
-          lock.upRead();
-        }
-      }
-    }
-    throw new IllegalStateException(
-        "CPU access at 0x"
-            + Long.toHexString(va)
-            + " in "
-            + this
-            + " faulted "
-            + MAX_CPU_FAULTS
-            + " times");
+          long page = va & -SimMm.PAGE_SIZE;
+          String mmName = mm.name();
+          for (int i = 0; i < MAX_CPU_FAULTS; i++) {
+            SpinLock ptl = sim.pt.ptl();
+            ptl.lock();
+            try {
+              if (sim.pt.get(page) instanceof Present p
+                  && p.accessible()
+                  && (!write || p.writable())) {
+                if (write) {
+                  if (!p.dirty()) {
+                    sim.pt.set(page, p.withDirty(true));
+                  }
+                  if (width == 8) {
+                    sim.memory.cpuWriteLong(mmName, va, p.pfn(), value);
+                  } else {
+                    sim.memory.cpuWriteByte(mmName, va, p.pfn(), (byte) value);
+                  }
+                  return 0L;
+                }
+                return width == 8
+                    ? sim.memory.cpuReadLong(mmName, va, p.pfn())
+                    : sim.memory.cpuReadByte(mmName, va, p.pfn());
+              }
+            } finally {
+              ptl.unlock();
+            }
+            sim.rt.yieldPoint("cpu: page fault at 0x" + Long.toHexString(page));
+            RwSemaphore lock = mm.mmapLock();
+            boolean held = lock.isHeldByCurrentThread();
+            if (!held) {
+              lock.downRead();
+            }
+            try {
+              Vma vma = sim.findVma(page);
+              if (vma == null) {
+                throw FaultHandler.segv(va, "no mapping");
+              }
+              if (write ? !vma.isWritable() : !vma.isReadable()) {
+                throw FaultHandler.segv(va, (write ? "write" : "read") + " not allowed by " + vma);
+              }
+              sim.faults.fault(vma, page, write, false);
+            } finally {
+              if (!held) {
+                lock.upRead();
+              }
+            }
+          }
+          throw new IllegalStateException(
+              "CPU access at 0x"
+                  + Long.toHexString(va)
+                  + " in "
+                  + this
+                  + " faulted "
+                  + MAX_CPU_FAULTS
+                  + " times");
+        });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -411,13 +445,16 @@ public final class SimProcess implements UserProcess {
    * @throws ErrnoException {@link Errno#ENOMEM} if a destination could not be allocated
    */
   public int migrate(long start, long end, Object owner) throws ErrnoException {
-    checkBounds(start, end);
-    RwSemaphore lock = readLock();
-    try {
-      return MigrateVma.migrate(sim, start, end, owner);
-    } finally {
-      lock.upRead();
-    }
+    return op(
+        () -> {
+          checkBounds(start, end);
+          RwSemaphore lock = readLock();
+          try {
+            return MigrateVma.migrate(sim, start, end, owner);
+          } finally {
+            lock.upRead();
+          }
+        });
   }
 
   /**
@@ -432,13 +469,16 @@ public final class SimProcess implements UserProcess {
    *     Errno#ENOMEM}
    */
   public int migrateToDevice(long start, long end, DevicePagemap pagemap) throws ErrnoException {
-    checkBounds(start, end);
-    RwSemaphore lock = readLock();
-    try {
-      return MigrateVma.migrateToDevice(sim, start, end, pagemap);
-    } finally {
-      lock.upRead();
-    }
+    return op(
+        () -> {
+          checkBounds(start, end);
+          RwSemaphore lock = readLock();
+          try {
+            return MigrateVma.migrateToDevice(sim, start, end, pagemap);
+          } finally {
+            lock.upRead();
+          }
+        });
   }
 
   /**
@@ -449,13 +489,16 @@ public final class SimProcess implements UserProcess {
    * @return entries write-protected
    */
   public int clearSoftDirty() {
-    requireAlive();
-    RwSemaphore lock = readLock();
-    try {
-      return pageOps.clearSoftDirty();
-    } finally {
-      lock.upRead();
-    }
+    return op(
+        () -> {
+          requireAlive();
+          RwSemaphore lock = readLock();
+          try {
+            return pageOps.clearSoftDirty();
+          } finally {
+            lock.upRead();
+          }
+        });
   }
 
   /**
@@ -471,14 +514,18 @@ public final class SimProcess implements UserProcess {
    *     mapping), {@link Errno#EINVAL} for bad or overlapping ranges
    */
   public void mremap(long from, long length, long to) throws ErrnoException {
-    long len = checkRange(from, length);
-    checkRange(to, len);
-    RwSemaphore lock = writeLock();
-    try {
-      pageOps.mremap(vmaOps, from, len, to);
-    } finally {
-      lock.upWrite();
-    }
+    op(
+        () -> {
+          long len = checkRange(from, length);
+          checkRange(to, len);
+          RwSemaphore lock = writeLock();
+          try {
+            pageOps.mremap(vmaOps, from, len, to);
+          } finally {
+            lock.upWrite();
+          }
+          return null;
+        });
   }
 
   /**
@@ -491,13 +538,16 @@ public final class SimProcess implements UserProcess {
    * @return pages cleaned
    */
   public int writeback(long start, long end) {
-    checkBounds(start, end);
-    RwSemaphore lock = readLock();
-    try {
-      return pageOps.writeback(start, end);
-    } finally {
-      lock.upRead();
-    }
+    return op(
+        () -> {
+          checkBounds(start, end);
+          RwSemaphore lock = readLock();
+          try {
+            return pageOps.writeback(start, end);
+          } finally {
+            lock.upRead();
+          }
+        });
   }
 
   /**
@@ -510,14 +560,17 @@ public final class SimProcess implements UserProcess {
    * @return true if merged
    */
   public boolean ksmMerge(long keep, long dup) {
-    checkBounds(keep, keep + SimMm.PAGE_SIZE);
-    checkBounds(dup, dup + SimMm.PAGE_SIZE);
-    RwSemaphore lock = readLock();
-    try {
-      return pageOps.ksmMerge(keep, dup);
-    } finally {
-      lock.upRead();
-    }
+    return op(
+        () -> {
+          checkBounds(keep, keep + SimMm.PAGE_SIZE);
+          checkBounds(dup, dup + SimMm.PAGE_SIZE);
+          RwSemaphore lock = readLock();
+          try {
+            return pageOps.ksmMerge(keep, dup);
+          } finally {
+            lock.upRead();
+          }
+        });
   }
 
   /**
@@ -529,13 +582,16 @@ public final class SimProcess implements UserProcess {
    * @throws ErrnoException {@link Errno#ENOMEM} if no huge page could be allocated
    */
   public boolean collapseHugePage(long block) throws ErrnoException {
-    checkBounds(block, block + SimMm.HPAGE_SIZE);
-    RwSemaphore lock = writeLock();
-    try {
-      return pageOps.collapseHugePage(block);
-    } finally {
-      lock.upWrite();
-    }
+    return op(
+        () -> {
+          checkBounds(block, block + SimMm.HPAGE_SIZE);
+          RwSemaphore lock = writeLock();
+          try {
+            return pageOps.collapseHugePage(block);
+          } finally {
+            lock.upWrite();
+          }
+        });
   }
 
   /**
@@ -549,13 +605,16 @@ public final class SimProcess implements UserProcess {
    * @throws ErrnoException {@link Errno#ENOMEM} if a destination could not be allocated
    */
   public int compact(long start, long end) throws ErrnoException {
-    checkBounds(start, end);
-    RwSemaphore lock = readLock();
-    try {
-      return pageOps.compact(start, end);
-    } finally {
-      lock.upRead();
-    }
+    return op(
+        () -> {
+          checkBounds(start, end);
+          RwSemaphore lock = readLock();
+          try {
+            return pageOps.compact(start, end);
+          } finally {
+            lock.upRead();
+          }
+        });
   }
 
   /**
@@ -569,13 +628,16 @@ public final class SimProcess implements UserProcess {
    * @return pages some device had accessed
    */
   public int agePages(long start, long end, boolean flush) {
-    checkBounds(start, end);
-    RwSemaphore lock = readLock();
-    try {
-      return pageOps.age(start, end, flush);
-    } finally {
-      lock.upRead();
-    }
+    return op(
+        () -> {
+          checkBounds(start, end);
+          RwSemaphore lock = readLock();
+          try {
+            return pageOps.age(start, end, flush);
+          } finally {
+            lock.upRead();
+          }
+        });
   }
 
   /** The zap of a truncation ({@link SimMachine#truncate}) in this address space. */
@@ -599,13 +661,16 @@ public final class SimProcess implements UserProcess {
    * @return pages unmapped
    */
   public int reclaim(long start, long end) {
-    checkBounds(start, end);
-    RwSemaphore lock = readLock();
-    try {
-      return new Reclaimer(sim).reclaim(start, end);
-    } finally {
-      lock.upRead();
-    }
+    return op(
+        () -> {
+          checkBounds(start, end);
+          RwSemaphore lock = readLock();
+          try {
+            return new Reclaimer(sim).reclaim(start, end);
+          } finally {
+            lock.upRead();
+          }
+        });
   }
 
   /**
@@ -621,18 +686,21 @@ public final class SimProcess implements UserProcess {
    *     exclusive
    */
   public long[] makeDeviceExclusive(long start, long end, Object owner) throws ErrnoException {
-    checkBounds(start, end);
-    long[] pfns = new long[(int) ((end - start) >>> SimMm.PAGE_SHIFT)];
-    RwSemaphore lock = readLock();
-    try {
-      for (int i = 0; i < pfns.length; i++) {
-        pfns[i] = sim.makeDeviceExclusive(start + ((long) i << SimMm.PAGE_SHIFT), owner);
-        sim.memory.put(pfns[i]);
-      }
-    } finally {
-      lock.upRead();
-    }
-    return pfns;
+    return op(
+        () -> {
+          checkBounds(start, end);
+          long[] pfns = new long[(int) ((end - start) >>> SimMm.PAGE_SHIFT)];
+          RwSemaphore lock = readLock();
+          try {
+            for (int i = 0; i < pfns.length; i++) {
+              pfns[i] = sim.makeDeviceExclusive(start + ((long) i << SimMm.PAGE_SHIFT), owner);
+              sim.memory.put(pfns[i]);
+            }
+          } finally {
+            lock.upRead();
+          }
+          return pfns;
+        });
   }
 
   /**
@@ -720,6 +788,11 @@ public final class SimProcess implements UserProcess {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /** Runs an mm operation; what its callbacks threw is rethrown once it has completed. */
+  private <T, E extends Exception> T op(CallbackFailures.Op<T, E> body) throws E {
+    return machine.callbackFailures().collect(body);
+  }
 
   private RwSemaphore writeLock() {
     requireAlive();

@@ -78,7 +78,7 @@ class ExitTest {
   }
 
   @Test
-  void exitWithThrowingReleaseCallback_stillUnmapsAndFreesEveryFrame() throws ErrnoException {
+  void exitWithThrowingReleaseFreesEverything() throws ErrnoException {
     long a = f.populated(3);
     long pfn = f.pfn(a);
     int framesBefore = f.memory.allocatedFrames();

@@ -22,6 +22,42 @@ import org.junit.jupiter.api.Test;
 class MunmapTest {
   private final MmFixture f = new MmFixture();
 
+  /**
+   * Data exposure: the VMAs are detached before the UNMAP; a callback that throws must not leave
+   * their entries behind, or a load at the unmapped address, or a new mapping there, would read the
+   * old contents.
+   */
+  @Test
+  void munmapWithThrowingCallbackLeavesNoOldDataReachable() throws ErrnoException {
+    long a = f.populated(2);
+    f.proc.store(a, 0x5ec7e7L);
+    long old = f.pfn(a);
+    int framesBefore = f.memory.allocatedFrames();
+    MmFixture.Recorder rec = MmFixture.record(f.proc);
+    Error boom = new Error("device error in the callback");
+    doAnswer(
+            inv -> {
+              throw boom;
+            })
+        .when(rec.ops())
+        .invalidate(any(), any(), anyLong());
+
+    assertThatThrownBy(() -> f.proc.munmap(a, 2 * PAGE)).isSameAs(boom);
+
+    assertThat(f.proc.pte(a).type()).isEqualTo(PteView.Type.NONE);
+    assertThat(f.memory.state(old)).isEqualTo(FrameState.FREED);
+    assertThat(f.memory.allocatedFrames()).isEqualTo(framesBefore - 2);
+    assertThat(f.proc.mm().notifierSubscriptions().activeInvalidateRanges()).isZero();
+    assertThatThrownBy(() -> f.proc.load(a))
+        .isInstanceOfSatisfying(
+            ErrnoException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EFAULT));
+    doAnswer(inv -> true).when(rec.ops()).invalidate(any(), any(), anyLong());
+    f.proc.mmap(a, PAGE, RW, ANON_PRIVATE | Mman.MAP_FIXED);
+    assertThat(f.proc.load(a)).isZero();
+    rec.sub().remove();
+    f.checker.assertClean();
+  }
+
   @Test
   void munmap_wholeVma_firesOneBlockableUnmapOfExactlyTheRange() throws ErrnoException {
     long a = f.populated(4);
