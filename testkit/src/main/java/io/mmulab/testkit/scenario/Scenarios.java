@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * The scenario library: the ten programs every driver runs, by name. Names are what {@link
+ * The scenario library: the eleven programs every driver runs, by name. Names are what {@link
  * io.mmulab.api.driver.DeclaredRace#scenario()} refers to.
  *
  * <table>
@@ -29,6 +29,8 @@ import java.util.stream.Collectors;
  *       <td>write jobs abandoned after a timeout, teardown</td></tr>
  *   <tr><td>{@value #MUNMAP_ZAP_VS_FAULT}</td><td>munmap, its zap under the mmap lock downgraded
  *       to read</td><td>read faults during the zap</td></tr>
+ *   <tr><td>{@value #VMA_SPLIT_UNDER_GRANT}</td><td>munmap of one page, mprotect(PROT_READ) of
+ *       two: the VMA splits</td><td>reads and writes of every page</td></tr>
  * </table>
  */
 public final class Scenarios {
@@ -63,6 +65,9 @@ public final class Scenarios {
   /** Name of the fault during munmap's zap (mmap lock read-held) scenario. */
   public static final String MUNMAP_ZAP_VS_FAULT = "munmap-zap-vs-fault";
 
+  /** Name of the VMA split under a device mapping scenario. */
+  public static final String VMA_SPLIT_UNDER_GRANT = "vma-split-under-grant";
+
   private static final List<Scenario> ALL =
       List.of(
           new MunmapVsFault(),
@@ -74,7 +79,8 @@ public final class Scenarios {
           new InsertRemoveDuringInvalidation(),
           new OomReapDuringFault(),
           new FenceNeverSignals(),
-          new MunmapZapVsFault());
+          new MunmapZapVsFault(),
+          new VmaSplitUnderGrant());
 
   private Scenarios() {}
 

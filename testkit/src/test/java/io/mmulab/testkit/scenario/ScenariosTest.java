@@ -20,7 +20,8 @@ class ScenariosTest {
             "insert-remove-during-invalidation",
             "oom-reap-during-fault",
             "fence-never-signals",
-            "munmap-zap-vs-fault");
+            "munmap-zap-vs-fault",
+            "vma-split-under-grant");
     for (Scenario s : Scenarios.all()) {
       assertThat(Scenarios.byName(s.name())).isSameAs(s);
       assertThat(s.description()).isNotBlank();
