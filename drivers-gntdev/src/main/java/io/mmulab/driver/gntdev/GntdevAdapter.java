@@ -41,6 +41,9 @@ final class GntdevAdapter extends SimDriverAdapter {
   /** Accesses that find their grant gone, mapped again, before the verb gives up. */
   private static final int MAX_ROUNDS = 8;
 
+  /** How long an access waits for a slot's previous grant to be unmapped, per round. */
+  private static final long UNMAP_WAIT_NANOS = 1_000_000;
+
   private final GntdevFile file;
   private final GntdevSimHypervisor hv;
   private final SimProcess process;
@@ -73,6 +76,7 @@ final class GntdevAdapter extends SimDriverAdapter {
   private long access(long va, boolean write, long value) throws ErrnoException {
     requireOpen(closed.get(), file.id);
     long page = va & -PAGE_SIZE;
+    ErrnoException busySlot = null;
     for (int round = 1; ; round++) {
       GntdevGrantMap map = file.findMap(process.addressSpace(), page);
       long handle = map == null ? GntdevGrantMap.INVALID_HANDLE : map.handles.get(map.index(page));
@@ -91,9 +95,25 @@ final class GntdevAdapter extends SimDriverAdapter {
         }
       }
       if (round == MAX_ROUNDS) {
+        if (busySlot != null) {
+          throw busySlot; // EAGAIN: another driver still uses the page of the slot's old grant
+        }
         throw new ErrnoException(Errno.EBUSY, file.id + ": no progress after " + round + " maps");
       }
-      mmap(process, page, write);
+      busySlot = null;
+      long completed = file.unmapsCompleted.get();
+      try {
+        mmap(process, page, write);
+      } catch (ErrnoException busy) {
+        if (busy.errno() != Errno.EAGAIN) {
+          throw busy;
+        }
+        busySlot = busy;
+        // The slot's previous grant is still being unmapped (a page another driver uses): wait a
+        // while, with no lock held, for an unmap to complete, then try again.
+        file.unmapsDone.waitEventTimeout(
+            () -> file.unmapsCompleted.get() != completed, UNMAP_WAIT_NANOS);
+      }
     }
   }
 

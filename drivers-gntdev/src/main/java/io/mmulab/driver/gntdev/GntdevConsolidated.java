@@ -80,6 +80,8 @@ final class GntdevConsolidated extends GntdevAsMerged {
     } finally {
       map.lock.unlock();
     }
+    unmapsCompleted.incrementAndGet();
+    unmapsDone.wakeUpAll(); // a mapping waiting for this slot may go on
     putMap(map);
   }
 

@@ -6,9 +6,11 @@ import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.sync.Mutex;
 import io.mmulab.api.sync.SyncRuntime;
+import io.mmulab.api.sync.WaitQueue;
 import io.mmulab.sim.driver.DriverStats;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One open of the grant device ({@code struct gntdev_priv}) and what each variant does differently:
@@ -29,6 +31,11 @@ abstract class GntdevFile {
   final Mutex lock;
   private final SyncRuntime rt;
 
+  /** Completed asynchronous unmaps; {@link #unmapsDone} is woken at each. */
+  final AtomicLong unmapsCompleted = new AtomicLong();
+
+  final WaitQueue unmapsDone;
+
   // Guarded by lock.
   final List<GntdevGrantMap> maps = new ArrayList<>();
   private int nextMap;
@@ -45,6 +52,7 @@ abstract class GntdevFile {
     this.hv = hv;
     this.rt = rt;
     this.lock = rt.newMutex(id + ".lock");
+    this.unmapsDone = rt.newWaitQueue(id + ".unmaps-done");
   }
 
   /** The open path ({@code gntdev_open}). */
