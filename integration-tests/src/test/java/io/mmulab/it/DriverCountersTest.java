@@ -48,8 +48,8 @@ class DriverCountersTest {
    * three steps count. nouveau's collision reaches two subscriptions (the fault's own interval
    * notifier and the PTE-clearing classic one); i915 and radeon pin what they bind, i915 re-pins on
    * the retry and radeon's callback unpins what it evicts. gntdev has no retry check: its lookup
-   * and map hypercall run under the mmap lock held for write, so the operation runs before it
-   * (one invalidation) and the mapping that follows is a plain fault.
+   * and map hypercall run under the mmap lock held for write, so the operation runs before it (one
+   * invalidation) and the mapping that follows is a plain fault.
    */
   private static final Map<String, Expected> EXPECTED =
       Map.of(

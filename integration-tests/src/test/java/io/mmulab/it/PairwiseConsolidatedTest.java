@@ -65,8 +65,9 @@ class PairwiseConsolidatedTest {
         ScenarioRun run = new ScenarioRunner(pair, DriverVariant.CONSOLIDATED).run(s, seed);
         Verdict verdict = Verdict.of(run, List.of());
         assertThat(verdict.passed())
-            .as("%s on %s, seed %d: %s%n%s", pair.name(), s.name(), seed, verdict.summary(),
-                run.describe(60))
+            .as(
+                "%s on %s, seed %d: %s%n%s",
+                pair.name(), s.name(), seed, verdict.summary(), run.describe(60))
             .isTrue();
       }
     }
@@ -123,11 +124,10 @@ class PairwiseConsolidatedTest {
 
   /**
    * Every verb but {@link #submit} goes to both devices, the first then the second; teardown in
-   * reverse. {@code EAGAIN}
-   * from one device is tolerated when the other served the call: it says "busy, try later", as the
-   * grant device answers for a slot whose old grant waits for a pin the other device still holds
-   * (a GPU keeps the pins of a userptr object until its next use). Any other error, or both
-   * devices failing, fails the call.
+   * reverse. {@code EAGAIN} from one device is tolerated when the other served the call: it says
+   * "busy, try later", as the grant device answers for a slot whose old grant waits for a pin the
+   * other device still holds (a GPU keeps the pins of a userptr object until its next use). Any
+   * other error, or both devices failing, fails the call.
    */
   private record PairAdapter(String driver, DriverAdapter first, DriverAdapter second)
       implements DriverAdapter {

@@ -24,16 +24,16 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Scenario buffers stand in for grant mappings: the first access to a VMA's page makes a grant
  * map over the VMA's pages not covered by another map ({@code IOCTL_GNTDEV_MAP_GRANT_REF} and
- * {@code mmap}); each page is granted by the peer domain (the simulation's peer grants the frame the
- * page holds, see {@link io.mmulab.sim.xen.XenHypervisor}) and mapped by the map hypercall. A page
- * whose grant an invalidation took is mapped again by its next access (user space mapping it
+ * {@code mmap}); each page is granted by the peer domain (the simulation's peer grants the frame
+ * the page holds, see {@link io.mmulab.sim.xen.XenHypervisor}) and mapped by the map hypercall. A
+ * page whose grant an invalidation took is mapped again by its next access (user space mapping it
  * again). A map whose pages no VMA covers any more has its VMA closed by the next mmap, the
  * stand-in for {@code gntdev_vma_close}: scenario buffers are anonymous memory, with no {@code
  * vm_ops} the simulated munmap could call.
  *
- * <p>Counters: a fault per grant mapped; a retry per access that found its grant gone and mapped
- * it again; an invalidation per callback (per grant map, or per classic start and release); a
- * refusal per non-blockable callback that gave up. Nothing is pinned.
+ * <p>Counters: a fault per grant mapped; a retry per access that found its grant gone and mapped it
+ * again; an invalidation per callback (per grant map, or per classic start and release); a refusal
+ * per non-blockable callback that gave up. Nothing is pinned.
  */
 final class GntdevAdapter extends SimDriverAdapter {
   private static final long PAGE_SIZE = AddressSpace.PAGE_SIZE;
@@ -208,7 +208,9 @@ final class GntdevAdapter extends SimDriverAdapter {
     }
   }
 
-  /** {@code gntdev_vma_close} for every map of {@code p} no VMA covers any more. Caller: mmap lock. */
+  /**
+   * {@code gntdev_vma_close} for every map of {@code p} no VMA covers any more. Caller: mmap lock.
+   */
   private void closeDeadVmas(SimProcess p) {
     for (GntdevGrantMap m : file.allMaps()) {
       if (m.vma && m.mm == p.addressSpace() && !mapped(p, m)) {

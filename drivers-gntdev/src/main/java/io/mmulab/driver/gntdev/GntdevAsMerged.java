@@ -1,9 +1,9 @@
 package io.mmulab.driver.gntdev;
 
+import io.mmulab.api.AddressSpace;
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.api.MmuNotifierRange;
-import io.mmulab.api.AddressSpace;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.sync.SyncRuntime;
 

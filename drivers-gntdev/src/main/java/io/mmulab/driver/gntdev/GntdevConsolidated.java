@@ -1,7 +1,7 @@
 package io.mmulab.driver.gntdev;
 
-import io.mmulab.api.ErrnoException;
 import io.mmulab.api.AddressSpace;
+import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.sync.SyncRuntime;
 
@@ -11,8 +11,8 @@ import io.mmulab.api.sync.SyncRuntime;
  * pages another driver still uses (the cross-driver deadlock of the synchronous unmap).
  *
  * <ul>
- *   <li>Per page a "being removed" flag: a page whose unmap is queued is not unmapped again, and its
- *       slot takes no new grant until the unmap completed.
+ *   <li>Per page a "being removed" flag: a page whose unmap is queued is not unmapped again, and
+ *       its slot takes no new grant until the unmap completed.
  *   <li>A map reference ({@code users}) is held across each queued unmap and dropped by its
  *       completion; the map leaves the file only when the last one is gone, so its being-removed
  *       state outlives the VMA's close.

@@ -2,13 +2,13 @@ package io.mmulab.driver.gntdev;
 
 import io.mmulab.api.AddressSpace;
 import io.mmulab.api.ErrnoException;
-import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.api.driver.CoherencyModel;
 import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverAdapter;
 import io.mmulab.api.driver.DriverFamily;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.ViolationKind;
+import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.driver.SimDriverFactory;
 import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
@@ -32,10 +32,10 @@ public final class GntdevFactory extends SimDriverFactory {
 
   /**
    * The 2022 deadlock of the synchronous unmap (5.5 to 5.19), found by the {@code
-   * cross-driver-deadlock} scenario of this module's tests, which pairs the grant device with a
-   * GPU driver and so is not in the testkit's library. It is declared here for that scenario's
-   * reproduction rather than by {@link #declaredRaces}, whose races the conformance suite looks
-   * for in the library.
+   * cross-driver-deadlock} scenario of this module's tests, which pairs the grant device with a GPU
+   * driver and so is not in the testkit's library. It is declared here for that scenario's
+   * reproduction rather than by {@link #declaredRaces}, whose races the conformance suite looks for
+   * in the library.
    */
   public static final DeclaredRace SYNC_UNMAP_DEADLOCK =
       new DeclaredRace(
@@ -50,8 +50,8 @@ public final class GntdevFactory extends SimDriverFactory {
 
   /**
    * Two invalidations of the same pages at once in the 5.5 driver: its callback reads and clears
-   * each page's grant handle with no lock, so both unmap the same grant (the second hypercall
-   * finds a handle that is gone).
+   * each page's grant handle with no lock, so both unmap the same grant (the second hypercall finds
+   * a handle that is gone).
    */
   public static final DeclaredRace DOUBLE_UNMAP =
       new DeclaredRace(

@@ -59,8 +59,8 @@ abstract class GntdevFile {
   abstract void open() throws ErrnoException;
 
   /**
-   * The variant's part of {@code gntdev_mmap} for a new map, with the mmap lock of the map's process
-   * held for write; the map is on {@link #maps} already.
+   * The variant's part of {@code gntdev_mmap} for a new map, with the mmap lock of the map's
+   * process held for write; the map is on {@link #maps} already.
    */
   abstract void mmap(GntdevGrantMap map) throws ErrnoException;
 

@@ -13,8 +13,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
  *
  * <p>Handles are atomic because the 5.5 callback reads and clears them with no lock (see {@link
  * GntdevAsMerged}); the consolidated variant's page states ({@code handles}, {@code beingRemoved})
- * and {@code users} change only under {@link #lock}, a spin lock under which only the
- * hypervisor's grant-table lock is taken.
+ * and {@code users} change only under {@link #lock}, a spin lock under which only the hypervisor's
+ * grant-table lock is taken.
  */
 final class GntdevGrantMap {
   /** No grant mapped in the page (kernel {@code INVALID_GRANT_HANDLE}). */
@@ -61,9 +61,7 @@ final class GntdevGrantMap {
   }
 
   boolean covers(AddressSpace as, long va) {
-    return as == mm
-        && Long.compareUnsigned(va, start) >= 0
-        && Long.compareUnsigned(va, end()) < 0;
+    return as == mm && Long.compareUnsigned(va, start) >= 0 && Long.compareUnsigned(va, end()) < 0;
   }
 
   int index(long va) {
@@ -89,8 +87,7 @@ final class GntdevGrantMap {
 
   /** Whether the map's pages intersect {@code [rangeStart, rangeEnd)}. */
   boolean overlaps(long rangeStart, long rangeEnd) {
-    return Long.compareUnsigned(rangeStart, end()) < 0
-        && Long.compareUnsigned(rangeEnd, start) > 0;
+    return Long.compareUnsigned(rangeStart, end()) < 0 && Long.compareUnsigned(rangeEnd, start) > 0;
   }
 
   @Override

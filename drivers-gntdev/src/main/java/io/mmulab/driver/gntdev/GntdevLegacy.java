@@ -56,7 +56,8 @@ final class GntdevLegacy extends GntdevFile implements MmuNotifier {
         lock.unlock();
       }
       throw new ErrnoException(
-          Errno.EINVAL, id + ": mmap in " + map.mm.name() + ", the file was opened by " + mm.name());
+          Errno.EINVAL,
+          id + ": mmap in " + map.mm.name() + ", the file was opened by " + mm.name());
     }
   }
 

@@ -14,9 +14,9 @@ import io.mmulab.testkit.scenario.ScenarioContext;
  * <b>Two drivers on one address space: a grant map and a GPU userptr.</b> The driver under test
  * maps the four pages of a buffer; the consolidated radeon driver, on the same process, binds a
  * userptr BO over page 1 (pinning it, a page-in-use reference on a granted frame). A CPU thread
- * munmaps pages 1 and 2 while a GPU thread submits a command on page 2 (a new BO: its
- * registration and validation wait for the running invalidation of the address space to end) and
- * then on page 1, and a user thread reads the buffer through the grants.
+ * munmaps pages 1 and 2 while a GPU thread submits a command on page 2 (a new BO: its registration
+ * and validation wait for the running invalidation of the address space to end) and then on page 1,
+ * and a user thread reads the buffer through the grants.
  *
  * <p>Race probed (Qubes, fixed by dbe97cff7dd9): a grant-map callback whose unmap waits until the
  * pages are no longer in use, called before the GPU's callback (the interval tree visits the grant

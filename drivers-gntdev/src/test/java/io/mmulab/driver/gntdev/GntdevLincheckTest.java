@@ -1,6 +1,7 @@
 package io.mmulab.driver.gntdev;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.mmulab.api.MmuNotifierEvent;
 import io.mmulab.api.MmuNotifierRange;
@@ -21,11 +22,11 @@ import org.junit.jupiter.api.Test;
  * {@link GntdevConsolidated}: their notifiers, callbacks, unmap paths and {@link GntdevGrantMap})
  * with the real notifier core ({@link MmStruct}) and runtime ({@link RealSyncRuntime} locks).
  *
- * <p>The hypervisor is one grant of one page (the sim's hypervisor, checker and memory are too heavy
- * for Lincheck): the grant's handle is mapped when the invocation starts, and the stand-in counts
- * the unmap hypercalls of it. Afterwards the page must have no grant left and the grant must have
- * been unmapped exactly once. The 5.5 callback reads and clears the handle with no lock, and Lincheck
- * finds the interleaving where both callbacks unmap it.
+ * <p>The hypervisor is one grant of one page (the sim's hypervisor, checker and memory are too
+ * heavy for Lincheck): the grant's handle is mapped when the invocation starts, and the stand-in
+ * counts the unmap hypercalls of it. Afterwards the page must have no grant left and the grant must
+ * have been unmapped exactly once. The 5.5 callback reads and clears the handle with no lock, and
+ * Lincheck finds the interleaving where both callbacks unmap it.
  */
 class GntdevLincheckTest {
   private static final long START = 0x10000;
@@ -121,19 +122,11 @@ class GntdevLincheckTest {
   }
 
   private static Throwable run(DriverVariant variant, int invocations) {
-    long t0 = System.nanoTime();
-    Throwable thrown = null;
-    try {
-      Lincheck.runConcurrentTest(invocations, scenario(variant));
-    } catch (Throwable t) {
-      thrown = t;
-    }
+    Throwable thrown =
+        catchThrowable(() -> Lincheck.runConcurrentTest(invocations, scenario(variant)));
     System.out.printf(
-        "gntdev %s lincheck: %s, up to %d invocations, %d ms%n",
-        variant,
-        thrown == null ? "clean" : "caught",
-        invocations,
-        (System.nanoTime() - t0) / 1_000_000);
+        "gntdev %s lincheck (up to %d invocations): %s%n",
+        variant, invocations, thrown == null ? "clean" : "caught");
     return thrown;
   }
 

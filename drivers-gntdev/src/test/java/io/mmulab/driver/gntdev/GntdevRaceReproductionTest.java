@@ -33,7 +33,9 @@ class GntdevRaceReproductionTest {
   private static final int CROSS_SEEDS = Integer.getInteger("gntdev.crossSeeds", 100);
   private static final GntdevFactory FACTORY = new GntdevFactory();
 
-  /** Runs the finding at its seed, shrinks it, replays the choices on CONSOLIDATED; the shrunk run. */
+  /**
+   * Runs the finding at its seed, shrinks it, replays the choices on CONSOLIDATED; the shrunk run.
+   */
   private static ScenarioRun reproduce(
       DeclaredRace race, Scenario scenario, DriverVariant variant, long seed) {
     List<DeclaredRace> declared = List.of(race);
@@ -116,7 +118,8 @@ class GntdevRaceReproductionTest {
         first = first == 0 ? seed : first;
       }
     }
-    System.out.printf("AS_MERGED cross-driver-deadlock: %d of seeds 1..20, first %d%n", found, first);
+    System.out.printf(
+        "AS_MERGED cross-driver-deadlock: %d of seeds 1..20, first %d%n", found, first);
     assertThat(first).isEqualTo(DEADLOCK_SEED);
   }
 }

@@ -219,9 +219,10 @@ public final class XenHypervisor {
   }
 
   /**
-   * The asynchronous unmap: unmaps at once if the page is not in use; otherwise queues the unmap and
-   * returns, and a hypervisor worker unmaps and then runs {@code done} once the page is released.
-   * Never sleeps, so it may be called under a spin lock (only the grant-table lock is taken).
+   * The asynchronous unmap: unmaps at once if the page is not in use; otherwise queues the unmap
+   * and returns, and a hypervisor worker unmaps and then runs {@code done} once the page is
+   * released. Never sleeps, so it may be called under a spin lock (only the grant-table lock is
+   * taken).
    *
    * @param deviceId the grant device asking, for the checker
    * @param handle a mapping's handle
