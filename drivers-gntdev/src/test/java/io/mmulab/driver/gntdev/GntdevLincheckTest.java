@@ -33,8 +33,8 @@ class GntdevLincheckTest {
   private static final long PAGE = 0x1000;
   private static final long HANDLE = 7;
   private static final int CLEAN_INVOCATIONS =
-      Integer.getInteger("gntdev.lincheck.invocations", 150);
-  private static final int RACY_INVOCATIONS = 200;
+      Integer.getInteger("gntdev.lincheck.invocations", 40);
+  private static final int RACY_INVOCATIONS = 100;
 
   /** One invocation: the address space, the file and its one-page map, the one-grant hypervisor. */
   private static final class World implements GntdevHypervisor {
