@@ -62,6 +62,11 @@ final class GntdevAdapter extends SimDriverAdapter {
     file.open();
   }
 
+  /** The open file behind the adapter (tests). */
+  GntdevFile file() {
+    return file;
+  }
+
   @Override
   protected DriverStats stats() {
     return file.stats;
