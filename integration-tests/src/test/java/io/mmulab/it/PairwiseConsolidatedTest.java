@@ -36,11 +36,11 @@ import org.junit.jupiter.api.TestFactory;
  * notifier) and both keep translations of the same pages while the CPU side invalidates them. The
  * pair's attach order alternates with the seed. Every run must be clean.
  *
- * <p>Budget: {@code -Dmmulab.pairSeeds=N} seeds per pair and scenario, 2 by default (enough for CI
+ * <p>Budget: {@code -Dmmulab.pairSeeds=N} seeds per pair and scenario, 3 by default (enough for CI
  * on 2 cores; raise it for a deeper sweep).
  */
 class PairwiseConsolidatedTest {
-  private static final int SEEDS = Integer.getInteger("mmulab.pairSeeds", 2);
+  private static final int SEEDS = Integer.getInteger("mmulab.pairSeeds", 3);
 
   @TestFactory
   Stream<DynamicTest> everyPairOfConsolidatedDrivers_isCleanOnEveryScenario() {
