@@ -35,6 +35,8 @@ import java.util.function.Supplier;
  *       #deviceUnmapped}, {@link #beginOperation}, {@link #deviceAccess} (at the access, with the
  *       translation the hardware actually used), {@link #attachDomain}, {@link #domainMap}, {@link
  *       #domainUnmap}.
+ *   <li>The simulated hypervisor ({@code io.mmulab.sim.xen}): {@link #grantMapped}, {@link
+ *       #grantUnmapQueued}, {@link #grantUnmapped}.
  * </ul>
  *
  * <h2>Model</h2>
@@ -72,6 +74,9 @@ import java.util.function.Supplier;
  *       write, mapping or kept translation with more permission than the CPU entry.
  *   <li>{@code IsolationRule} ({@link ViolationKind#ISOLATION}): a device with an IOMMU domain
  *       reaches only frames mapped in it.
+ *   <li>{@code GrantRule} (hypervisor grant mappings, the Xen grant device): no grant left mapped
+ *       into a slot of a range whose callback returned, none under a changed CPU entry, a slot
+ *       reused only after its asynchronous unmap completed, every grant unmapped exactly once.
  * </ul>
  *
  * <p>Deadlocks and livelocks ({@link ViolationKind#DEADLOCK}, {@link ViolationKind#LIVELOCK}) are
@@ -133,6 +138,7 @@ public final class CoherencyChecker {
   private final RegistrationCacheRule registrationCache;
   private final PermissionRule permission;
   private final IsolationRule isolation;
+  private final GrantRule grants;
 
   /** A checker keeping the last {@value #DEFAULT_TRACE_LENGTH} events. */
   public CoherencyChecker() {
@@ -154,6 +160,7 @@ public final class CoherencyChecker {
     this.registrationCache = new RegistrationCacheRule(log);
     this.permission = new PermissionRule(log);
     this.isolation = new IsolationRule(log);
+    this.grants = new GrantRule(log);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -230,6 +237,7 @@ public final class CoherencyChecker {
                       + " -> "
                       + pte(newPfn, newWritable));
       cpuPtes.change(mm, va, oldPfn, newPfn, oldWritable, newWritable, now);
+      grants.cpuPteChanged(mm, va, newPfn, newWritable);
       if (oldPfn == NO_PFN) {
         return;
       }
@@ -457,6 +465,8 @@ public final class CoherencyChecker {
       Device d = devices.get(deviceId);
       lifetime.checkCallback(d, subscription, mm, start);
       d.invalidate(mm, start >>> PAGE_SHIFT, (endExclusive - 1) >>> PAGE_SHIFT, now, subscription);
+      grants.callbackReturned(
+          deviceId, mm, start >>> PAGE_SHIFT, (endExclusive - 1) >>> PAGE_SHIFT);
     } finally {
       lock.unlock();
     }
@@ -695,7 +705,82 @@ public final class CoherencyChecker {
       long now = log.record(() -> "deviceTornDown " + deviceId);
       Device d = devices.get(deviceId);
       lifetime.checkNotTornDown(d, null, NO_VA, "torn down again");
+      grants.deviceTornDown(deviceId);
       d.tearDown(now);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Hypervisor grant mappings (reported by io.mmulab.sim.xen.XenHypervisor)
+
+  /**
+   * A map hypercall wrote the granted frame {@code pfn} into the PTE slot of {@code va} and the
+   * hypervisor now holds that slot under {@code handle}. The slot must hold that frame, be writable
+   * if the grant is, and hold no other grant ({@code GrantRule}).
+   *
+   * @param deviceId the device that asked for the mapping (its callbacks must unmap it)
+   * @param mm the address space of the slot
+   * @param va an address in the page of the slot
+   * @param pfn the granted frame
+   * @param writable whether the grant was mapped writable
+   * @param handle the hypervisor's handle of the mapping, unique on the machine
+   */
+  public void grantMapped(
+      String deviceId, String mm, long va, long pfn, boolean writable, long handle) {
+    Objects.requireNonNull(mm, "mm is null");
+    lock.lock();
+    try {
+      long now =
+          log.record(
+              () ->
+                  "grantMapped "
+                      + deviceId
+                      + " mm="
+                      + mm
+                      + " va="
+                      + hex(va)
+                      + " pfn="
+                      + pfn
+                      + (writable ? " rw" : " ro")
+                      + " handle="
+                      + handle);
+      grants.mapped(deviceId, mm, va, pfn, writable, handle, cpuPtes.get(mm, va), now);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * An asynchronous unmap of the grant was issued: until {@link #grantUnmapped} the slot must not
+   * be given another grant, but a returning callback or a change of the CPU entry no longer counts
+   * against the mapping.
+   *
+   * @param handle the mapping's handle
+   */
+  public void grantUnmapQueued(long handle) {
+    lock.lock();
+    try {
+      log.record(() -> "grantUnmapQueued handle=" + handle);
+      grants.unmapQueued(handle);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * The unmap hypercall of the grant ran: the hypervisor no longer holds its slot. A handle not
+   * mapped (unmapped already, or never) is a {@link ViolationKind#LIFETIME} violation.
+   *
+   * @param deviceId the device that asked for the unmap
+   * @param handle the mapping's handle
+   */
+  public void grantUnmapped(String deviceId, long handle) {
+    lock.lock();
+    try {
+      log.record(() -> "grantUnmapped " + deviceId + " handle=" + handle);
+      grants.unmapped(deviceId, handle);
     } finally {
       lock.unlock();
     }

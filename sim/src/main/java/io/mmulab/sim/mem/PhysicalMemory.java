@@ -99,6 +99,9 @@ public final class PhysicalMemory {
   private long nextPfn = ZERO_PFN + 1;
   private int allocated;
 
+  // Set once when a hypervisor is created on the machine; read at every unpin.
+  private volatile Runnable unpinListener;
+
   /**
    * Creates a memory of {@code budget} frames (besides the zero page) with its own checker.
    *
@@ -422,6 +425,21 @@ public final class PhysicalMemory {
     } finally {
       l.unlock();
     }
+    Runnable listener = unpinListener;
+    if (listener != null) {
+      listener.run();
+    }
+  }
+
+  /**
+   * Has {@code listener} run after every {@link #unpin}, outside the frame's lock, in the thread
+   * that unpinned: a hypervisor waiting until granted pages are no longer in use wakes its waiters
+   * there. Without a listener (the default) an unpin does nothing more.
+   *
+   * @param listener what to run, or null for nothing
+   */
+  public void onUnpin(Runnable listener) {
+    unpinListener = listener;
   }
 
   /**

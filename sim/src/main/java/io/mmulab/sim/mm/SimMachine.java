@@ -5,6 +5,7 @@ import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.mem.PhysicalMemory;
+import io.mmulab.sim.xen.XenHypervisor;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -27,6 +28,7 @@ public final class SimMachine implements Machine {
   private final AtomicInteger shmems = new AtomicInteger();
   private final List<SimProcess> processes = new CopyOnWriteArrayList<>();
   private final CallbackFailures callbackFailures = new CallbackFailures();
+  private XenHypervisor xen; // created on first use, guarded by this
 
   /**
    * Creates a machine over existing physical memory.
@@ -49,6 +51,19 @@ public final class SimMachine implements Machine {
    */
   public SimMachine(SyncRuntime runtime, int frameBudget) {
     this(runtime, new PhysicalMemory(runtime, frameBudget, new CoherencyChecker()));
+  }
+
+  /**
+   * Returns the Xen hypervisor of the machine (its grant tables and grant mappings), created on the
+   * first call: a machine without a grant device has none.
+   *
+   * @return the hypervisor, the same on every call
+   */
+  public synchronized XenHypervisor xen() {
+    if (xen == null) {
+      xen = new XenHypervisor(this);
+    }
+    return xen;
   }
 
   /**

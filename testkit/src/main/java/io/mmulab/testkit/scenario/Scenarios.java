@@ -31,6 +31,8 @@ import java.util.stream.Collectors;
  *       to read</td><td>read faults during the zap</td></tr>
  *   <tr><td>{@value #REMAP_WHILE_CACHED}</td><td>munmap, mmap of the same address, a store
  *       </td><td>reads and writes of the cached page, then a new read and write</td></tr>
+ *   <tr><td>{@value #VMA_SPLIT_UNDER_GRANT}</td><td>munmap of one page, mprotect(PROT_READ) of
+ *       two: the VMA splits</td><td>reads and writes of every page</td></tr>
  * </table>
  */
 public final class Scenarios {
@@ -67,6 +69,8 @@ public final class Scenarios {
 
   /** Name of the remap of a cached page scenario. */
   public static final String REMAP_WHILE_CACHED = "remap-while-cached";
+  /** Name of the VMA split under a device mapping scenario. */
+  public static final String VMA_SPLIT_UNDER_GRANT = "vma-split-under-grant";
 
   private static final List<Scenario> ALL =
       List.of(
@@ -80,7 +84,8 @@ public final class Scenarios {
           new OomReapDuringFault(),
           new FenceNeverSignals(),
           new MunmapZapVsFault(),
-          new RemapWhileCached());
+          new RemapWhileCached(),
+          new VmaSplitUnderGrant());
 
   private Scenarios() {}
 

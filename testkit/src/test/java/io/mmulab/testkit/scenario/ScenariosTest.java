@@ -21,7 +21,8 @@ class ScenariosTest {
             "oom-reap-during-fault",
             "fence-never-signals",
             "munmap-zap-vs-fault",
-            "remap-while-cached");
+            "remap-while-cached",
+            "vma-split-under-grant");
     for (Scenario s : Scenarios.all()) {
       assertThat(Scenarios.byName(s.name())).isSameAs(s);
       assertThat(s.description()).isNotBlank();
