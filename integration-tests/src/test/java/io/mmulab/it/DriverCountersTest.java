@@ -47,7 +47,7 @@ class DriverCountersTest {
    * Per driver: where its fault path stands between the lookup and the retry check, and what the
    * three steps count. nouveau's collision reaches two subscriptions (the fault's own interval
    * notifier and the PTE-clearing classic one); i915 and radeon pin what they bind, i915 re-pins on
-   * the retry and radeon's callback unpins what it evicts.
+   * the retry and radeon's callback unpins what it evicts; umem-odp holds no page after mapping.
    */
   private static final Map<String, Expected> EXPECTED =
       Map.of(
@@ -74,7 +74,13 @@ class DriverCountersTest {
               "pages pinned, before read_retry",
               counts(PAGES, 0, 0, PAGES, 0),
               counts(0, 0, PAGES, 0, PAGES),
-              counts(1, 1, 1, 2, 1)));
+              counts(1, 1, 1, 2, 1)),
+          "umem-odp",
+          new Expected(
+              "page got, before umem_mutex",
+              counts(PAGES, 0, 0, 0, 0),
+              counts(0, 0, PAGES, 0, 0),
+              counts(1, 1, 1, 0, 0)));
 
   private record Expected(
       String collisionPoint,

@@ -352,7 +352,8 @@ public final class DeviceMmu {
   }
 
   /**
-   * Reports the context gone ({@code deviceTornDown}). Nothing is cleared: a driver must unmap and
+   * Reports the context gone ({@code deviceTornDown}) and detaches it from its IOMMU domain. Nothing
+   * in the page table is cleared: a driver must unmap and
    * flush first, and any later mapping or access through this context is a {@code LIFETIME}
    * violation for the checker.
    */
@@ -363,6 +364,9 @@ public final class DeviceMmu {
       checker.deviceTornDown(deviceId);
     } finally {
       ptLock.unlock();
+    }
+    if (domain != null) {
+      domain.detach(deviceId); // the domain's later mappings are not this device's events
     }
   }
 

@@ -620,8 +620,8 @@ final class Scheduler {
 
   /**
    * Describes a stuck run: for a deadlock the cycle of waits first (following each waiter to the
-   * threads holding what it waits for), then every thread that has not finished, with what it waits
-   * for and the locks it holds.
+   * threads holding what it waits for, or queued before it), then every thread that has not
+   * finished, with what it waits for and the locks it holds.
    */
   private String describeStall() {
     StringBuilder sb = new StringBuilder();
@@ -655,7 +655,7 @@ final class Scheduler {
       while (cur != null && cur.state == State.BLOCKED && !path.contains(cur)) {
         path.add(cur);
         SimThread next = null;
-        for (SimThread h : cur.blockedOn.holders()) {
+        for (SimThread h : cur.blockedOn.blockers(cur)) {
           if (h != cur && h.state == State.BLOCKED) {
             next = h;
             break;

@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * The scenario library: the ten programs every driver runs, by name. Names are what {@link
+ * The scenario library: the eleven programs every driver runs, by name. Names are what {@link
  * io.mmulab.api.driver.DeclaredRace#scenario()} refers to.
  *
  * <table>
@@ -29,6 +29,9 @@ import java.util.stream.Collectors;
  *       <td>write jobs abandoned after a timeout, teardown</td></tr>
  *   <tr><td>{@value #MUNMAP_ZAP_VS_FAULT}</td><td>munmap, its zap under the mmap lock downgraded
  *       to read</td><td>read faults during the zap</td></tr>
+ *   <tr><td>{@value #NESTED_INVALIDATION_VS_REGISTER}</td><td>MADV_DONTNEED of part of a huge
+ *       page: a split nested inside the zap</td><td>first reads of fresh memory (a registration),
+ *       reads of the huge page</td></tr>
  * </table>
  */
 public final class Scenarios {
@@ -63,6 +66,9 @@ public final class Scenarios {
   /** Name of the fault during munmap's zap (mmap lock read-held) scenario. */
   public static final String MUNMAP_ZAP_VS_FAULT = "munmap-zap-vs-fault";
 
+  /** Name of the registration vs nested invalidation (huge-page split inside a zap) scenario. */
+  public static final String NESTED_INVALIDATION_VS_REGISTER = "nested-invalidation-vs-register";
+
   private static final List<Scenario> ALL =
       List.of(
           new MunmapVsFault(),
@@ -74,7 +80,8 @@ public final class Scenarios {
           new InsertRemoveDuringInvalidation(),
           new OomReapDuringFault(),
           new FenceNeverSignals(),
-          new MunmapZapVsFault());
+          new MunmapZapVsFault(),
+          new NestedInvalidationVsRegister());
 
   private Scenarios() {}
 

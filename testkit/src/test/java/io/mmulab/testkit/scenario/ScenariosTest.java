@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 
 class ScenariosTest {
   @Test
-  void library_holdsTheNineScenarios_byStableName() {
+  void library_holdsTheElevenScenarios_byStableName() {
     assertThat(Scenarios.names())
         .containsExactly(
             "munmap-vs-fault",
@@ -20,7 +20,8 @@ class ScenariosTest {
             "insert-remove-during-invalidation",
             "oom-reap-during-fault",
             "fence-never-signals",
-            "munmap-zap-vs-fault");
+            "munmap-zap-vs-fault",
+            "nested-invalidation-vs-register");
     for (Scenario s : Scenarios.all()) {
       assertThat(Scenarios.byName(s.name())).isSameAs(s);
       assertThat(s.description()).isNotBlank();

@@ -37,7 +37,12 @@ public final class I915Factory extends SimDriverFactory {
   public static final DeclaredRace GUP_BEFORE_VISIBLE =
       new DeclaredRace(
           "gup-before-visible",
-          List.of(RACE_SCENARIO, "munmap-vs-fault", "migrate-during-dma", "munmap-zap-vs-fault"),
+          List.of(
+              RACE_SCENARIO,
+              "munmap-vs-fault",
+              "migrate-during-dma",
+              "munmap-zap-vs-fault",
+              "nested-invalidation-vs-register"),
           Set.of(ViolationKind.STALE_USE, ViolationKind.PERMISSION),
           "CPU: an invalidation (madvise(DONTNEED), migrate, or the CLEAR of a first write to a"
               + " zero-page entry) calls invalidate_range_start, the tree has no object for the"

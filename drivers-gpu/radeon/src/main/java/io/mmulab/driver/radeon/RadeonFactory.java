@@ -47,7 +47,8 @@ public final class RadeonFactory extends SimDriverFactory {
               "overlapping-invalidations",
               "migrate-during-dma",
               "fork-cow-writable",
-              "munmap-zap-vs-fault"),
+              "munmap-zap-vs-fault",
+              "nested-invalidation-vs-register"),
           "");
 
   /**
@@ -64,7 +65,8 @@ public final class RadeonFactory extends SimDriverFactory {
               "overlapping-invalidations",
               "migrate-during-dma",
               "fork-cow-writable",
-              "munmap-zap-vs-fault"),
+              "munmap-zap-vs-fault",
+              "nested-invalidation-vs-register"),
           AS_MERGED_NOTE);
 
   private static DeclaredRace race(String name, List<String> scenarios, String note) {

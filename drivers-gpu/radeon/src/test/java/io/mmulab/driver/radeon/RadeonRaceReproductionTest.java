@@ -27,17 +27,19 @@ import org.junit.jupiter.params.provider.MethodSource;
 class RadeonRaceReproductionTest {
   /** Race (scenario) → its first failing seed there (sweep from seed 1, the suite's budget). */
   private static final Map<String, Long> PINNED_SEEDS =
-      Map.of(
-          "gup-after-start (munmap-vs-fault)", 4L,
-          "gup-after-start (overlapping-invalidations)", 1L,
-          "gup-after-start (migrate-during-dma)", 2L,
-          "gup-after-start (fork-cow-writable)", 143L,
-          "gup-after-start (munmap-zap-vs-fault)", 5L,
-          "gup-after-start-fixme (munmap-vs-fault)", 5L,
-          "gup-after-start-fixme (overlapping-invalidations)", 1L,
-          "gup-after-start-fixme (migrate-during-dma)", 33L,
-          "gup-after-start-fixme (fork-cow-writable)", 847L,
-          "gup-after-start-fixme (munmap-zap-vs-fault)", 3L);
+      Map.ofEntries(
+          Map.entry("gup-after-start (munmap-vs-fault)", 4L),
+          Map.entry("gup-after-start (overlapping-invalidations)", 1L),
+          Map.entry("gup-after-start (migrate-during-dma)", 2L),
+          Map.entry("gup-after-start (fork-cow-writable)", 143L),
+          Map.entry("gup-after-start (munmap-zap-vs-fault)", 5L),
+          Map.entry("gup-after-start (nested-invalidation-vs-register)", 61L),
+          Map.entry("gup-after-start-fixme (munmap-vs-fault)", 5L),
+          Map.entry("gup-after-start-fixme (overlapping-invalidations)", 1L),
+          Map.entry("gup-after-start-fixme (migrate-during-dma)", 33L),
+          Map.entry("gup-after-start-fixme (fork-cow-writable)", 847L),
+          Map.entry("gup-after-start-fixme (munmap-zap-vs-fault)", 3L),
+          Map.entry("gup-after-start-fixme (nested-invalidation-vs-register)", 119L));
 
   /** Replays spent shrinking each schedule; keeps the class fast. */
   private static final int SHRINK_ATTEMPTS = 40;
