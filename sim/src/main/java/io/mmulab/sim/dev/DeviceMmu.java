@@ -352,10 +352,9 @@ public final class DeviceMmu {
   }
 
   /**
-   * Reports the context gone ({@code deviceTornDown}) and detaches it from its IOMMU domain. Nothing
-   * in the page table is cleared: a driver must unmap and
-   * flush first, and any later mapping or access through this context is a {@code LIFETIME}
-   * violation for the checker.
+   * Reports the context gone ({@code deviceTornDown}) and detaches it from its IOMMU domain.
+   * Nothing in the page table is cleared: a driver must unmap and flush first, and any later
+   * mapping or access through this context is a {@code LIFETIME} violation for the checker.
    */
   public void tearDown() {
     ptLock.lock();

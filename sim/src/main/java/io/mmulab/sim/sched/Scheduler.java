@@ -629,7 +629,8 @@ final class Scheduler {
       List<SimThread> cycle = findCycle();
       sb.append(
           cycle.isEmpty()
-              ? "no thread can run and no timeout is pending (nobody will signal what they wait for)"
+              ? "no thread can run and no timeout is pending (nobody will signal what they wait"
+                  + " for)"
               : "a cycle of waits: "
                   + String.join(" → ", cycle.stream().map(t -> t.name).toList())
                   + " → "

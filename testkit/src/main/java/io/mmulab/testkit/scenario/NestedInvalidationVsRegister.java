@@ -11,13 +11,13 @@ import io.mmulab.sim.mm.SimProcess;
 /**
  * <b>Nested invalidation vs register.</b> A 2 MiB huge page whose first four pages hold their
  * initial values, read by the device. A CPU thread drops pages 1–2 ({@code MADV_DONTNEED}): the zap
- * is one invalidation, and the huge-page split inside it is a second one, nested on the same
- * thread (start, start, end, end). Meanwhile a "register" thread makes the device reach memory it
- * never touched (a fresh 2-page buffer: a driver that registers memory on first use registers it
- * now), then reads the huge page's four pages again, during the zap if the schedule says so.
+ * is one invalidation, and the huge-page split inside it is a second one, nested on the same thread
+ * (start, start, end, end). Meanwhile a "register" thread makes the device reach memory it never
+ * touched (a fresh 2-page buffer: a driver that registers memory on first use registers it now),
+ * then reads the huge page's four pages again, during the zap if the schedule says so.
  *
- * <p>Race probed: a lock a driver holds from an invalidation's start to its end and takes again
- * in a nested start on the same thread, while a registration queues for it in between: with a
+ * <p>Race probed: a lock a driver holds from an invalidation's start to its end and takes again in
+ * a nested start on the same thread, while a registration queues for it in between: with a
  * writer-preferring semaphore (the kernel's), the nested start waits for the queued writer, which
  * waits for the outer start ({@code DEADLOCK}, with the cycle of waits). Also a fault path that
  * misses the inner window or maps a page of the block the split is replacing ({@code STALE_USE}).
@@ -76,8 +76,7 @@ final class NestedInvalidationVsRegister implements Scenario {
     }
     for (int i = 0; i < fresh.pages(); i++) {
       long v = dev.read(fresh.va(i), 1)[0];
-      ctx.expect(
-          ViolationKind.STALE_USE, v == Buffer.initial(i), "fresh page %d read %#x", i, v);
+      ctx.expect(ViolationKind.STALE_USE, v == Buffer.initial(i), "fresh page %d read %#x", i, v);
     }
   }
 

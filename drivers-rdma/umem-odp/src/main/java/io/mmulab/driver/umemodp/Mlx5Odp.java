@@ -11,7 +11,6 @@ import io.mmulab.api.sync.Mutex;
 import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.driver.DriverStats;
-import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
 import io.mmulab.sim.nic.NicImplicitMr;
@@ -103,8 +102,26 @@ final class Mlx5Odp implements UmemOdpContext {
   }
 
   @Override
-  public CoherencyChecker checker() {
-    return machine.checker();
+  public void subscribed(String deviceId, String subscription, long start, long end) {
+    machine.checker().subscriptionInserted(deviceId, subscription, mm.name(), start, end);
+  }
+
+  @Override
+  public void unsubscribed(String deviceId, String subscription) {
+    machine.checker().subscriptionRemoved(deviceId, subscription);
+  }
+
+  @Override
+  public void callbackEntered(String deviceId, String subscription, long start, long end) {
+    machine.checker().invalidateCallbackEntered(deviceId, subscription, mm.name(), start, end);
+  }
+
+  @Override
+  public void callbackReturned(
+      String deviceId, String subscription, long start, long end, long seq) {
+    machine
+        .checker()
+        .invalidateCallbackReturned(deviceId, subscription, mm.name(), start, end, seq);
   }
 
   @Override

@@ -9,8 +9,8 @@ import io.mmulab.api.MmuNotifierRange;
  * CONSOLIDATED (5.5, f25a546e6529) umem: its own interval notifier over its range, with {@code
  * umem_mutex} as the update lock. The callback (kernel {@code mlx5_ib_invalidate_range} as {@code
  * mlx5_mn_ops}) refuses a non-blockable range, else takes {@code umem_mutex}, {@code setSeq}s and
- * zaps; the fault path brackets its GUP with {@code readBegin} / {@code readRetry} and writes the MTT
- * only under {@code umem_mutex} with no collision.
+ * zaps; the fault path brackets its GUP with {@code readBegin} / {@code readRetry} and writes the
+ * MTT only under {@code umem_mutex} with no collision.
  *
  * <p>Why {@code umem_mutex} is the update lock: it is what already serialized every MTT update of
  * the region with every zap, so checking {@code readRetry} under it and updating before dropping it

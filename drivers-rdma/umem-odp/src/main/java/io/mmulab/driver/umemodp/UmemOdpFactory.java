@@ -30,9 +30,9 @@ public final class UmemOdpFactory extends SimDriverFactory {
 
   /**
    * The legacy nested-invalidation deadlock: a zap's start holds {@code umem_rwsem} for read until
-   * its end; a huge-page split inside the zap starts a nested invalidation on the same thread, whose
-   * start asks for the read lock again; a region registration that queued for write in between
-   * blocks it (writer preference), and waits itself for the outer read.
+   * its end; a huge-page split inside the zap starts a nested invalidation on the same thread,
+   * whose start asks for the read lock again; a region registration that queued for write in
+   * between blocks it (writer preference), and waits itself for the outer read.
    */
   public static final DeclaredRace NESTED_INVALIDATION_DEADLOCK =
       new DeclaredRace(

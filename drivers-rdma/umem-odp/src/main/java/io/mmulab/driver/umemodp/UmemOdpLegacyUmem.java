@@ -9,8 +9,8 @@ import io.mmulab.api.sync.Completion;
  * per-mm notifier ({@link UmemOdpPerMm}) updates at start and end, and a completion the fault path
  * waits on after {@code -EAGAIN}, for at most {@link #MMU_NOTIFIER_TIMEOUT_NANOS}.
  *
- * <p>Locking: {@code umemMutex} guards {@code notifiersCount} and {@code completion} and every write
- * of {@code notifiersSeq}, which the fault path first reads without it (a {@code READ_ONCE}).
+ * <p>Locking: {@code umemMutex} guards {@code notifiersCount} and {@code completion} and every
+ * write of {@code notifiersSeq}, which the fault path first reads without it (a {@code READ_ONCE}).
  */
 final class UmemOdpLegacyUmem extends UmemOdpUmem {
   /** Kernel {@code MMU_NOTIFIER_TIMEOUT}: 1 s. */

@@ -20,7 +20,10 @@ import java.util.List;
  * must find exactly the umems the start counted; insertion and removal take it for write.
  */
 final class UmemOdpPerMm implements MmuNotifier {
-  /** The allocator {@code mmu_notifier_get} finds the per-mm context by (kernel {@code ib_umem_notifiers}). */
+  /**
+   * The allocator {@code mmu_notifier_get} finds the per-mm context by (kernel {@code
+   * ib_umem_notifiers}).
+   */
   static final MmuNotifierFactory<UmemOdpPerMm> FACTORY = new Factory();
 
   private final AddressSpace mm;

@@ -5,14 +5,13 @@ import io.mmulab.api.Errno;
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.Gup;
 import io.mmulab.api.sync.Mutex;
-import io.mmulab.sim.check.CoherencyChecker;
 import java.util.Arrays;
 
 /**
  * Kernel {@code struct ib_umem_odp}, the part both variants share: the region's range, {@code
  * umem_mutex}, the DMA list, and the mlx5 steps every path uses (the fault's GUP and MTT update,
- * the invalidation's zap and DMA unmap). A variant adds how invalidations and faults are kept
- * apart ({@link UmemOdpLegacyUmem}, {@link UmemOdpConsolidatedUmem}).
+ * the invalidation's zap and DMA unmap). A variant adds how invalidations and faults are kept apart
+ * ({@link UmemOdpLegacyUmem}, {@link UmemOdpConsolidatedUmem}).
  *
  * <p>Locking: {@code umemMutex} guards {@code dmaList}, {@code dmaWritable} and every UMR of the
  * region's entries. The NIC holds no page reference: a page's reference is dropped right after it
@@ -63,8 +62,8 @@ abstract class UmemOdpUmem {
   abstract boolean pagefault(long page, boolean write) throws ErrnoException;
 
   /**
-   * Kernel {@code ib_umem_odp_release}: drops the DMA mappings and the region's notifier; afterwards
-   * no callback touches the region.
+   * Kernel {@code ib_umem_odp_release}: drops the DMA mappings and the region's notifier;
+   * afterwards no callback touches the region.
    */
   abstract void release();
 
@@ -164,27 +163,19 @@ abstract class UmemOdpUmem {
   // Checker reports: the region's table is the device, this umem's notifier its subscription
 
   void reportInserted() {
-    checker().subscriptionInserted(deviceId(), subscription, dev.mm().name(), start(), end());
+    dev.subscribed(mr.deviceId(), subscription, start(), end());
   }
 
   void reportRemoved() {
-    checker().subscriptionRemoved(deviceId(), subscription);
+    dev.unsubscribed(mr.deviceId(), subscription);
   }
 
   void reportEntered(long from, long to) {
-    checker().invalidateCallbackEntered(deviceId(), subscription, dev.mm().name(), from, to);
+    dev.callbackEntered(mr.deviceId(), subscription, from, to);
   }
 
   void reportReturned(long from, long to, long seq) {
-    checker().invalidateCallbackReturned(deviceId(), subscription, dev.mm().name(), from, to, seq);
-  }
-
-  private String deviceId() {
-    return mr.deviceId();
-  }
-
-  private CoherencyChecker checker() {
-    return dev.checker();
+    dev.callbackReturned(mr.deviceId(), subscription, from, to, seq);
   }
 
   @Override

@@ -14,7 +14,6 @@ import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.core.MmBackend;
 import io.mmulab.core.MmStruct;
 import io.mmulab.core.sync.RealSyncRuntime;
-import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.driver.DriverStats;
 import io.mmulab.testkit.lincheck.ModelCheckedRuntime;
 import io.mmulab.testkit.lincheck.RacingThreads;
@@ -97,7 +96,6 @@ class UmemOdpLincheckTest {
     final MmStruct mm = new MmStruct(rt, "lincheck", m -> this);
     final DriverStats stats = new DriverStats();
     final UmemOdpLiveness liveness = new UmemOdpLiveness(rt);
-    final CoherencyChecker checker = new CoherencyChecker();
     final MmuNotifierFactory<UmemOdpPerMm> perMm =
         new MmuNotifierFactory<>() {
           @Override
@@ -151,9 +149,17 @@ class UmemOdpLincheckTest {
     }
 
     @Override
-    public CoherencyChecker checker() {
-      return checker;
-    }
+    public void subscribed(String deviceId, String subscription, long start, long end) {}
+
+    @Override
+    public void unsubscribed(String deviceId, String subscription) {}
+
+    @Override
+    public void callbackEntered(String deviceId, String subscription, long start, long end) {}
+
+    @Override
+    public void callbackReturned(
+        String deviceId, String subscription, long start, long end, long seq) {}
 
     @Override
     public long dmaMap(long pfn) {

@@ -8,7 +8,8 @@ import java.util.List;
  * A kernel-like reader-writer semaphore for the Lincheck test, on a Java monitor (which Lincheck
  * models, deadlocks included): a waiting writer blocks new readers, also a thread that already
  * holds it for read (the kernel's {@code down_read} is not reentrant either). The real runtime's
- * semaphore is a {@code ReentrantReadWriteLock}, which lets a reader in again past a waiting writer.
+ * semaphore is a {@code ReentrantReadWriteLock}, which lets a reader in again past a waiting
+ * writer.
  */
 final class WriterPreferringRwSem implements RwSemaphore {
   private final String name;
