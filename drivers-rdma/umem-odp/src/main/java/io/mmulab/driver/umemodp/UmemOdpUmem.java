@@ -107,6 +107,7 @@ abstract class UmemOdpUmem {
    *     pages" error; only a missed invalidation leaves one)
    */
   void mapDmaLocked(long page, long pfn, boolean write) throws ErrnoException {
+    requireUmemMutex("DMA-maps a page");
     int i = index(page);
     if (dmaList[i] == NO_DMA) {
       dmaList[i] = dev.dmaMap(pfn);
@@ -122,6 +123,7 @@ abstract class UmemOdpUmem {
    * holds {@code umemMutex}; the page was mapped by {@link #mapDmaLocked}.
    */
   void updateXltLocked(long page) {
+    requireUmemMutex("updates the MTT");
     int i = index(page);
     mr.umrUpdate(page, dmaList[i], dmaWritable[i]);
     dev.stats().fault();
@@ -132,6 +134,7 @@ abstract class UmemOdpUmem {
    * no NIC access uses them afterwards) and unmaps their pages. Caller holds {@code umemMutex}.
    */
   void zapLocked(long from, long to) {
+    requireUmemMutex("zaps the MTT");
     mr.umrZap(from, to);
     long lo = Long.compareUnsigned(from, start()) < 0 ? start() : from;
     long hi = Long.compareUnsigned(to, end()) > 0 ? end() : to;
@@ -152,6 +155,14 @@ abstract class UmemOdpUmem {
       zapLocked(start(), end());
     } finally {
       umemMutex.unlock();
+    }
+  }
+
+  /** The rule of this class: every MTT and DMA-list change happens under {@code umem_mutex}. */
+  private void requireUmemMutex(String what) {
+    if (!umemMutex.isHeldByCurrentThread()) {
+      throw new IllegalStateException(
+          Thread.currentThread().getName() + " " + what + " of " + this + " without umem_mutex");
     }
   }
 
