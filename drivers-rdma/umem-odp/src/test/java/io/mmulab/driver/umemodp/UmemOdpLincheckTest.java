@@ -44,7 +44,7 @@ class UmemOdpLincheckTest {
   private static final long OTHER = 0x800000;
 
   private static final int CLEAN_INVOCATIONS =
-      Integer.getInteger("mmulab.lincheck.invocations", 40);
+      Integer.getInteger("mmulab.lincheck.invocations", 10);
   private static final int LEGACY_INVOCATIONS = 300;
 
   /** One page of translation table. */
