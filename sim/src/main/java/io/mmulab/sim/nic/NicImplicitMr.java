@@ -120,7 +120,7 @@ public final class NicImplicitMr implements NicMemoryRegion {
   public NicMr createChild(long va, String subscription) {
     long start = childStart(va);
     NicMr child =
-        new NicMr(nic, nic.nextKey(), start, start + childSpan, writable, mmu, this, subscription);
+        new NicMr(nic.nextKey(), start, start + childSpan, writable, mmu, this, subscription);
     ksmLock.lock();
     try {
       if (children.putIfAbsent(start, child) != null) {

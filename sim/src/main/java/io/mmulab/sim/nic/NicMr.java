@@ -19,7 +19,6 @@ import java.util.Optional;
  * zaps with its update lock.
  */
 public final class NicMr implements NicMemoryRegion {
-  private final SimNic nic;
   private final int key;
   private final long start;
   private final long end;
@@ -29,7 +28,6 @@ public final class NicMr implements NicMemoryRegion {
   private final String subscription;
 
   NicMr(
-      SimNic nic,
       int key,
       long start,
       long end,
@@ -37,7 +35,6 @@ public final class NicMr implements NicMemoryRegion {
       DeviceMmu mmu,
       NicImplicitMr parent,
       String subscription) {
-    this.nic = nic;
     this.key = key;
     this.start = start;
     this.end = end;
@@ -149,15 +146,6 @@ public final class NicMr implements NicMemoryRegion {
     return t == null
         ? Optional.empty()
         : Optional.of(new NicMttEntry(SimNic.dmaAddressOf(t.pfn()), t.writable()));
-  }
-
-  /**
-   * Returns the NIC the region lives on.
-   *
-   * @return the NIC
-   */
-  public SimNic nic() {
-    return nic;
   }
 
   @Override

@@ -129,7 +129,7 @@ public final class SimNic {
     }
     int key = nextKey();
     DeviceMmu mmu = newTable(mm, key, model);
-    NicMr mr = new NicMr(this, key, start, start + length, writable, mmu, null, null);
+    NicMr mr = new NicMr(key, start, start + length, writable, mmu, null, null);
     publish(mmu, mr);
     return mr;
   }

@@ -116,6 +116,7 @@ class SimNicTest {
     nic.dmaUnmap(dma);
 
     assertThat(mr.mtt(base)).isEmpty();
+    assertThat(nic.domain().mappedFrames()).isZero();
     assertThat(run(nic.post(NicWorkRequest.rdmaRead(mr, base, 1)))).containsExactly(100);
     assertThat(faults).hasValue(2);
     checker.assertClean();
@@ -158,6 +159,7 @@ class SimNicTest {
     long span = 2 * PAGE;
     long base = populated(4);
     NicImplicitMr imr = nic.registerImplicitMr(proc.mm(), true, span);
+    assertThat(imr.childSpan()).isEqualTo(span);
     nic.startPageFaultHandler(
         f -> {
           NicImplicitMr parent = (NicImplicitMr) f.mr();

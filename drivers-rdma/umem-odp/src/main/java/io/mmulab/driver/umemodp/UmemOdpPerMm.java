@@ -38,10 +38,6 @@ final class UmemOdpPerMm implements MmuNotifier {
     this.umemRwsem = umemRwsem;
   }
 
-  AddressSpace mm() {
-    return mm;
-  }
-
   @Override
   public boolean invalidateRangeStart(MmuNotifierRange range) {
     if (range.blockable()) {
