@@ -74,8 +74,8 @@ final class Mlx5Odp implements UmemOdpContext {
       if (variant == DriverVariant.LEGACY) {
         // 5.4's core calls no end after a refused non-blockable start: the per-mm notifier's start
         // drops umem_rwsem when it refuses and relies on that.
-        process.mm().setNonblockRefusal(NonblockRefusal.LINUX_5_5);
-        this.implicitPerMm = mm.getNotifier(UmemOdpPerMm.FACTORY); // the implicit parent's umem
+        process.setNonblockRefusal(NonblockRefusal.LINUX_5_5);
+        this.implicitPerMm = mm.getNotifier(perMmFactory()); // the implicit parent's umem
       } else {
         this.implicitPerMm = null; // the consolidated parent has no notifier: each child has one
       }
@@ -146,7 +146,7 @@ final class Mlx5Odp implements UmemOdpContext {
 
   @Override
   public MmuNotifierFactory<UmemOdpPerMm> perMmFactory() {
-    return UmemOdpPerMm.FACTORY;
+    return UmemOdpPerMm.factory(machine.runtime());
   }
 
   SimNic nic() {

@@ -6,13 +6,15 @@ import io.mmulab.api.MmuNotifierFactory;
 import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.sync.RwSemaphore;
 import io.mmulab.api.sync.SyncRuntime;
-import io.mmulab.sim.mm.SimMm;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
 
 /**
  * LEGACY (v5.4) kernel {@code struct ib_ucontext_per_mm}: the one classic notifier per address
- * space, found through {@code mmu_notifier_get} ({@link #FACTORY}), with the umems of every region
+ * space, found through {@code mmu_notifier_get} ({@link #factory}), with the umems of every region
  * registered on that address space and {@code umem_rwsem}.
  *
  * <p>Locking: {@code umemRwsem} guards {@code tree}. It is held for read from {@code
@@ -20,11 +22,9 @@ import java.util.List;
  * must find exactly the umems the start counted; insertion and removal take it for write.
  */
 final class UmemOdpPerMm implements MmuNotifier {
-  /**
-   * The allocator {@code mmu_notifier_get} finds the per-mm context by (kernel {@code
-   * ib_umem_notifiers}).
-   */
-  static final MmuNotifierFactory<UmemOdpPerMm> FACTORY = new Factory();
+  // One allocator per simulated machine (its runtime), as the kernel has one ib_umem_notifiers.
+  private static final Map<SyncRuntime, MmuNotifierFactory<UmemOdpPerMm>> FACTORIES =
+      Collections.synchronizedMap(new WeakHashMap<>());
 
   private final AddressSpace mm;
   private final RwSemaphore umemRwsem;
@@ -129,11 +129,24 @@ final class UmemOdpPerMm implements MmuNotifier {
     return "ib_ucontext_per_mm of " + mm.name();
   }
 
+  /**
+   * Returns the allocator {@code mmu_notifier_get} finds the per-mm context by (kernel {@code
+   * ib_umem_notifiers}) on the machine whose runtime is {@code runtime}.
+   */
+  static MmuNotifierFactory<UmemOdpPerMm> factory(SyncRuntime runtime) {
+    return FACTORIES.computeIfAbsent(runtime, Factory::new);
+  }
+
   private static final class Factory implements MmuNotifierFactory<UmemOdpPerMm> {
+    private final SyncRuntime runtime;
+
+    Factory(SyncRuntime runtime) {
+      this.runtime = runtime;
+    }
+
     @Override
     public UmemOdpPerMm allocNotifier(AddressSpace mm) {
-      SyncRuntime rt = SimMm.of(mm).machine().runtime();
-      return new UmemOdpPerMm(mm, rt.newRwSemaphore(mm.name() + ".umem_rwsem"));
+      return new UmemOdpPerMm(mm, runtime.newRwSemaphore(mm.name() + ".umem_rwsem"));
     }
 
     @Override
