@@ -54,6 +54,7 @@ class DriverCountersTest {
    * the retry and radeon's callback unpins what it evicts. gntdev has no retry check: its lookup
    * and map hypercall run under the mmap lock held for write, so the operation runs before it (one
    * invalidation) and the mapping that follows is a plain fault.
+   * the retry and radeon's callback unpins what it evicts; umem-odp holds no page after mapping.
    */
   private static final Map<String, Expected> EXPECTED =
       Map.of(
@@ -98,7 +99,13 @@ class DriverCountersTest {
               "before the mmap lock",
               counts(PAGES, 0, 0, 0, 0),
               counts(0, 0, PAGES, 0, 0),
-              counts(1, 0, 1, 0, 0)));
+              counts(1, 0, 1, 0, 0)),
+          "umem-odp",
+          new Expected(
+              "page got, before umem_mutex",
+              counts(PAGES, 0, 0, 0, 0),
+              counts(0, 0, PAGES, 0, 0),
+              counts(1, 1, 1, 0, 0)));
 
   private record Expected(
       String collisionPoint,

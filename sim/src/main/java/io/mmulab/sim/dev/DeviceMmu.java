@@ -352,9 +352,9 @@ public final class DeviceMmu {
   }
 
   /**
-   * Reports the context gone ({@code deviceTornDown}). Nothing is cleared: a driver must unmap and
-   * flush first, and any later mapping or access through this context is a {@code LIFETIME}
-   * violation for the checker.
+   * Reports the context gone ({@code deviceTornDown}) and detaches it from its IOMMU domain.
+   * Nothing in the page table is cleared: a driver must unmap and flush first, and any later
+   * mapping or access through this context is a {@code LIFETIME} violation for the checker.
    */
   public void tearDown() {
     ptLock.lock();
@@ -363,6 +363,9 @@ public final class DeviceMmu {
       checker.deviceTornDown(deviceId);
     } finally {
       ptLock.unlock();
+    }
+    if (domain != null) {
+      domain.detach(deviceId); // the domain's later mappings are not this device's events
     }
   }
 

@@ -169,6 +169,16 @@ public final class IommuDomain {
     }
   }
 
+  /** Detaches a torn-down device: later mappings are not reported for it. */
+  void detach(String deviceId) {
+    lock.lock();
+    try {
+      devices.remove(deviceId);
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /**
    * Performs {@code access} if {@code pfn} is mapped; otherwise reports the attempt to the checker
    * and fails. Called by {@link DeviceMmu} with its DMA lock held.

@@ -3,6 +3,7 @@ package io.mmulab.sim.mm;
 import io.mmulab.api.AddressSpace;
 import io.mmulab.api.Errno;
 import io.mmulab.api.ErrnoException;
+import io.mmulab.api.NonblockRefusal;
 import io.mmulab.api.driver.UserProcess;
 import io.mmulab.api.sync.RwSemaphore;
 import io.mmulab.api.sync.SpinLock;
@@ -66,6 +67,16 @@ public final class SimProcess implements UserProcess {
    */
   public SimMachine machine() {
     return machine;
+  }
+
+  /**
+   * Selects what the notifier core of this address space does when a classic notifier refuses a
+   * non-blockable start: a legacy port selects the rule of the kernel it was written for.
+   *
+   * @param rule the rule
+   */
+  public void setNonblockRefusal(NonblockRefusal rule) {
+    mm.setNonblockRefusal(rule);
   }
 
   /**

@@ -13,7 +13,12 @@ import java.util.Objects;
  * writer blocks new readers, as in the kernel (so readers cannot starve a writer). Try-locks follow
  * the same rule: {@code downReadTrylock} fails while a writer holds or waits. Releases wake every
  * waiter and the scheduler decides who goes first; a writer may therefore overtake another waiting
- * writer. Reports to {@link LockDep} exactly like {@code io.mmulab.core.sync.RealRwSemaphore}.
+ * writer. Reports to {@link LockDep} like {@code io.mmulab.core.sync.RealRwSemaphore}, with one
+ * exception: a thread may take for read a semaphore it already holds for read (the kernel allows
+ * it; only its lockdep objects), because that is a deadlock only when a writer queued in between,
+ * and the scheduler reports that deadlock with its cycle of waits (the reader waits for the queued
+ * writer, which waits for the reader). Every other recursive acquisition is a {@code
+ * RECURSIVE_LOCK} violation.
  */
 final class DetRwSemaphore implements RwSemaphore, Waitable {
   private static final String READ = "read";
@@ -24,7 +29,7 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
   // baton holder only:
   private final List<SimThread> readers = new ArrayList<>(2);
   private SimThread writer;
-  private int writersWaiting;
+  private final List<SimThread> writersWaiting = new ArrayList<>(1);
 
   // Trace labels, each built on first use: a primitive may be used thousands of times a run, or
   // never.
@@ -51,10 +56,14 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
   @Override
   public void downRead() {
     SimThread self = s.self();
-    LockDep.beforeAcquire(this, true);
+    if (readers.contains(self)) {
+      LockDep.mightSleep(downReadLabel()); // a nested read: see the class comment
+    } else {
+      LockDep.beforeAcquire(this, true);
+    }
     s.maybeExtraYield(self, name);
     s.reschedule(self, downReadLabel());
-    while (writer != null || writersWaiting > 0) {
+    while (writer != null || !writersWaiting.isEmpty()) {
       s.block(self, blockedOnReadLabel(), this, READ, SimThread.NO_DEADLINE);
     }
     readers.add(self);
@@ -67,7 +76,7 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
     SimThread self = s.self();
     s.maybeExtraYield(self, name);
     s.reschedule(self, downReadTrylockLabel());
-    if (holds(self) || writer != null || writersWaiting > 0) {
+    if (holds(self) || writer != null || !writersWaiting.isEmpty()) {
       s.trace(self, downReadTrylockFailedLabel());
       return false;
     }
@@ -98,11 +107,14 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
     s.maybeExtraYield(self, name);
     s.reschedule(self, downWriteLabel());
     if (writer != null || !readers.isEmpty()) {
-      writersWaiting++;
-      while (writer != null || !readers.isEmpty()) {
-        s.block(self, blockedOnWriteLabel(), this, WRITE, SimThread.NO_DEADLINE);
+      writersWaiting.add(self);
+      try {
+        while (writer != null || !readers.isEmpty()) {
+          s.block(self, blockedOnWriteLabel(), this, WRITE, SimThread.NO_DEADLINE);
+        }
+      } finally {
+        writersWaiting.remove(self);
       }
-      writersWaiting--;
     }
     writer = self;
     LockDep.acquired(this, false);
@@ -139,6 +151,17 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
   @Override
   public List<SimThread> holders() {
     return writer != null ? List.of(writer) : List.copyOf(readers);
+  }
+
+  /** A reader also waits for the writers queued before it (writer preference). */
+  @Override
+  public List<SimThread> blockers(SimThread waiter) {
+    if (!READ.equals(waiter.blockMode) || writersWaiting.isEmpty()) {
+      return holders();
+    }
+    List<SimThread> all = new ArrayList<>(holders());
+    all.addAll(writersWaiting);
+    return all;
   }
 
   @Override
@@ -196,8 +219,11 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
     } else {
       sb.append(", now free");
     }
-    if (writersWaiting > 0) {
-      sb.append(", ").append(writersWaiting).append(" writer(s) waiting");
+    if (!writersWaiting.isEmpty()) {
+      sb.append(", writer(s) waiting: ");
+      for (int i = 0; i < writersWaiting.size(); i++) {
+        sb.append(i == 0 ? "" : ", ").append(writersWaiting.get(i).name);
+      }
     }
     return sb.toString();
   }

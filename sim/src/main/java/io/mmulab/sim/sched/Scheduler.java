@@ -632,8 +632,8 @@ final class Scheduler {
 
   /**
    * Describes a stuck run: for a deadlock the cycle of waits first (following each waiter to the
-   * threads holding what it waits for), then every thread that has not finished, with what it waits
-   * for and the locks it holds.
+   * threads holding what it waits for, or queued before it), then every thread that has not
+   * finished, with what it waits for and the locks it holds.
    */
   private String describeStall() {
     StringBuilder sb = new StringBuilder();
@@ -641,7 +641,8 @@ final class Scheduler {
       List<SimThread> cycle = findCycle();
       sb.append(
           cycle.isEmpty()
-              ? "no thread can run and no timeout is pending (nobody will signal what they wait for)"
+              ? "no thread can run and no timeout is pending (nobody will signal what they wait"
+                  + " for)"
               : "a cycle of waits: "
                   + String.join(" → ", cycle.stream().map(t -> t.name).toList())
                   + " → "
@@ -667,7 +668,7 @@ final class Scheduler {
       while (cur != null && cur.state == State.BLOCKED && !path.contains(cur)) {
         path.add(cur);
         SimThread next = null;
-        for (SimThread h : cur.blockedOn.holders()) {
+        for (SimThread h : cur.blockedOn.blockers(cur)) {
           if (h != cur && h.state == State.BLOCKED) {
             next = h;
             break;

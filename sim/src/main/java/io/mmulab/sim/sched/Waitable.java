@@ -31,4 +31,15 @@ interface Waitable {
   default List<SimThread> holders() {
     return List.of();
   }
+
+  /**
+   * Returns the threads whose progress {@code waiter} depends on; by default {@link #holders()}. A
+   * reader of a writer-preferring semaphore also waits for the writers queued before it.
+   *
+   * @param waiter a thread blocked on this
+   * @return the threads
+   */
+  default List<SimThread> blockers(SimThread waiter) {
+    return holders();
+  }
 }

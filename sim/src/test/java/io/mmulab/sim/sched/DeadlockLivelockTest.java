@@ -2,6 +2,7 @@ package io.mmulab.sim.sched;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mmulab.api.sync.RwSemaphore;
 import io.mmulab.api.sync.ThreadHandle;
 import io.mmulab.api.sync.WaitQueue;
 import java.util.Optional;
@@ -43,6 +44,64 @@ class DeadlockLivelockTest {
     assertThat(Simulation.replay(r, Programs::abba).stall())
         .as("the replay stalls the same way")
         .isEqualTo(r.stall());
+  }
+
+  /**
+   * t1 takes S for read and, still holding it, for read again (a nested invalidation); t2 asks for
+   * S for write in between. Writer preference makes it a deadlock: t1's second read waits for the
+   * queued writer, which waits for t1's first read.
+   */
+  private static void nestedRead(DeterministicRuntime rt) {
+    RwSemaphore sem = rt.newRwSemaphore("S");
+    ThreadHandle t1 =
+        rt.spawn(
+            "t1",
+            () -> {
+              sem.downRead();
+              rt.yieldPoint("t1: between the outer and the nested read");
+              sem.downRead();
+              sem.upRead();
+              sem.upRead();
+            });
+    ThreadHandle t2 =
+        rt.spawn(
+            "t2",
+            () -> {
+              sem.downWrite();
+              sem.upWrite();
+            });
+    t1.join();
+    t2.join();
+  }
+
+  @Test
+  void nestedRead_withAWriterQueuedInBetween_isADeadlockWhoseCycleRunsThroughTheWriter() {
+    RunResult r =
+        Simulation.findSeed(
+                SchedulerConfig.ofSeed(0),
+                200,
+                x -> x.outcome() == Outcome.DEADLOCK,
+                DeadlockLivelockTest::nestedRead)
+            .orElseThrow();
+
+    assertThat(r.failure()).as("seed %d: no lock-rule violation", r.seed()).isNull();
+    assertThat(r.stall())
+        .as("seed %d", r.seed())
+        .startsWith("a cycle of waits: t1 → t2 → t1")
+        .contains("t1 waits for rwsem S (read), held for read by t1, writer(s) waiting: t2")
+        .contains("t2 waits for rwsem S (write), held for read by t1");
+  }
+
+  @Test
+  void nestedRead_withoutAWriterInBetween_succeeds() {
+    assertThat(
+            Simulation.findSeed(
+                SchedulerConfig.ofSeed(0),
+                200,
+                x -> x.outcome() == Outcome.OK,
+                DeadlockLivelockTest::nestedRead))
+        .as("an OK run within seeds 0..199")
+        .isPresent();
   }
 
   @Test

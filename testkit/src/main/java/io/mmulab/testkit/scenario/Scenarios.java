@@ -33,6 +33,9 @@ import java.util.stream.Collectors;
  *       </td><td>reads and writes of the cached page, then a new read and write</td></tr>
  *   <tr><td>{@value #VMA_SPLIT_UNDER_GRANT}</td><td>munmap of one page, mprotect(PROT_READ) of
  *       two: the VMA splits</td><td>reads and writes of every page</td></tr>
+ *   <tr><td>{@value #NESTED_INVALIDATION_VS_REGISTER}</td><td>MADV_DONTNEED of part of a huge
+ *       page: a split nested inside the zap</td><td>first reads of fresh memory (a registration),
+ *       reads of the huge page</td></tr>
  * </table>
  */
 public final class Scenarios {
@@ -71,6 +74,8 @@ public final class Scenarios {
   public static final String REMAP_WHILE_CACHED = "remap-while-cached";
   /** Name of the VMA split under a device mapping scenario. */
   public static final String VMA_SPLIT_UNDER_GRANT = "vma-split-under-grant";
+  /** Name of the registration vs nested invalidation (huge-page split inside a zap) scenario. */
+  public static final String NESTED_INVALIDATION_VS_REGISTER = "nested-invalidation-vs-register";
 
   private static final List<Scenario> ALL =
       List.of(
@@ -85,7 +90,8 @@ public final class Scenarios {
           new FenceNeverSignals(),
           new MunmapZapVsFault(),
           new RemapWhileCached(),
-          new VmaSplitUnderGrant());
+          new VmaSplitUnderGrant(),
+          new NestedInvalidationVsRegister());
 
   private Scenarios() {}
 

@@ -22,7 +22,8 @@ class ScenariosTest {
             "fence-never-signals",
             "munmap-zap-vs-fault",
             "remap-while-cached",
-            "vma-split-under-grant");
+            "vma-split-under-grant",
+            "nested-invalidation-vs-register");
     for (Scenario s : Scenarios.all()) {
       assertThat(Scenarios.byName(s.name())).isSameAs(s);
       assertThat(s.description()).isNotBlank();

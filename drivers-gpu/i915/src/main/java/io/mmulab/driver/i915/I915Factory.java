@@ -42,7 +42,8 @@ public final class I915Factory extends SimDriverFactory {
               "munmap-vs-fault",
               "migrate-during-dma",
               "munmap-zap-vs-fault",
-              "remap-while-cached"),
+              "remap-while-cached",
+              "nested-invalidation-vs-register"),
           Set.of(ViolationKind.STALE_USE, ViolationKind.PERMISSION),
           "CPU: an invalidation (madvise(DONTNEED), migrate, or the CLEAR of a first write to a"
               + " zero-page entry) calls invalidate_range_start, the tree has no object for the"

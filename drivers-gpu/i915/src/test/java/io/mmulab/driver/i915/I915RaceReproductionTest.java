@@ -37,6 +37,7 @@ class I915RaceReproductionTest {
           "gup-before-visible (migrate-during-dma)", 91L,
           "gup-before-visible (munmap-zap-vs-fault)", 13L,
           "gup-before-visible (remap-while-cached)", 7L,
+          "gup-before-visible (nested-invalidation-vs-register)", 23L,
           "no-release-at-exit (exit-during-dma)", 1L);
 
   /** Every declared legacy race in every scenario, so none can go without its reproduction. */

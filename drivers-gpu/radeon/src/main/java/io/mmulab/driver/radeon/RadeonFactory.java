@@ -48,7 +48,8 @@ public final class RadeonFactory extends SimDriverFactory {
               "migrate-during-dma",
               "fork-cow-writable",
               "munmap-zap-vs-fault",
-              "remap-while-cached"),
+              "remap-while-cached",
+              "nested-invalidation-vs-register"),
           "");
 
   /**
@@ -66,7 +67,8 @@ public final class RadeonFactory extends SimDriverFactory {
               "migrate-during-dma",
               "fork-cow-writable",
               "munmap-zap-vs-fault",
-              "remap-while-cached"),
+              "remap-while-cached",
+              "nested-invalidation-vs-register"),
           AS_MERGED_NOTE);
 
   private static DeclaredRace race(String name, List<String> scenarios, String note) {

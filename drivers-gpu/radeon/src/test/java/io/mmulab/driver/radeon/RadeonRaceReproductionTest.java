@@ -34,12 +34,14 @@ class RadeonRaceReproductionTest {
           Map.entry("gup-after-start (fork-cow-writable)", 143L),
           Map.entry("gup-after-start (munmap-zap-vs-fault)", 5L),
           Map.entry("gup-after-start (remap-while-cached)", 6L),
+          Map.entry("gup-after-start (nested-invalidation-vs-register)", 61L),
           Map.entry("gup-after-start-fixme (munmap-vs-fault)", 5L),
           Map.entry("gup-after-start-fixme (overlapping-invalidations)", 1L),
           Map.entry("gup-after-start-fixme (migrate-during-dma)", 33L),
           Map.entry("gup-after-start-fixme (fork-cow-writable)", 847L),
           Map.entry("gup-after-start-fixme (munmap-zap-vs-fault)", 3L),
-          Map.entry("gup-after-start-fixme (remap-while-cached)", 8L));
+          Map.entry("gup-after-start-fixme (remap-while-cached)", 8L),
+          Map.entry("gup-after-start-fixme (nested-invalidation-vs-register)", 119L));
 
   /** Replays spent shrinking each schedule; keeps the class fast. */
   private static final int SHRINK_ATTEMPTS = 40;
