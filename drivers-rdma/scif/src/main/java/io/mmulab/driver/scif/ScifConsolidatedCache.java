@@ -51,6 +51,7 @@ final class ScifConsolidatedCache extends ScifRmaCache {
         removeNotifier(w);
         throw e;
       }
+      rt.yieldPoint(id + ": " + PINNED + " and read_retry");
       List<ScifWindow> superseded = null;
       tcLock.lock();
       try {

@@ -54,6 +54,7 @@ final class ScifLegacyCache extends ScifRmaCache implements MmuNotifier {
     ScifWindow w = new ScifWindow(start, end, write, MMN);
     w.pfns = hw.pin(start, pages(start, end), write);
     hw.map(w);
+    rt.yieldPoint(id + ": " + PINNED + " and the insert");
     tcLock.lock();
     try {
       return publishLocked(w); // the race: inserted whatever happened since the pin

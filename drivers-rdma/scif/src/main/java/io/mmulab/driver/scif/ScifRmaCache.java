@@ -39,6 +39,10 @@ abstract class ScifRmaCache {
 
   static final long PAGE = AddressSpace.PAGE_SIZE;
 
+  /** The label of the scheduling point between a miss's pin and its taking {@code tc_lock}. */
+  static final String PINNED = "window pinned, before tc_lock";
+
+  final SyncRuntime rt;
   final AddressSpace mm;
   final String id;
   final ScifRma hw;
@@ -60,6 +64,7 @@ abstract class ScifRmaCache {
   private boolean closed; // guarded by rmaLock
 
   ScifRmaCache(SyncRuntime rt, AddressSpace mm, String id, ScifRma hw, DriverStats stats) {
+    this.rt = Objects.requireNonNull(rt, "rt is null");
     this.mm = Objects.requireNonNull(mm, "mm is null");
     this.id = Objects.requireNonNull(id, "id is null");
     this.hw = Objects.requireNonNull(hw, "hw is null");

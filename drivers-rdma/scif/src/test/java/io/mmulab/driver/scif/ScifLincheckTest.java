@@ -73,6 +73,9 @@ class ScifLincheckTest {
     }
 
     @Override
+    public void unpin(long[] pfns) {}
+
+    @Override
     public void map(ScifWindow w) {}
 
     @Override

@@ -2,6 +2,7 @@ package io.mmulab.driver.scif;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.sim.sched.Outcome;
 import io.mmulab.testkit.Verdict;
@@ -25,16 +26,16 @@ class ScifRaceReproductionTest {
   /** Scenario → the first seed at which the legacy cache shows the race there. */
   static final Map<String, Long> FIRST_SEEDS =
       Map.of(
-          "munmap-vs-fault", 1L,
-          "overlapping-invalidations", 1L,
-          "mprotect-during-write-fault", 6L,
-          "migrate-during-dma", 3L,
-          "oom-reap-during-fault", 1L,
-          "munmap-zap-vs-fault", 17L);
+          "munmap-vs-fault", 3L,
+          "overlapping-invalidations", 2L,
+          "mprotect-during-write-fault", 3L,
+          "migrate-during-dma", 4L,
+          "oom-reap-during-fault", 2L,
+          "munmap-zap-vs-fault", 27L);
 
   private static final int SHRINK_ATTEMPTS = 40;
   private static final ScifFactory SCIF = new ScifFactory();
-  private static final List<io.mmulab.api.driver.DeclaredRace> LEGACY_RACES =
+  private static final List<DeclaredRace> LEGACY_RACES =
       SCIF.declaredRaces(DriverVariant.LEGACY);
 
   static List<String> scenarios() {
