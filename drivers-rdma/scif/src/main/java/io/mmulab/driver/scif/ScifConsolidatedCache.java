@@ -15,13 +15,13 @@ import java.util.List;
  * "complicated logic flow"); this is our design of what the conversion would have been.
  *
  * <p>One interval notifier per cached window, over exactly its range, with {@code tc_lock} as its
- * update lock. On a miss: insert the window's notifier, {@code readBegin}, pin and map, then under
- * {@code tc_lock} {@code readRetry}: a collision destroys the new window (nothing was queued on
- * it), removes its notifier and starts again; otherwise the window is linked and the copy begins on
- * it under the same lock. The callback takes {@code tc_lock} (a spin lock: it never sleeps, so
- * non-blockable ranges are served too), {@code setSeq}s, and if the window is linked unlinks it and
- * queues it for the cleanup worker; the worker removes the notifier after it destroyed the window,
- * never the callback.
+ * update lock. On a miss: insert the window's notifier, {@code readBegin}, pin, then under {@code
+ * tc_lock} {@code readRetry}: a collision unpins the pages and goes round again with the same
+ * notifier; otherwise the window is DMA-mapped, the windows it overlaps leave the list for the
+ * worker, the window is linked and the copy begins on it, all under that lock. The callback takes
+ * {@code tc_lock} (a spin lock: it never sleeps, so non-blockable ranges are served too), {@code
+ * setSeq}s, and if the window is linked unlinks it and queues it for the cleanup worker; the worker
+ * removes the notifier after it destroyed the window, never the callback.
  */
 final class ScifConsolidatedCache extends ScifRmaCache {
   /** How many collisions a miss accepts before it gives up with {@code EBUSY}. */
@@ -35,45 +35,44 @@ final class ScifConsolidatedCache extends ScifRmaCache {
 
   @Override
   Use register(long start, long end, boolean write) throws ErrnoException {
-    for (int round = 1; round <= MAX_ROUNDS; round++) {
-      ScifWindow w =
-          new ScifWindow(start, end, write, "tcw@0x" + Long.toHexString(start) + "#" + ++serial);
-      MmuIntervalNotifier n =
-          mm.insertIntervalNotifier(
-              start, end - start, (sub, range, seq) -> invalidate(w, sub, range, seq), tcLock);
-      w.notifier = n;
-      hw.subscribed(w.subscription, start, end);
-      long seq = n.readBegin();
-      long[] pfns;
-      try {
-        pfns = hw.pin(start, pages(start, end), write);
-      } catch (ErrnoException e) {
-        removeNotifier(w);
-        throw e;
-      }
-      rt.yieldPoint(id + ": " + PINNED + " and read_retry");
-      List<ScifWindow> superseded = null;
-      tcLock.lock();
-      try {
-        if (!n.readRetry(seq)) {
-          // Mapped only now, so the card never holds a window an invalidation already passed;
-          // overlapping windows leave the list, so a page is in one linked window at most.
-          w.pfns = pfns;
-          hw.map(w);
-          superseded = list.removeOverlapping(start, end);
-          queueAllForCleanup(superseded);
-          return publishLocked(w);
+    ScifWindow w =
+        new ScifWindow(start, end, write, "tcw@0x" + Long.toHexString(start) + "#" + ++serial);
+    MmuIntervalNotifier n =
+        mm.insertIntervalNotifier(
+            start, end - start, (sub, range, seq) -> invalidate(w, sub, range, seq), tcLock);
+    w.notifier = n;
+    hw.subscribed(w.subscription, start, end);
+    try {
+      for (int round = 1; round <= MAX_ROUNDS; round++) {
+        long seq = n.readBegin();
+        long[] pfns = hw.pin(start, pages(start, end), write);
+        rt.yieldPoint(id + ": " + PINNED + " and read_retry");
+        List<ScifWindow> superseded = null;
+        tcLock.lock();
+        try {
+          if (!n.readRetry(seq)) {
+            // Mapped only now, so the card never holds a window an invalidation already passed;
+            // overlapping windows leave the list, so a page is in one linked window at most.
+            w.pfns = pfns;
+            hw.map(w);
+            superseded = list.removeOverlapping(start, end);
+            queueAllForCleanup(superseded);
+            return publishLocked(w);
+          }
+        } finally {
+          tcLock.unlock();
+          if (superseded != null && !superseded.isEmpty()) {
+            hw.scheduleCleanup();
+          }
         }
-      } finally {
-        tcLock.unlock();
-        if (superseded != null && !superseded.isEmpty()) {
-          hw.scheduleCleanup();
-        }
+        stats.retry(); // invalidated since readBegin: the pages may be stale
+        hw.unpin(pfns);
       }
-      stats.retry(); // invalidated since readBegin: the pages may be stale
-      hw.unpin(pfns);
+    } catch (ErrnoException | RuntimeException e) {
       removeNotifier(w);
+      throw e;
     }
+    removeNotifier(w);
     throw new ErrnoException(
         Errno.EBUSY,
         id + ": no stable window for 0x" + Long.toHexString(start) + " after " + MAX_ROUNDS);

@@ -29,9 +29,9 @@ public final class ScifFactory extends SimDriverFactory {
    * gap never reaches the window, and later copies use pages the CPU no longer maps there ({@code
    * STALE_USE}), or, after {@code mprotect(PROT_READ)}, write through a window pinned for write
    * into pages the CPU made read-only (the scenario's {@code PERMISSION} expectation: the frame is
-   * the same, so only the write shows it). Harmless in {@code fork-cow-writable}: fork copies pinned
-   * pages for the child, so a window that missed its invalidation still maps what the parent maps;
-   * after an exit, copies fail before they look a window up.
+   * the same, so only the write shows it). Harmless in {@code fork-cow-writable}: fork copies
+   * pinned pages for the child, so a window that missed its invalidation still maps what the parent
+   * maps; after an exit, copies fail before they look a window up.
    */
   public static final DeclaredRace PIN_THEN_INSERT =
       new DeclaredRace(

@@ -18,11 +18,11 @@ import java.util.Objects;
  * invalidations reach the windows.
  *
  * <p>A copy: take {@code rma_lock}, hold the address space ({@code current->mm} in the kernel,
- * where the caller is the process; {@code EFAULT} here once it is gone), look the range up on the list under {@code tc_lock}; a hit begins the
- * copy's operation there, under {@code tc_lock}, so that an invalidation either unlinked the window
- * before (a miss) or lets the copy finish on it; a miss registers a window ({@link #register}).
- * Then program the descriptors, release {@code rma_lock}, and for a synchronous copy drain the
- * channel.
+ * where the caller is the process; {@code EFAULT} here once it is gone), look the range up on the
+ * list under {@code tc_lock}; a hit begins the copy's operation there, under {@code tc_lock}, so
+ * that an invalidation either unlinked the window before (a miss) or lets the copy finish on it; a
+ * miss registers a window ({@link #register}). Then program the descriptors, release {@code
+ * rma_lock}, and for a synchronous copy drain the channel.
  *
  * <p>An invalidation unlinks the windows it hits under {@code tc_lock} and queues them for the
  * cleanup worker, which destroys each under {@code rma_lock} after draining the channel, so that

@@ -35,8 +35,7 @@ class ScifRaceReproductionTest {
 
   private static final int SHRINK_ATTEMPTS = 40;
   private static final ScifFactory SCIF = new ScifFactory();
-  private static final List<DeclaredRace> LEGACY_RACES =
-      SCIF.declaredRaces(DriverVariant.LEGACY);
+  private static final List<DeclaredRace> LEGACY_RACES = SCIF.declaredRaces(DriverVariant.LEGACY);
 
   static List<String> scenarios() {
     return ScifFactory.PIN_THEN_INSERT.scenarios();
@@ -60,7 +59,8 @@ class ScifRaceReproductionTest {
     assertThat(verdict.passed()).as(verdict.summary()).isTrue();
     assertThat(showsRace(legacy.replay(run))).as("seed %d replays to the race", seed).isTrue();
 
-    ShrunkSchedule shrunk = legacy.shrink(run, ScifRaceReproductionTest::showsRace, SHRINK_ATTEMPTS);
+    ShrunkSchedule shrunk =
+        legacy.shrink(run, ScifRaceReproductionTest::showsRace, SHRINK_ATTEMPTS);
     System.out.printf(
         "scif pin-then-insert in %s: seed %d, %d choices shrunk to %d (%d replays): %s%n  %s%n",
         name,
