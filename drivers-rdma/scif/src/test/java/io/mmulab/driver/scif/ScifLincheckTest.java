@@ -14,7 +14,10 @@ import io.mmulab.sim.driver.DriverStats;
 import io.mmulab.testkit.lincheck.ModelCheckedRuntime;
 import io.mmulab.testkit.lincheck.RacingThreads;
 import org.jetbrains.lincheck.Lincheck;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Lincheck model checking of the SCIF copy path against an invalidation, on the driver's real cache
@@ -31,6 +34,7 @@ import org.junit.jupiter.api.Test;
  * <p>Every method goes through {@code RealSyncRuntime.get()} inside the invocation (the
  * instrumentation caveat explained in core's {@code CollisionRetryLincheckTest}).
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ScifLincheckTest {
   private static final long NONE = 0;
   private static final long OLD_FRAME = 1;
@@ -154,7 +158,9 @@ class ScifLincheckTest {
     };
   }
 
+  /** First: the model-checked run goes before this class starts real threads of its own. */
   @Test
+  @Order(1)
   void legacy_migrateRacingMiss_lincheckFindsStaleCachedWindow() {
     assertThatThrownBy(
             () -> Lincheck.runConcurrentTest(RACY_INVOCATIONS, scenario(DriverVariant.LEGACY)))
@@ -173,6 +179,7 @@ class ScifLincheckTest {
    * artefact, so the model-checked run is not part of the suite.
    */
   @Test
+  @Order(2)
   void consolidated_migrateRacingMiss_onRealThreads_neverCachesTheOldFrame() {
     for (int round = 0; round < REAL_RACES; round++) {
       World w = new World(DriverVariant.CONSOLIDATED, RealSyncRuntime.get());
