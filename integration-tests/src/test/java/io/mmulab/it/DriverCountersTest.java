@@ -50,15 +50,14 @@ class DriverCountersTest {
    * the retry and radeon's callback unpins what it evicts. vhost maps whole rings: the first
    * prefetch lays the used ring over pages 0–1 and the descriptor table and avail ring over pages 2
    * and 3, so the second prefetch finds the used ring mapped already. hfi1's prefetch for reading
-   * caches SDMA nodes, which its (classic) handler unlinks and unpins at each mprotect.
-   * the retry and radeon's callback unpins what it evicts. gntdev has no retry check: its lookup
-   * and map hypercall run under the mmap lock held for write, so the operation runs before it (one
-   * invalidation) and the mapping that follows is a plain fault.
-   * the retry and radeon's callback unpins what it evicts; umem-odp holds no page after mapping.
-   * the retry and radeon's callback unpins what it evicts. scif's callback only unlinks a window:
-   * its cleanup worker unpins it when it runs, which seed 1's schedule lets it do once before the
-   * counts after the mprotects are read and once more before the last ones (beside the collision's
-   * own unpin).
+   * caches SDMA nodes, which its (classic) handler unlinks and unpins at each mprotect. the retry
+   * and radeon's callback unpins what it evicts. gntdev has no retry check: its lookup and map
+   * hypercall run under the mmap lock held for write, so the operation runs before it (one
+   * invalidation) and the mapping that follows is a plain fault. the retry and radeon's callback
+   * unpins what it evicts; umem-odp holds no page after mapping. the retry and radeon's callback
+   * unpins what it evicts. scif's callback only unlinks a window: its cleanup worker unpins it when
+   * it runs, which seed 1's schedule lets it do once before the counts after the mprotects are read
+   * and once more before the last ones (beside the collision's own unpin).
    */
   private static final Map<String, Expected> EXPECTED =
       Map.of(

@@ -72,8 +72,10 @@ public final class Scenarios {
 
   /** Name of the remap of a cached page scenario. */
   public static final String REMAP_WHILE_CACHED = "remap-while-cached";
+
   /** Name of the VMA split under a device mapping scenario. */
   public static final String VMA_SPLIT_UNDER_GRANT = "vma-split-under-grant";
+
   /** Name of the registration vs nested invalidation (huge-page split inside a zap) scenario. */
   public static final String NESTED_INVALIDATION_VS_REGISTER = "nested-invalidation-vs-register";
 
