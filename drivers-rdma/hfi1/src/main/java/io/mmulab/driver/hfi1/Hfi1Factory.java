@@ -67,7 +67,8 @@ public final class Hfi1Factory extends SimDriverFactory {
               "overlapping-invalidations",
               "oom-reap-during-fault",
               "munmap-zap-vs-fault",
-              "remap-while-cached"),
+              "remap-while-cached",
+              "nested-invalidation-vs-register"),
           Set.of(ViolationKind.STALE_USE),
           "Device: a send misses the SDMA cache and pins page P; CPU: munmap (or migration, the OOM"
               + " reaper) of P runs start to end and finds no node; device: inserts the node for"
@@ -83,7 +84,9 @@ public final class Hfi1Factory extends SimDriverFactory {
               "insert-remove-during-invalidation",
               "oom-reap-during-fault",
               "munmap-zap-vs-fault",
-              "remap-while-cached"),
+              "remap-while-cached",
+              "vma-split-under-grant",
+              "nested-invalidation-vs-register"),
           Set.of(ViolationKind.STALE_USE),
           "Device: a send holds SDMA node N for page P; CPU: munmap (or migration) of P, the"
               + " cache's invalidate skips N because it is in use; device: the send completes, and"

@@ -43,8 +43,15 @@ class Hfi1RaceReproductionTest {
         race(DriverVariant.AS_MERGED, Hfi1Factory.TID_NOTIFY_ONLY, "remap-while-cached", 1),
         race(DriverVariant.AS_MERGED, Hfi1Factory.TID_PIN_BEFORE_INSERT, OVERLAPPING, 1),
         race(DriverVariant.AS_MERGED, Hfi1Factory.SDMA_IN_USE_NODE, "munmap-vs-fault", 2),
-        race(DriverVariant.AS_MERGED, Hfi1Factory.SDMA_PIN_BEFORE_INSERT, "munmap-vs-fault", 1));
+        race(DriverVariant.AS_MERGED, Hfi1Factory.SDMA_PIN_BEFORE_INSERT, "munmap-vs-fault", 1),
+        // found when the scenarios of the other new drivers joined the library
+        race(DriverVariant.LEGACY, Hfi1Factory.SDMA_IN_USE_NODE, "vma-split-under-grant", 33),
+        race(DriverVariant.AS_MERGED, Hfi1Factory.SDMA_IN_USE_NODE, "vma-split-under-grant", 33),
+        race(DriverVariant.LEGACY, Hfi1Factory.SDMA_IN_USE_NODE, NESTED, 57),
+        race(DriverVariant.AS_MERGED, Hfi1Factory.SDMA_PIN_BEFORE_INSERT, NESTED, 71));
   }
+
+  private static final String NESTED = "nested-invalidation-vs-register";
 
   private static Arguments race(DriverVariant v, DeclaredRace race, String scenario, long seed) {
     return Arguments.of(v, race, scenario, seed);
