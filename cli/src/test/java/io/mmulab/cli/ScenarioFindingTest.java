@@ -56,7 +56,7 @@ class ScenarioFindingTest {
       };
 
   @Test
-  void locate_marksTheEntryRightBeforeTheExpectationFailed() {
+  void locate_marksTheEntryRightBeforeTheExpectationFailed_andTheTimelineShowsIt() {
     ScenarioRun run = RUNNER.run(SURPRISED, 1);
     Violation finding = run.violations().get(0);
 
@@ -68,9 +68,10 @@ class ScenarioFindingTest {
     int noted = run.firstViolationIndex();
     assertThat(entries.get(marked).thread()).isEqualTo(entries.get(noted).thread());
     assertThat(marked).isLessThan(noted);
-    assertThat(entries.subList(marked + 1, noted))
-        .as("nothing of the scenario's thread between the mark and the note")
-        .noneMatch(e -> e.thread().equals(entries.get(noted).thread()));
+    assertThat(TimelineHtml.section("replay", "t", List.of(), run.result(), finding, marked, false))
+        .as("the timeline marks it")
+        .contains("class=\"mark\"")
+        .contains(Html.esc(finding.summary()));
   }
 
   @Test

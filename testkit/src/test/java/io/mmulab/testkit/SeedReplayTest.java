@@ -77,7 +77,8 @@ class SeedReplayTest {
 
     assertThatThrownBy(() -> test.getExecutable().execute())
         .isInstanceOf(AssertionFailedError.class)
-        .hasMessageContaining(found.verdict().summary())
+        .hasMessageContaining(
+            "undeclared " + found.verdict().undeclared().get(0).kind() + " by planted-no-read-retry")
         .hasMessageContaining(
             "replay: mvn -B test -pl drivers/mine -am -Dsurefire.failIfNoSpecifiedTests=false"
                 + " -Dtest=MyTest -Dmmulab.replay=CONSOLIDATED:munmap-vs-fault:"

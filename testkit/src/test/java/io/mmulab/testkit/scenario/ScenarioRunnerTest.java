@@ -147,10 +147,12 @@ class ScenarioRunnerTest {
             ctx -> {
               Buffer buf = ctx.mapBuffer(16);
               DriverAdapter dev = ctx.adapter();
-              for (int p = 0; p < 16; p++) {
-                ctx.tryWrite(dev, buf.va(p), p);
+              for (int round = 0; round < 4; round++) {
+                for (int p = 0; p < 16; p++) {
+                  ctx.tryWrite(dev, buf.va(p), p);
+                }
               }
-              ctx.expect(ViolationKind.STALE_USE, false, "planted after %d writes", 16);
+              ctx.expect(ViolationKind.STALE_USE, false, "planted after %d writes", 64);
             });
     ScenarioRun run = LEGACY.run(late, 1);
     Violation ring = run.violations().get(0);

@@ -134,6 +134,12 @@ final class FenceDevice extends SimDriverAdapter {
    * any) on the ring.
    */
   private void bind(long start, long end, boolean write, DmaJob job) throws ErrnoException {
+    update.lock(); // a torn-down device fails before it looks at the process
+    try {
+      requireOpen(tornDown, id);
+    } finally {
+      update.unlock();
+    }
     if (!mm.mmgetNotZero()) {
       throw new ErrnoException(Errno.EFAULT, id + ": the process is gone");
     }
@@ -234,11 +240,11 @@ final class FenceDevice extends SimDriverAdapter {
     } finally {
       update.unlock();
     }
+    for (Job j : pending) {
+      j.fence().waitSignaled(); // no timeout: a job may not outlive the subscription
+    }
     sub.remove(); // no callback runs once this returns
     checker.subscriptionRemoved(id, SUB);
-    for (Job j : pending) {
-      j.fence().waitSignaled(); // no timeout: a job may not outlive the device
-    }
     engine.shutdown();
     mmu.unmapRange(0, -1);
     mmu.flushTlbAll();
