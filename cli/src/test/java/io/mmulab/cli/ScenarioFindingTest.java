@@ -84,7 +84,10 @@ class ScenarioFindingTest {
     Story s = Story.ofViolation(journaled.result().trace().entries(), finding);
 
     Story.Step last =
-        s.steps().stream().filter(st -> st.role() == Story.Role.VIOLATION).findFirst().orElseThrow();
+        s.steps().stream()
+            .filter(st -> st.role() == Story.Role.VIOLATION)
+            .findFirst()
+            .orElseThrow();
     assertThat(last.entry().label())
         .isEqualTo(ScenarioRunner.JOURNAL_VIOLATION + finding.summary());
     assertThat(last.index()).isLessThan(journaled.result().trace().size() - 1);

@@ -50,7 +50,8 @@ public final class ConformanceTests {
    */
   public static Stream<DynamicNode> forDriver(
       DriverFactory factory, ConformanceOptions options, ConformanceReport report) {
-    Class<?> caller = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE).getCallerClass();
+    Class<?> caller =
+        StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE).getCallerClass();
     return forDriver(factory, options, report, ReplayCommand.of(caller));
   }
 

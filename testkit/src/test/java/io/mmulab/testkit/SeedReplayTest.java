@@ -78,7 +78,9 @@ class SeedReplayTest {
     assertThatThrownBy(() -> test.getExecutable().execute())
         .isInstanceOf(AssertionFailedError.class)
         .hasMessageContaining(
-            "undeclared " + found.verdict().undeclared().get(0).kind() + " by planted-no-read-retry")
+            "undeclared "
+                + found.verdict().undeclared().get(0).kind()
+                + " by planted-no-read-retry")
         .hasMessageContaining(
             "replay: mvn -B test -pl drivers/mine -am -Dsurefire.failIfNoSpecifiedTests=false"
                 + " -Dtest=MyTest -Dmmulab.replay=CONSOLIDATED:munmap-vs-fault:"

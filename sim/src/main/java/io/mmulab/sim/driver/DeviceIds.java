@@ -8,13 +8,13 @@ import java.util.WeakHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Device names for the coherency checker and the trace, unique per machine: {@code radeon0},
- * {@code radeon1}, ... Numbered per machine rather than per JVM, so that a replayed run names its
- * devices, and the locks named after them, exactly as the original run did; a per-JVM counter
- * would shift every name once another run had created a device first.
+ * Device names for the coherency checker and the trace, unique per machine: {@code radeon0}, {@code
+ * radeon1}, ... Numbered per machine rather than per JVM, so that a replayed run names its devices,
+ * and the locks named after them, exactly as the original run did; a per-JVM counter would shift
+ * every name once another run had created a device first.
  *
- * <p>One counter per machine, shared by every driver: two drivers on one machine never get the
- * same name even if they chose the same prefix. Machines are held weakly.
+ * <p>One counter per machine, shared by every driver: two drivers on one machine never get the same
+ * name even if they chose the same prefix. Machines are held weakly.
  */
 public final class DeviceIds {
   private static final Map<Machine, AtomicInteger> NEXT =

@@ -194,10 +194,10 @@ public final class ScenarioRunner {
 
   /**
    * Returns {@code run} with each finding of the scenario's own expectations ({@link
-   * ScenarioContext#expect}) carrying the whole checker trace up to it, not only the checker's
-   * last events: a journaled replay of the run records every checker event. A checker violation
-   * ends its trace with the event that broke the rule; an expectation is often checked long after
-   * what broke it, so it needs the whole history.
+   * ScenarioContext#expect}) carrying the whole checker trace up to it, not only the checker's last
+   * events: a journaled replay of the run records every checker event. A checker violation ends its
+   * trace with the event that broke the rule; an expectation is often checked long after what broke
+   * it, so it needs the whole history.
    *
    * @param run a run of this runner's driver and variant
    * @return {@code run} itself if it has no such finding, else a copy with the longer traces
@@ -211,8 +211,7 @@ public final class ScenarioRunner {
         replayWithJournal(run.scenario(), r.config(), r.choiceArray()).result().trace().entries();
     List<Violation> violations = new ArrayList<>();
     for (Violation v : run.violations()) {
-      violations.add(
-          v.deviceId().equals(ScenarioContext.SCENARIO) ? wholeTrace(v, journal) : v);
+      violations.add(v.deviceId().equals(ScenarioContext.SCENARIO) ? wholeTrace(v, journal) : v);
     }
     return new ScenarioRun(
         run.scenario(),

@@ -89,9 +89,9 @@ class TutorialDocTest {
 
   /**
    * Whether {@code block}'s segments (split at elisions) occur in {@code src}, in order, each
-   * elision between two segments standing for whole members: the lines it skips close every
-   * bracket they open, and they sit directly in a type's body (or at the top of the file), never
-   * inside a method body or an expression.
+   * elision between two segments standing for whole members: the lines it skips close every bracket
+   * they open, and they sit directly in a type's body (or at the top of the file), never inside a
+   * method body or an expression.
    */
   static boolean contains(List<String> src, List<String> block) {
     List<String> s = src.stream().map(String::strip).toList();

@@ -130,8 +130,8 @@ final class FenceDevice extends SimDriverAdapter {
 
   /**
    * Job submission: fetches the pages of {@code [start, end)}, and under the update lock, if no
-   * invalidation ran since {@code readBegin}, programs the page table and puts {@code job} (if
-   * any) on the ring.
+   * invalidation ran since {@code readBegin}, programs the page table and puts {@code job} (if any)
+   * on the ring.
    */
   private void bind(long start, long end, boolean write, DmaJob job) throws ErrnoException {
     update.lock(); // a torn-down device fails before it looks at the process
@@ -188,8 +188,8 @@ final class FenceDevice extends SimDriverAdapter {
   }
 
   /**
-   * The invalidate callback: publish the new sequence, wait for every job that uses the range,
-   * then zap the range so that no later job finds the old pages; under the update lock.
+   * The invalidate callback: publish the new sequence, wait for every job that uses the range, then
+   * zap the range so that no later job finds the old pages; under the update lock.
    */
   private boolean invalidate(MmuIntervalNotifier s, MmuNotifierRange range, long curSeq) {
     stats.invalidation();
