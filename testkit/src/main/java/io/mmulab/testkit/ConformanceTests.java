@@ -33,8 +33,8 @@ import org.junit.jupiter.api.DynamicNode;
  * </ul>
  *
  * <p>Each test adds its result to a {@link ConformanceReport} and prints a line; a failure message
- * holds the seed, the properties that replay it, the violation with its trace and the shrunk
- * schedule.
+ * holds the seed, the command that replays it ({@link ReplayCommand}, {@link SeedReplay}), the
+ * violation with its trace and the shrunk schedule.
  */
 public final class ConformanceTests {
   private ConformanceTests() {}
@@ -56,7 +56,9 @@ public final class ConformanceTests {
   }
 
   /**
-   * Returns the dynamic tests of one driver, whose failures print {@code command} to replay them.
+   * Returns the dynamic tests of one driver, whose failures print {@code command} to replay them;
+   * with {@code -Dmmulab.replay} set ({@link SeedReplay}), only the replay of that seed, if the
+   * driver has that variant.
    *
    * @param factory the driver
    * @param options budgets and filters
@@ -71,6 +73,12 @@ public final class ConformanceTests {
       ReplayCommand command) {
     Objects.requireNonNull(factory, "factory is null");
     Objects.requireNonNull(command, "command is null");
+    Optional<SeedReplay> seedReplay = SeedReplay.fromSystemProperties();
+    if (seedReplay.isPresent()) { // a class of many drivers replays the seed on each that can
+      return factory.variants().contains(seedReplay.get().variant())
+          ? replay(factory, seedReplay.get(), report, command)
+          : Stream.empty();
+    }
     ConformanceRunner runner = new ConformanceRunner(options);
     List<DynamicNode> nodes = new ArrayList<>();
     nodes.add(dynamicTest("contract", () -> contract(factory)));
