@@ -76,7 +76,7 @@ public record ReplayCommand(String testClass, String module) {
 
   /**
    * Returns the module of {@code dir}: its path relative to the outermost directory at or above it
-   * holding a {@code pom.xml}, with {@code /} separators.
+   * holding a {@code pom.xml} (the root pom), with {@code /} separators.
    *
    * @param dir a directory
    * @return the module path, empty if {@code dir} is the root or holds no {@code pom.xml}
@@ -84,8 +84,10 @@ public record ReplayCommand(String testClass, String module) {
   static String moduleOf(Path dir) {
     Path abs = dir.toAbsolutePath().normalize();
     Path root = null;
-    for (Path p = abs; p != null && Files.isRegularFile(p.resolve("pom.xml")); p = p.getParent()) {
-      root = p;
+    for (Path p = abs; p != null; p = p.getParent()) {
+      if (Files.isRegularFile(p.resolve("pom.xml"))) {
+        root = p; // folders between, such as drivers-gpu, need not have one
+      }
     }
     return root == null ? "" : root.relativize(abs).toString().replace('\\', '/');
   }
