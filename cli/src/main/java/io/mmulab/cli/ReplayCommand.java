@@ -89,7 +89,7 @@ final class ReplayCommand implements Callable<Integer> {
       OutputPath.requireWritableFile(cmd, "--html", html);
     }
     ScenarioRunner runner = t.runner();
-    ScenarioRun run = runner.run(t.scenario(), seed.first());
+    ScenarioRun run = runner.withWholeCheckerTraces(runner.run(t.scenario(), seed.first()));
     Verdict verdict = Verdict.of(run, t.factory().declaredRaces(t.variant()));
     String said = run.isClean() ? "clean" : Tally.brief(verdict);
     Violation first = run.violations().isEmpty() ? null : run.violations().get(0);

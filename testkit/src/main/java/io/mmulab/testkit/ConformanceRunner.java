@@ -326,7 +326,8 @@ public final class ConformanceRunner {
   }
 
   private UndeclaredFailure undeclared(
-      ScenarioRunner runner, Verdict v, List<DeclaredRace> declared) {
+      ScenarioRunner runner, Verdict found, List<DeclaredRace> declared) {
+    Verdict v = Verdict.of(runner.withWholeCheckerTraces(found.run()), declared);
     return new UndeclaredFailure(
         v, shrink(runner, v.run(), r -> v.failsLike(Verdict.of(r, declared))));
   }

@@ -7,9 +7,16 @@ import io.mmulab.api.driver.DeclaredRace;
 import io.mmulab.api.driver.DriverFactory;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.testkit.scenario.Scenario;
+import io.mmulab.testkit.scenario.ScenarioRun;
+import io.mmulab.testkit.scenario.ScenarioRunner;
+import io.mmulab.testkit.scenario.Scenarios;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.DynamicNode;
@@ -26,14 +33,15 @@ import org.junit.jupiter.api.DynamicNode;
  * </ul>
  *
  * <p>Each test adds its result to a {@link ConformanceReport} and prints a line; a failure message
- * holds the seed, the properties that replay it, the violation with its trace and the shrunk
- * schedule.
+ * holds the seed, the command that replays it ({@link ReplayCommand}, {@link SeedReplay}), the
+ * violation with its trace and the shrunk schedule.
  */
 public final class ConformanceTests {
   private ConformanceTests() {}
 
   /**
-   * Returns the dynamic tests of one driver.
+   * Returns the dynamic tests of one driver, whose failures print the replay command of the class
+   * that calls this method.
    *
    * @param factory the driver
    * @param options budgets and filters
@@ -42,7 +50,35 @@ public final class ConformanceTests {
    */
   public static Stream<DynamicNode> forDriver(
       DriverFactory factory, ConformanceOptions options, ConformanceReport report) {
+    Class<?> caller =
+        StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE).getCallerClass();
+    return forDriver(factory, options, report, ReplayCommand.of(caller));
+  }
+
+  /**
+   * Returns the dynamic tests of one driver, whose failures print {@code command} to replay them;
+   * with {@code -Dmmulab.replay} set ({@link SeedReplay}), only the replay of that seed, if the
+   * driver has that variant.
+   *
+   * @param factory the driver
+   * @param options budgets and filters
+   * @param report where results go
+   * @param command how to rerun the test class these tests belong to
+   * @return the nodes, built lazily (nothing runs until JUnit executes a test)
+   */
+  public static Stream<DynamicNode> forDriver(
+      DriverFactory factory,
+      ConformanceOptions options,
+      ConformanceReport report,
+      ReplayCommand command) {
     Objects.requireNonNull(factory, "factory is null");
+    Objects.requireNonNull(command, "command is null");
+    Optional<SeedReplay> seedReplay = SeedReplay.fromSystemProperties();
+    if (seedReplay.isPresent()) { // a class of many drivers replays the seed on each that can
+      return factory.variants().contains(seedReplay.get().variant())
+          ? replay(factory, seedReplay.get(), report, command)
+          : Stream.empty();
+    }
     ConformanceRunner runner = new ConformanceRunner(options);
     List<DynamicNode> nodes = new ArrayList<>();
     nodes.add(dynamicTest("contract", () -> contract(factory)));
@@ -50,7 +86,7 @@ public final class ConformanceTests {
     for (DriverVariant v : variants) {
       List<DynamicNode> tests = new ArrayList<>();
       for (Scenario s : runner.scenarios()) {
-        tests.add(dynamicTest(s.name(), () -> scenario(runner, factory, v, s, report)));
+        tests.add(dynamicTest(s.name(), () -> scenario(runner, factory, v, s, report, command)));
       }
       nodes.add(dynamicContainer(v.toString(), tests));
     }
@@ -62,7 +98,7 @@ public final class ConformanceTests {
             races.add(
                 dynamicTest(
                     v + " " + r.name() + " (" + sc + ")",
-                    () -> race(runner, factory, v, r, sc, report)));
+                    () -> race(runner, factory, v, r, sc, report, command)));
           }
         }
       }
@@ -78,6 +114,82 @@ public final class ConformanceTests {
       nodes.add(dynamicContainer("stress on real threads", stress));
     }
     return nodes.stream();
+  }
+
+  /**
+   * Returns the one test of a seed replay: runs {@code replay}'s seed of its scenario on its
+   * variant once — no sweep, no shrinking, no declared-race search, no stress — prints the run
+   * whole (every violation's checker trace, the whole schedule trace), adds it to {@code report}
+   * and fails if the run fails in a way no declared race covers.
+   *
+   * @param factory the driver
+   * @param replay the run to replay
+   * @param report where the result goes
+   * @param command how to rerun the test class
+   * @return the one test
+   */
+  public static Stream<DynamicNode> replay(
+      DriverFactory factory, SeedReplay replay, ConformanceReport report, ReplayCommand command) {
+    Objects.requireNonNull(factory, "factory is null");
+    Objects.requireNonNull(replay, "replay is null");
+    return Stream.of(
+        dynamicTest(
+            replay.variant() + " " + replay.scenario() + " seed " + replay.seed(),
+            () -> replayOne(factory, replay, report, command)));
+  }
+
+  private static void replayOne(
+      DriverFactory factory, SeedReplay replay, ConformanceReport report, ReplayCommand command) {
+    if (!factory.variants().contains(replay.variant())) {
+      Assertions.fail(
+          replay.property()
+              + ": driver "
+              + factory.name()
+              + " has no variant "
+              + replay.variant()
+              + ", only "
+              + factory.variants());
+    }
+    long t0 = System.nanoTime();
+    ScenarioRunner runner = new ScenarioRunner(factory, replay.variant());
+    List<DeclaredRace> declared = factory.declaredRaces(replay.variant());
+    ScenarioRun run =
+        runner.withWholeCheckerTraces(
+            runner.run(Scenarios.byName(replay.scenario()), replay.seed()));
+    Verdict v = Verdict.of(run, declared);
+    Map<String, Long> races = new LinkedHashMap<>();
+    v.races().keySet().forEach(r -> races.put(r.name(), replay.seed()));
+    ScenarioResult r =
+        report.add(
+            new ScenarioResult(
+                factory.name(),
+                replay.variant(),
+                replay.scenario(),
+                replay.seed(),
+                1,
+                run.isClean() ? 1 : 0,
+                races,
+                v.passed()
+                    ? Optional.empty()
+                    : Optional.of(new UndeclaredFailure(v, Optional.empty())),
+                run.deviceCalls(),
+                Duration.ofNanos(System.nanoTime() - t0)));
+    System.out.println(r.summary());
+    System.out.println(run.describe(run.result().trace().size()));
+    r.failure()
+        .ifPresent(
+            f ->
+                Assertions.fail(
+                    "replay "
+                        + factory.name()
+                        + "/"
+                        + replay.variant()
+                        + " on "
+                        + replay.scenario()
+                        + ": "
+                        + f.verdict().summary()
+                        + "\nreplay: "
+                        + command.line(replay.property())));
   }
 
   private static void contract(DriverFactory factory) {
@@ -96,7 +208,8 @@ public final class ConformanceTests {
       DriverFactory factory,
       DriverVariant variant,
       Scenario scenario,
-      ConformanceReport report) {
+      ConformanceReport report,
+      ReplayCommand command) {
     ScenarioResult r = report.add(runner.run(factory, variant, scenario));
     System.out.println(r.summary());
     r.failure()
@@ -109,7 +222,7 @@ public final class ConformanceTests {
                         + " on "
                         + scenario.name()
                         + ": "
-                        + f.message()));
+                        + f.message(command)));
   }
 
   private static void race(
@@ -118,9 +231,16 @@ public final class ConformanceTests {
       DriverVariant variant,
       DeclaredRace race,
       String scenario,
-      ConformanceReport report) {
+      ConformanceReport report,
+      ReplayCommand command) {
     RaceResult r = report.add(runner.findRace(factory, variant, race, scenario));
     System.out.println(r.message());
+    r.foundAtSeed()
+        .ifPresent(
+            seed ->
+                System.out.println(
+                    "  replay: "
+                        + command.line(new SeedReplay(variant, scenario, seed).property())));
     r.shrunk().ifPresent(s -> System.out.println("  " + s.describe()));
     if (!r.found()) {
       Assertions.fail(r.message() + "\n  " + race.description());
@@ -138,7 +258,7 @@ public final class ConformanceTests {
                         + "/"
                         + variant
                         + ": "
-                        + f.message()));
+                        + f.message(command)));
   }
 
   private static void stress(

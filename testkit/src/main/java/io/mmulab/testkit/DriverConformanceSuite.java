@@ -27,10 +27,15 @@ import org.junit.jupiter.api.TestInstance;
  * short real-thread stress run per variant closes it. See {@link ConformanceOptions} for every
  * property, and {@link ConformanceTests} for the tests it generates.
  *
- * <p>An undeclared failure reports its seed, the properties that replay it ({@code -Dmmulab.seed=S
- * -Dmmulab.seeds=1 -Dmmulab.scenario=… -Dmmulab.variant=…}), the violation with the checker's
- * trace, the tail of the schedule and the schedule shrunk to the preemptions the failure needs. The
- * results are collected in {@link #report()} and printed after the last test.
+ * <p>An undeclared failure reports its seed, the command that replays it ({@code mvn -B test -pl
+ * <module> -am … -Dtest=<this class> -Dmmulab.replay=<variant>:<scenario>:<seed>}, see {@link
+ * ReplayCommand}), the violation with the checker's trace, the schedule around it and the schedule
+ * shrunk to the preemptions the failure needs. The results are collected in {@link #report()} and
+ * printed after the last test.
+ *
+ * <p>With {@code -Dmmulab.replay=<variant>:<scenario>:<seed>} ({@link SeedReplay}) the suite runs
+ * that one run only — no sweep, no shrinking, no declared-race search, no stress — and prints it
+ * whole.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class DriverConformanceSuite {
@@ -71,7 +76,10 @@ public abstract class DriverConformanceSuite {
    */
   @TestFactory
   Stream<DynamicNode> conformance() {
-    return ConformanceTests.forDriver(factory(), options(), report);
+    ReplayCommand command = ReplayCommand.of(getClass());
+    return SeedReplay.fromSystemProperties()
+        .map(r -> ConformanceTests.replay(factory(), r, report, command))
+        .orElseGet(() -> ConformanceTests.forDriver(factory(), options(), report, command));
   }
 
   /** Prints the report. */

@@ -1,5 +1,6 @@
 package io.mmulab.testkit;
 
+import io.mmulab.testkit.scenario.ScenarioRun;
 import io.mmulab.testkit.scenario.ShrunkSchedule;
 import java.util.Objects;
 import java.util.Optional;
@@ -30,21 +31,37 @@ public record UndeclaredFailure(Verdict verdict, Optional<ShrunkSchedule> shrunk
   }
 
   /**
-   * Describes the failure for a test report: what failed, the replay command, the violation with
-   * its checker trace, the tail of the schedule, and the shrunk schedule.
+   * Describes the failure for a test report, with the replay command of the JUnit test class on the
+   * calling thread's stack ({@link ReplayCommand#here()}).
    *
    * @return multi-line text
+   * @see #message(ReplayCommand)
    */
   public String message() {
+    return message(ReplayCommand.here());
+  }
+
+  /**
+   * Describes the failure for a test report: what failed, the commands that replay it (the seed
+   * alone, and the sweep of that seed with shrinking), the violation with its checker trace, the
+   * schedule around it, and the shrunk schedule.
+   *
+   * @param command how to rerun the test class that found it
+   * @return multi-line text
+   */
+  public String message(ReplayCommand command) {
+    ScenarioRun run = verdict.run();
     StringBuilder sb = new StringBuilder();
     sb.append("undeclared failure at seed ")
         .append(seed())
         .append(": ")
         .append(verdict.summary())
-        .append("\nreplay: mvn test -Dtest=<the conformance test> ")
-        .append(verdict.run().replayProperties())
-        .append("\n\n")
-        .append(verdict.run().describe(TRACE_TAIL));
+        .append("\nreplay: ")
+        .append(command.line(SeedReplay.of(run).property()))
+        .append("\n  (that seed alone; ")
+        .append(run.replayProperties())
+        .append(" instead reruns it as a sweep, shrinking included)\n\n")
+        .append(run.describe(TRACE_TAIL));
     shrunk.ifPresent(
         s ->
             sb.append('\n')

@@ -88,7 +88,11 @@ class ConformanceRunnerTest {
         .contains("undeclared failure at seed " + f.seed() + ": undeclared ")
         .contains("STALE_USE by planted-no-read-retry")
         .contains(
-            "replay: mvn test -Dtest=<the conformance test> -Dmmulab.seed="
+            "replay: mvn -B test -pl testkit -am -Dsurefire.failIfNoSpecifiedTests=false"
+                + " -Dtest=ConformanceRunnerTest -Dmmulab.replay=CONSOLIDATED:munmap-vs-fault:"
+                + f.seed())
+        .contains(
+            "-Dmmulab.seed="
                 + f.seed()
                 + " -Dmmulab.seeds=1 -Dmmulab.scenario=munmap-vs-fault"
                 + " -Dmmulab.variant=CONSOLIDATED")

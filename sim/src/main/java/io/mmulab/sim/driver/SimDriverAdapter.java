@@ -12,8 +12,8 @@ import java.util.Objects;
 /**
  * What the adapters of the simulated drivers share: the driver's name, {@link #counters()} from its
  * {@link DriverStats}, the argument checks of the SPI's verbs, the torn-down check and the two
- * kinds of {@link JobFence} a simulated driver returns (a job that already ran, a {@link
- * DmaFence}).
+ * kinds of {@link JobFence} a simulated driver returns (a job that already ran: {@link
+ * SignaledFence}; a {@link DmaFence}).
  */
 public abstract class SimDriverAdapter implements DriverAdapter {
   private final String driver;
@@ -124,7 +124,7 @@ public abstract class SimDriverAdapter implements DriverAdapter {
    * @return the fence
    */
   protected static JobFence completed(ErrnoException error) {
-    return error == null ? CompletedFence.SUCCESS : new CompletedFence(error);
+    return SignaledFence.of(error);
   }
 
   /**
@@ -135,20 +135,6 @@ public abstract class SimDriverAdapter implements DriverAdapter {
    */
   protected static JobFence fence(DmaFence fence) {
     return new DmaJobFence(Objects.requireNonNull(fence, "fence is null"));
-  }
-
-  private record CompletedFence(ErrnoException error) implements JobFence {
-    static final CompletedFence SUCCESS = new CompletedFence(null);
-
-    @Override
-    public boolean isSignaled() {
-      return true;
-    }
-
-    @Override
-    public boolean waitTimeout(long timeoutNanos) {
-      return true;
-    }
   }
 
   private record DmaJobFence(DmaFence fence) implements JobFence {

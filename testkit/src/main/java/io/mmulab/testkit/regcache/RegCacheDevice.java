@@ -13,6 +13,7 @@ import io.mmulab.api.sync.Mutex;
 import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.dev.DeviceMmu;
 import io.mmulab.sim.dev.IommuDomain;
+import io.mmulab.sim.driver.DeviceIds;
 import io.mmulab.sim.driver.DriverStats;
 import io.mmulab.sim.driver.SimDriverAdapter;
 import io.mmulab.sim.mem.PhysicalMemory;
@@ -56,7 +57,6 @@ final class RegCacheDevice extends SimDriverAdapter {
 
   private static final long PAGE = AddressSpace.PAGE_SIZE;
   private static final int MAX_ROUNDS = 16;
-  private static final AtomicInteger IDS = new AtomicInteger();
 
   private final DriverVariant variant;
   private final Flaw flaw;
@@ -84,7 +84,7 @@ final class RegCacheDevice extends SimDriverAdapter {
     super(RegCacheDriver.NAME);
     this.variant = variant;
     this.flaw = flaw;
-    this.id = RegCacheDriver.NAME + IDS.incrementAndGet();
+    this.id = DeviceIds.next(sim, RegCacheDriver.NAME); // a replay names it the same
     this.mm = process.addressSpace();
     this.memory = sim.memory();
     this.checker = sim.checker();

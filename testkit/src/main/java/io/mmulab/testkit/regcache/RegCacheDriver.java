@@ -29,8 +29,8 @@ public final class RegCacheDriver extends SimDriverFactory {
    * The legacy variant's race: the page is pinned before the entry's notifier is inserted, and
    * nothing checks in between, so an invalidation in that gap is never seen and the entry caches a
    * frame the CPU no longer maps at its address. Seen in every scenario whose invalidations move or
-   * drop pages under a device that keeps registering (first seeds 2, 3, 33 and 13; the mprotect and
-   * fork scenarios keep the frame, so the stale entry there is harmless).
+   * drop pages under a device that keeps registering (first seeds 3, 3, 33, 13 and 9; the mprotect
+   * and fork scenarios keep the frame, so the stale entry there is harmless).
    */
   public static final DeclaredRace PIN_BEFORE_INSERT =
       new DeclaredRace(

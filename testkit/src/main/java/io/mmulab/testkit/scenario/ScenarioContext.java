@@ -499,6 +499,8 @@ public final class ScenarioContext {
               checker().trace());
       findings.add(finding);
       runtime.note(VIOLATION_NOTE + finding.summary());
+      // in a journaled replay, where the checker's own violations are too
+      runtime.journal(() -> ScenarioRunner.JOURNAL_VIOLATION + finding.summary());
     }
   }
 

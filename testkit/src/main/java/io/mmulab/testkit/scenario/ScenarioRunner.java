@@ -15,6 +15,7 @@ import io.mmulab.sim.sched.SchedulerConfig;
 import io.mmulab.sim.sched.Shrinker;
 import io.mmulab.sim.sched.Simulation;
 import io.mmulab.sim.sched.ThreadKind;
+import io.mmulab.sim.sched.TraceEntry;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -189,6 +190,53 @@ public final class ScenarioRunner {
   public ScenarioRun replayWithJournal(Scenario scenario, SchedulerConfig config, int[] choices) {
     Program p = new Program(scenario, true);
     return p.toRun(Simulation.replay(config, choices, p));
+  }
+
+  /**
+   * Returns {@code run} with each finding of the scenario's own expectations ({@link
+   * ScenarioContext#expect}) carrying the whole checker trace up to it, not only the checker's last
+   * events: a journaled replay of the run records every checker event. A checker violation ends its
+   * trace with the event that broke the rule; an expectation is often checked long after what broke
+   * it, so it needs the whole history.
+   *
+   * @param run a run of this runner's driver and variant
+   * @return {@code run} itself if it has no such finding, else a copy with the longer traces
+   */
+  public ScenarioRun withWholeCheckerTraces(ScenarioRun run) {
+    if (run.violations().stream().noneMatch(v -> v.deviceId().equals(ScenarioContext.SCENARIO))) {
+      return run;
+    }
+    RunResult r = run.result();
+    List<TraceEntry> journal =
+        replayWithJournal(run.scenario(), r.config(), r.choiceArray()).result().trace().entries();
+    List<Violation> violations = new ArrayList<>();
+    for (Violation v : run.violations()) {
+      violations.add(v.deviceId().equals(ScenarioContext.SCENARIO) ? wholeTrace(v, journal) : v);
+    }
+    return new ScenarioRun(
+        run.scenario(),
+        run.driver(),
+        run.variant(),
+        r,
+        violations,
+        run.violationCount(),
+        run.warnings(),
+        run.deviceCalls());
+  }
+
+  /** {@code v} with the checker events journaled before it, or {@code v} if it is not there. */
+  private static Violation wholeTrace(Violation v, List<TraceEntry> journal) {
+    String mark = JOURNAL_VIOLATION + v.summary();
+    List<String> events = new ArrayList<>();
+    for (TraceEntry e : journal) {
+      if (e.label().equals(mark)) {
+        return new Violation(v.kind(), v.deviceId(), v.mm(), v.va(), v.pfn(), v.message(), events);
+      }
+      if (e.label().startsWith(JOURNAL_CHECKER)) {
+        events.add(e.label().substring("checker ".length()));
+      }
+    }
+    return v;
   }
 
   /**

@@ -11,7 +11,9 @@ import io.mmulab.api.driver.Machine;
 import io.mmulab.api.driver.UserProcess;
 import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.dev.DeviceMmu;
+import io.mmulab.sim.driver.DeviceIds;
 import io.mmulab.sim.driver.DriverStats;
+import io.mmulab.sim.driver.SignaledFence;
 import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -108,7 +110,7 @@ abstract class TutorialMirror implements DriverAdapter {
       }
       return SignaledFence.OK;
     } catch (ErrnoException e) {
-      return new SignaledFence(e);
+      return SignaledFence.of(e);
     }
   }
 

@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mmulab.api.Errno;
 import io.mmulab.api.ErrnoException;
+import io.mmulab.api.driver.DriverAdapter;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.ViolationKind;
+import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.check.Violation;
 import io.mmulab.sim.sched.Outcome;
 import io.mmulab.testkit.tutorial.TutorialDriver;
@@ -136,6 +138,39 @@ class ScenarioRunnerTest {
     assertThatThrownBy(() -> new ScenarioRunner(new TutorialDriver(), DriverVariant.AS_MERGED))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("tutorial has no AS_MERGED variant");
+  }
+
+  @Test
+  void withWholeCheckerTraces_givesAnExpectationFinding_theWholeCheckerHistory() throws Exception {
+    Scenario late =
+        new TestScenario(
+            ctx -> {
+              Buffer buf = ctx.mapBuffer(16);
+              DriverAdapter dev = ctx.adapter();
+              for (int round = 0; round < 4; round++) {
+                for (int p = 0; p < 16; p++) {
+                  ctx.tryWrite(dev, buf.va(p), p);
+                }
+              }
+              ctx.expect(ViolationKind.STALE_USE, false, "planted after %d writes", 64);
+            });
+    ScenarioRun run = LEGACY.run(late, 1);
+    Violation ring = run.violations().get(0);
+
+    ScenarioRun whole = LEGACY.withWholeCheckerTraces(run);
+    Violation full = whole.violations().get(0);
+
+    assertThat(ring.deviceId()).isEqualTo(ScenarioContext.SCENARIO);
+    assertThat(ring.trace()).hasSize(CoherencyChecker.DEFAULT_TRACE_LENGTH);
+    assertThat(full.summary()).isEqualTo(ring.summary());
+    assertThat(full.trace())
+        .hasSizeGreaterThan(ring.trace().size())
+        .endsWith(ring.trace().toArray(String[]::new));
+    assertThat(full.trace().get(0)).startsWith("#1 ");
+    assertThat(whole.result()).isSameAs(run.result());
+    assertThat(LEGACY.withWholeCheckerTraces(LEGACY.run(OVERLAPPING, 1)).violations())
+        .as("checker violations keep their trace")
+        .isEqualTo(LEGACY.run(OVERLAPPING, 1).violations());
   }
 
   private static ScenarioRun firstFailing() {

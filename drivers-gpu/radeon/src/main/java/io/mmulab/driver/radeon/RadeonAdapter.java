@@ -11,6 +11,7 @@ import io.mmulab.api.driver.UserProcess;
 import io.mmulab.api.sync.Mutex;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.dev.DmaFence;
+import io.mmulab.sim.driver.DeviceIds;
 import io.mmulab.sim.driver.DriverStats;
 import io.mmulab.sim.driver.SimDriverAdapter;
 import io.mmulab.sim.gpu.GpuBo;
@@ -66,7 +67,7 @@ final class RadeonAdapter extends SimDriverAdapter {
   RadeonAdapter(DriverVariant variant, UserProcess process, Machine machine) throws ErrnoException {
     super(RadeonFactory.NAME);
     SimMachine sim = SimMachine.of(machine);
-    this.gpuName = RadeonDeviceIds.next(sim);
+    this.gpuName = DeviceIds.next(sim, RadeonFactory.NAME);
     this.rt = sim.runtime();
     SimProcess simProcess = SimProcess.of(process);
     this.mm = process.addressSpace();
