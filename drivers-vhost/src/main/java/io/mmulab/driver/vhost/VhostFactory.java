@@ -7,15 +7,13 @@ import io.mmulab.api.driver.DriverAdapter;
 import io.mmulab.api.driver.DriverFamily;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.ViolationKind;
+import io.mmulab.sim.driver.DeviceIds;
 import io.mmulab.sim.driver.SimDriverFactory;
 import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.WeakHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The vhost metadata acceleration (5.3-rc1, reverted before 5.3): {@link DriverVariant#LEGACY}
@@ -55,9 +53,6 @@ public final class VhostFactory extends SimDriverFactory {
               + " longer maps (STALE_USE), freed or reused when nothing else held it"
               + " (USE_AFTER_FREE), or written through a map the CPU made read-only (PERMISSION).");
 
-  private static final Map<Object, AtomicInteger> IDS =
-      Collections.synchronizedMap(new WeakHashMap<>());
-
   /** Describes the driver. */
   public VhostFactory() {
     super(
@@ -74,8 +69,6 @@ public final class VhostFactory extends SimDriverFactory {
   @Override
   protected DriverAdapter open(DriverVariant variant, SimProcess process, SimMachine machine)
       throws ErrnoException {
-    // Numbered per machine, so that a replayed run names its devices (and locks) as the original.
-    int n = IDS.computeIfAbsent(machine, m -> new AtomicInteger()).getAndIncrement();
-    return new VhostAdapter(variant, NAME + n, process, machine);
+    return new VhostAdapter(variant, DeviceIds.next(machine, NAME), process, machine);
   }
 }

@@ -3,14 +3,12 @@ package io.mmulab.sim.scif;
 import io.mmulab.api.driver.CoherencyModel;
 import io.mmulab.api.sync.SpinLock;
 import io.mmulab.sim.check.CoherencyChecker;
+import io.mmulab.sim.driver.DeviceIds;
 import io.mmulab.sim.mem.PhysicalMemory;
 import io.mmulab.sim.mm.SimMachine;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.WeakHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One endpoint's view of a SCIF card: a {@link ScifDmaChannel}, the {@link ScifPeerWindow} its
@@ -34,9 +32,6 @@ public final class SimScif {
 
   /** Channel queue depth used by {@link #SimScif(SimMachine)}, in descriptors. */
   public static final int DEFAULT_CHANNEL_DEPTH = 16;
-
-  private static final Map<SimMachine, AtomicInteger> NUMBERS =
-      Collections.synchronizedMap(new WeakHashMap<>());
 
   private final PhysicalMemory memory;
   private final CoherencyChecker checker;
@@ -66,8 +61,7 @@ public final class SimScif {
     Objects.requireNonNull(machine, "machine is null");
     this.memory = machine.memory();
     this.checker = machine.checker();
-    this.deviceId =
-        "scif" + NUMBERS.computeIfAbsent(machine, m -> new AtomicInteger()).getAndIncrement();
+    this.deviceId = DeviceIds.next(machine, "scif");
     checker.declareDevice(deviceId, CoherencyModel.REGISTRATION_CACHE);
     this.peer = new ScifPeerWindow(peerWords);
     this.channel =

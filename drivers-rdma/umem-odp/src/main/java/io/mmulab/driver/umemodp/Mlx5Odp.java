@@ -10,6 +10,7 @@ import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.sync.Mutex;
 import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
+import io.mmulab.sim.driver.DeviceIds;
 import io.mmulab.sim.driver.DriverStats;
 import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
@@ -19,12 +20,9 @@ import io.mmulab.sim.nic.NicMr;
 import io.mmulab.sim.nic.NicPageFault;
 import io.mmulab.sim.nic.SimNic;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.WeakHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One mlx5 device context bound to one process (kernel {@code mlx5_ib_dev} with the process's
@@ -42,9 +40,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class Mlx5Odp implements UmemOdpContext {
   /** The span of an explicit region registered on demand (the adapter's policy), and of a child. */
   static final long SPAN = 2L << 20;
-
-  private static final Map<SimMachine, AtomicInteger> NICS =
-      Collections.synchronizedMap(new WeakHashMap<>());
 
   private final DriverVariant variant;
   private final AddressSpace mm;
@@ -64,8 +59,7 @@ final class Mlx5Odp implements UmemOdpContext {
     this.variant = variant;
     this.mm = process.addressSpace();
     this.machine = machine;
-    int n = NICS.computeIfAbsent(machine, m -> new AtomicInteger()).getAndIncrement();
-    this.nic = new SimNic(machine, "mlx5_" + n);
+    this.nic = new SimNic(machine, DeviceIds.next(machine, "mlx5_"));
     SyncRuntime rt = machine.runtime();
     this.liveness = new UmemOdpLiveness(rt);
     this.regMutex = rt.newMutex(nic.name() + ".reg_mutex");
