@@ -31,7 +31,8 @@ class ScifRaceReproductionTest {
           "mprotect-during-write-fault", 3L,
           "migrate-during-dma", 4L,
           "oom-reap-during-fault", 2L,
-          "munmap-zap-vs-fault", 27L);
+          "munmap-zap-vs-fault", 27L,
+          "remap-while-cached", 1L);
 
   private static final int SHRINK_ATTEMPTS = 40;
   private static final ScifFactory SCIF = new ScifFactory();
