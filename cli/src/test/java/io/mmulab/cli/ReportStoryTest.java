@@ -83,7 +83,8 @@ class ReportStoryTest {
       assertThat(story.find()).as(race + ": the fixed variant beside it").isTrue();
       assertThat(body)
           .contains("<figure class=\"side fixed\"><figcaption>consolidated, the same ")
-          .containsPattern("shrunk schedule: \\d+ preemptions and \\d+ scheduling points, from")
+          .containsPattern(
+              "shrunk schedule: \\d+ preemptions and \\d+ scheduling points, from|schedule as found")
           .contains("<details class=\"trace\" data-gz=\"");
     }
     assertThat(drawn).as("one story per declared race").isEqualTo(expected.keySet());
