@@ -8,6 +8,7 @@ import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.JobFence;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.check.CoherencyChecker;
+import io.mmulab.sim.driver.DeviceIds;
 import io.mmulab.sim.driver.DriverStats;
 import io.mmulab.sim.driver.SimDriverAdapter;
 import io.mmulab.sim.hfi.PacketArrival;
@@ -19,7 +20,6 @@ import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One open of {@code /dev/hfi1_N} by a process, with PSM on top: the device's writes to user memory
@@ -37,7 +37,6 @@ final class Hfi1Adapter extends SimDriverAdapter {
   static final int TIDS = 256;
 
   private static final long PAGE = AddressSpace.PAGE_SIZE;
-  private static final AtomicInteger IDS = new AtomicInteger();
 
   private final DriverVariant variant;
   private final DriverStats stats = new DriverStats();
@@ -55,7 +54,7 @@ final class Hfi1Adapter extends SimDriverAdapter {
       throws ErrnoException {
     super(Hfi1Factory.NAME);
     this.variant = variant;
-    this.id = Hfi1Factory.NAME + "-" + IDS.incrementAndGet();
+    this.id = DeviceIds.next(sim, Hfi1Factory.NAME + "-");
     this.checker = sim.checker();
     SyncRuntime rt = sim.runtime();
     this.runtime = rt;
