@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * The scenario library: the eleven programs every driver runs, by name. Names are what {@link
+ * The scenario library: the thirteen programs every driver runs, by name. Names are what {@link
  * io.mmulab.api.driver.DeclaredRace#scenario()} refers to.
  *
  * <table>
