@@ -4,6 +4,7 @@ import io.mmulab.api.AddressSpace;
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.CoherencyModel;
 import io.mmulab.api.hmm.HmmRange;
+import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.mem.PhysicalMemory;
 import io.mmulab.sim.mm.PteView;
@@ -20,6 +21,7 @@ final class VhostSimHw implements VhostHw {
   private final String mmName;
   private final PhysicalMemory memory;
   private final CoherencyChecker checker;
+  private final SyncRuntime runtime;
 
   VhostSimHw(String id, SimProcess process, SimMachine machine) {
     this.id = id;
@@ -28,6 +30,7 @@ final class VhostSimHw implements VhostHw {
     this.mmName = mm.name();
     this.memory = machine.memory();
     this.checker = machine.checker();
+    this.runtime = machine.runtime();
     checker.declareDevice(id, CoherencyModel.SHADOW_PTE);
   }
 
@@ -35,10 +38,11 @@ final class VhostSimHw implements VhostHw {
   public long getPageFast(long va, boolean write) {
     PteView p = process.pte(va);
     boolean usable = p.type() == PteView.Type.PRESENT || (p.type() == PteView.Type.ZERO && !write);
-    if (!usable || (write && !p.writable()) || !memory.tryGet(p.pfn())) {
-      return -1;
-    }
-    return p.pfn();
+    long pfn = usable && (!write || p.writable()) && memory.tryGet(p.pfn()) ? p.pfn() : -1;
+    runtime.journal(
+        () ->
+            "gup-fast lookup 0x" + Long.toHexString(va) + (pfn < 0 ? ": none" : " -> pfn " + pfn));
+    return pfn;
   }
 
   @Override
