@@ -22,6 +22,8 @@ import io.mmulab.testkit.lincheck.ModelCheckedRuntime;
 import io.mmulab.testkit.lincheck.RacingThreads;
 import org.jetbrains.lincheck.Lincheck;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledForJreRange;
+import org.junit.jupiter.api.condition.JRE;
 
 /**
  * Lincheck model checking of the legacy worker's used-ring write against a migration of the used
@@ -181,6 +183,11 @@ class VhostLincheckTest {
   }
 
   @Test
+  @EnabledForJreRange(
+      max = JRE.JAVA_21,
+      disabledReason =
+          "Lincheck 3.7's model checker does not reach this interleaving on JDK 22+ (clean in 1,000"
+              + " invocations on JDK 25); the race's pinned reproductions run on every JDK")
   void legacy_usedRingWriteRacingMigration_lincheckFindsWriteAfterFree() {
     Throwable found = null;
     try {
