@@ -6,6 +6,7 @@ import io.mmulab.api.MmuNotifierFactory;
 import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.sync.RwSemaphore;
 import io.mmulab.api.sync.SyncRuntime;
+import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -138,15 +139,21 @@ final class UmemOdpPerMm implements MmuNotifier {
   }
 
   private static final class Factory implements MmuNotifierFactory<UmemOdpPerMm> {
-    private final SyncRuntime runtime;
+    // Weak: FACTORIES holds this factory strongly as the value of its runtime's weak key, so a
+    // strong reference back would keep every finished run's runtime (and its machine) alive.
+    private final WeakReference<SyncRuntime> runtime;
 
     Factory(SyncRuntime runtime) {
-      this.runtime = runtime;
+      this.runtime = new WeakReference<>(runtime);
     }
 
     @Override
     public UmemOdpPerMm allocNotifier(AddressSpace mm) {
-      return new UmemOdpPerMm(mm, runtime.newRwSemaphore(mm.name() + ".umem_rwsem"));
+      SyncRuntime rt = runtime.get();
+      if (rt == null) {
+        throw new IllegalStateException("the runtime of " + mm.name() + " is gone");
+      }
+      return new UmemOdpPerMm(mm, rt.newRwSemaphore(mm.name() + ".umem_rwsem"));
     }
 
     @Override
