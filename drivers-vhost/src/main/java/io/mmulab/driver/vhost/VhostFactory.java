@@ -44,7 +44,10 @@ public final class VhostFactory extends SimDriverFactory {
               "exit-during-dma",
               "insert-remove-during-invalidation",
               "fence-never-signals",
-              "munmap-zap-vs-fault"),
+              "munmap-zap-vs-fault",
+              "remap-while-cached",
+              "vma-split-under-grant",
+              "nested-invalidation-vs-register"),
           Set.of(ViolationKind.USE_AFTER_FREE, ViolationKind.STALE_USE, ViolationKind.PERMISSION),
           "Worker: loads the ring's published map; its ref bump is not yet visible. CPU: munmap"
               + " starts its invalidation; the callback unpublishes the map, reads ref even, does"

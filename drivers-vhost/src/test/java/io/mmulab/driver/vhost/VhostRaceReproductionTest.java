@@ -77,7 +77,10 @@ class VhostRaceReproductionTest {
     "exit-during-dma, 10",
     "insert-remove-during-invalidation, 184",
     "fence-never-signals, 27",
-    "munmap-zap-vs-fault, 11"
+    "munmap-zap-vs-fault, 11",
+    "remap-while-cached, 114",
+    "vma-split-under-grant, 302",
+    "nested-invalidation-vs-register, 847"
   })
   void readerBeforeUnpublish_firstFailingSeed_shrunk_cleanOnConsolidated(
       String scenario, long seed) {

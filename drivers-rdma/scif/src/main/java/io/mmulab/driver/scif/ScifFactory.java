@@ -43,7 +43,8 @@ public final class ScifFactory extends SimDriverFactory {
               "migrate-during-dma",
               "oom-reap-during-fault",
               "munmap-zap-vs-fault",
-              "remap-while-cached"),
+              "remap-while-cached",
+              "fork-cow-writable"),
           Set.of(ViolationKind.STALE_USE, ViolationKind.PERMISSION),
           "Card copy: a cache miss drops tc_lock and pins page P (GUP); CPU: munmap, migrate,"
               + " MADV_DONTNEED or the OOM reaper starts its invalidation, the callback walks the"

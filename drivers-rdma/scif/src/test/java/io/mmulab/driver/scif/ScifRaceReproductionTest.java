@@ -32,7 +32,8 @@ class ScifRaceReproductionTest {
           "migrate-during-dma", 4L,
           "oom-reap-during-fault", 2L,
           "munmap-zap-vs-fault", 27L,
-          "remap-while-cached", 1L);
+          "remap-while-cached", 1L,
+          "fork-cow-writable", 879L);
 
   private static final int SHRINK_ATTEMPTS = 40;
   private static final ScifFactory SCIF = new ScifFactory();
