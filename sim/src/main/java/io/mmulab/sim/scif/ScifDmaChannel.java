@@ -20,7 +20,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <ul>
  *   <li>{@link #copy} queues the descriptors of one copy (waiting for space, so never under a spin
  *       lock) and returns the cookie of the last one; its optional <em>completion interrupt</em>
- *       runs in the engine thread once that descriptor is done (the kernel's DMA callback).
+ *       runs in the engine thread once that descriptor is done (the kernel's DMA callback); as in
+ *       the kernel the cookie completes first, so {@link #waitFor} may return before it ran.
  *   <li>{@link #mark} is the cookie of the last descriptor queued (a fence); {@link #waitFor} waits
  *       until a cookie completed; {@link #drain} waits for everything queued before the call (the
  *       kernel's interrupt descriptor with the fence flag, then a wait for its completion).
