@@ -53,6 +53,12 @@ public final class Main implements Runnable {
   /** Exit code: bad arguments. */
   static final int EXIT_USAGE = 2;
 
+  /** Exit code: a command failed on an unexpected exception (a bug, often in a driver plugin). */
+  static final int EXIT_INTERNAL = 3;
+
+  /** Set to 1 in the environment, it makes an internal error print its whole stack trace. */
+  static final String STACKTRACE_ENV = "MMULAB_STACKTRACE";
+
   @Spec private CommandSpec spec;
 
   @Option(
@@ -133,6 +139,8 @@ public final class Main implements Runnable {
     cmd.setErr(err);
     cmd.setColorScheme(Help.defaultColorScheme(terminal ? Help.Ansi.AUTO : Help.Ansi.OFF));
     cmd.setParameterExceptionHandler(Main::oneLine);
+    cmd.setExecutionExceptionHandler(
+        (e, failed, parsed) -> internalError(err, failed, e, "1".equals(env.get(STACKTRACE_ENV))));
     cmd.setExecutionStrategy(
         parsed -> {
           List<Path> paths = new ArrayList<>(Plugins.defaults(env, cliJar));
@@ -202,6 +210,27 @@ public final class Main implements Runnable {
     err.println("mmulab: " + message.strip() + " (see: mmulab " + path(cmd) + "--help)");
     err.flush();
     return EXIT_USAGE;
+  }
+
+  /**
+   * Reports an unexpected exception in one line: the command, the exception and where it was
+   * thrown; the whole trace only when asked for through {@link #STACKTRACE_ENV}.
+   */
+  private static int internalError(
+      PrintWriter err, CommandLine failed, Exception e, boolean wholeTrace) {
+    StackTraceElement[] frames = e.getStackTrace();
+    err.println(
+        "mmulab "
+            + path(failed)
+            + "failed: internal error: "
+            + e
+            + (frames.length > 0 ? " at " + frames[0] : "")
+            + (wholeTrace ? "" : " (" + STACKTRACE_ENV + "=1 prints the whole stack trace)"));
+    if (wholeTrace) {
+      e.printStackTrace(err);
+    }
+    err.flush();
+    return EXIT_INTERNAL;
   }
 
   private static int unusablePlugin(PrintWriter err, Plugins.PluginException e) {

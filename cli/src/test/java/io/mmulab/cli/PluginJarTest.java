@@ -41,7 +41,10 @@ class PluginJarTest {
   @BeforeAll
   static void buildPlugin() throws Exception {
     plugin = dir.resolve("plugged-mirror.jar");
-    Path classes = compile(dir.resolve("classes"), Map.of("plugged/PluggedPlugin.java", source()));
+    Path classes =
+        compile(
+            dir.resolve("classes"),
+            Map.of("plugged/PluggedPlugin.java", source("plugged", "return List.of();")));
     jar(plugin, classes, "plugged.PluggedPlugin\n");
   }
 
@@ -189,6 +192,35 @@ class PluginJarTest {
         run(Map.of(), "--plugins", missing.toString(), "drivers"), missing, "no such jar");
   }
 
+  @Test
+  void drivers_pluginThrowingFromItsFactory_oneLineNamingTheThrowSite_wholeTraceOnRequest()
+      throws Exception {
+    Path classes =
+        compile(
+            dir.resolve("throwing-classes"),
+            Map.of(
+                "throwing/PluggedPlugin.java",
+                source("throwing", "throw new IllegalStateException(\"races not loaded\");")));
+    Path jar = dir.resolve("throwing.jar");
+    jar(jar, classes, "throwing.PluggedPlugin\n");
+
+    Cli r = run(Map.of(), "--plugins", jar.toString(), "drivers");
+
+    assertThat(r.code()).isEqualTo(Main.EXIT_INTERNAL);
+    assertThat(r.err().lines().toList())
+        .singleElement()
+        .asString()
+        .startsWith("mmulab drivers failed: internal error: java.lang.IllegalStateException:")
+        .contains("races not loaded", "at throwing.PluggedPlugin$Factory.declaredRaces(")
+        .contains(Main.STACKTRACE_ENV + "=1")
+        .doesNotContain("\tat ");
+
+    Cli traced = run(Map.of(Main.STACKTRACE_ENV, "1"), "--plugins", jar.toString(), "drivers");
+
+    assertThat(traced.code()).isEqualTo(Main.EXIT_INTERNAL);
+    assertThat(traced.err()).contains("\tat throwing.PluggedPlugin$Factory.declaredRaces(");
+  }
+
   private static void assertOneLine(Cli r, Path jar, String problem) {
     assertThat(r.code()).isEqualTo(Main.EXIT_USAGE);
     assertThat(r.out()).isEmpty();
@@ -207,18 +239,20 @@ class PluginJarTest {
     return new Cli(code, out.toString(), err.toString());
   }
 
-  /** A plugin whose only driver is dmirror under another name. */
-  private static String source() {
-    return
-"""
-        package plugged;
+  /**
+   * A plugin in package {@code pkg} whose only driver is dmirror under the name {@code pkg +
+   * "-mirror"}, its {@code declaredRaces} made of {@code declaredRaces}.
+   */
+  private static String source(String pkg, String declaredRaces) {
+    return """
+        package %s;
 
         import com.google.inject.Module;
         import com.google.inject.multibindings.MapBinder;
         import io.mmulab.api.ErrnoException;
         import io.mmulab.api.driver.*;
         import io.mmulab.sim.driver.SimDriverFactory;
-import io.mmulab.testkit.dmirror.DmirrorFactory;
+        import io.mmulab.testkit.dmirror.DmirrorFactory;
         import java.util.List;
         import java.util.Set;
 
@@ -226,25 +260,26 @@ import io.mmulab.testkit.dmirror.DmirrorFactory;
           public Module module() {
             return binder ->
                 MapBinder.newMapBinder(binder, String.class, DriverFactory.class)
-                    .addBinding("plugged-mirror")
+                    .addBinding("%s-mirror")
                     .toInstance(new Factory());
           }
 
           static final class Factory implements DriverFactory {
             private final DmirrorFactory dmirror = new DmirrorFactory();
 
-            public String name() { return "plugged-mirror"; }
+            public String name() { return "%s-mirror"; }
             public DriverFamily family() { return DriverFamily.TEST; }
             public CoherencyModel model() { return CoherencyModel.SHADOW_PTE; }
             public Set<DriverVariant> variants() { return Set.of(DriverVariant.CONSOLIDATED); }
-            public List<DeclaredRace> declaredRaces(DriverVariant v) { return List.of(); }
+            public List<DeclaredRace> declaredRaces(DriverVariant v) { %s }
             public DriverAdapter create(DriverVariant v, UserProcess p, Machine m)
                 throws ErrnoException {
               return dmirror.create(v, p, m);
             }
           }
         }
-        """;
+        """
+        .formatted(pkg, pkg, pkg, declaredRaces);
   }
 
   private static Path compile(Path out, Map<String, String> sources) throws Exception {
