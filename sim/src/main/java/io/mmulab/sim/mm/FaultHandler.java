@@ -10,6 +10,7 @@ import io.mmulab.sim.mm.Pte.PageKind;
 import io.mmulab.sim.mm.Pte.Present;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The page-fault handler (kernel {@code handle_mm_fault}): one pass resolves one reason the entry
@@ -69,7 +70,8 @@ final class FaultHandler {
   }
 
   /** One step; true if a huge mapping was split and the base-page path must run. */
-  private boolean step(Vma vma, long va, Pte e, boolean pmdNone, boolean write, boolean unshare)
+  private boolean step(
+      Vma vma, long va, @Nullable Pte e, boolean pmdNone, boolean write, boolean unshare)
       throws ErrnoException {
     if (e == null) {
       faultNone(vma, va, write, pmdNone);
@@ -139,7 +141,7 @@ final class FaultHandler {
       }
       return;
     }
-    SimFile file = vma.file();
+    SimFile file = vma.backingFile();
     long pfn = file.getPage(vma.fileIndex(va));
     s.rt.yieldPoint("fault: after page-cache lookup");
     if (vma.isShared()) {

@@ -10,6 +10,7 @@ import io.mmulab.sim.mm.Pte.Present;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.Predicate;
 
 /**
@@ -133,7 +134,7 @@ final class PageOps {
             d -> {
               if (s.pt.get(va) instanceof Present p && p.kind() == PageKind.FILE) {
                 if (p.dirty()) {
-                  v.file().markDirty(v.fileIndex(va));
+                  v.backingFile().markDirty(v.fileIndex(va));
                 }
                 s.pt.set(va, p.withWritable(false).withDirty(false));
                 cleaned[0] = true;
@@ -287,7 +288,7 @@ final class PageOps {
           }
           for (int i = 0; i < old.length; i++) {
             long va = block + ((long) i << SimMm.PAGE_SHIFT);
-            Present p = (Present) s.pt.get(va);
+            Present p = (Present) Objects.requireNonNull(s.pt.get(va), "checked present above");
             s.memory.copy(old[i], head + i);
             s.pt.set(
                 va,

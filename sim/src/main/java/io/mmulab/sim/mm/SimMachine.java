@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The simulated machine's memory side: physical memory (with its coherency checker), the page cache
@@ -28,7 +29,7 @@ public final class SimMachine implements Machine {
   private final AtomicInteger shmems = new AtomicInteger();
   private final List<SimProcess> processes = new CopyOnWriteArrayList<>();
   private final CallbackFailures callbackFailures = new CallbackFailures();
-  private XenHypervisor xen; // created on first use, guarded by this
+  private @Nullable XenHypervisor xen; // created on first use, guarded by this
 
   /**
    * Creates a machine over existing physical memory.
@@ -149,14 +150,13 @@ public final class SimMachine implements Machine {
       throw new IllegalArgumentException(
           "truncate of " + file + " (" + file.pages() + " pages) to " + newPages);
     }
-    callbackFailures.collect(
+    callbackFailures.run(
         () -> {
           file.setSize(newPages);
           for (SimProcess p : processes) {
             p.truncateMapping(file, newPages);
           }
           file.dropPagesFrom(newPages);
-          return null;
         });
   }
 

@@ -11,6 +11,7 @@ import io.mmulab.core.MmStruct;
 import io.mmulab.sim.mm.Pte.Present;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A simulated process: a name, an address space ({@link #mm()}, which drivers see as their {@code
@@ -138,7 +139,7 @@ public final class SimProcess implements UserProcess {
    * @return the address
    * @throws ErrnoException {@link Errno#EINVAL} for bad arguments, {@link Errno#ENOMEM} if no room
    */
-  public long mmap(long addr, long length, int prot, int flags, SimFile file, long offset)
+  public long mmap(long addr, long length, int prot, int flags, @Nullable SimFile file, long offset)
       throws ErrnoException {
     return op(
         () -> {
@@ -161,7 +162,7 @@ public final class SimProcess implements UserProcess {
    * @throws ErrnoException {@link Errno#EINVAL} for an unaligned address or bad length
    */
   public void munmap(long addr, long length) throws ErrnoException {
-    op(
+    opVoid(
         () -> {
           long len = checkRange(addr, length);
           RwSemaphore lock = writeLock();
@@ -174,7 +175,6 @@ public final class SimProcess implements UserProcess {
               lock.upRead();
             }
           }
-          return null;
         });
   }
 
@@ -189,7 +189,7 @@ public final class SimProcess implements UserProcess {
    *     Errno#EINVAL} for bad arguments
    */
   public void mprotect(long addr, long length, int prot) throws ErrnoException {
-    op(
+    opVoid(
         () -> {
           long len = checkRange(addr, length);
           RwSemaphore lock = writeLock();
@@ -198,7 +198,6 @@ public final class SimProcess implements UserProcess {
           } finally {
             lock.upWrite();
           }
-          return null;
         });
   }
 
@@ -212,7 +211,7 @@ public final class SimProcess implements UserProcess {
    *     Errno#ENOMEM} if part of the range is unmapped (the rest is still done)
    */
   public void madvise(long addr, long length, Madvise advice) throws ErrnoException {
-    op(
+    opVoid(
         () -> {
           long len = checkRange(addr, length);
           Objects.requireNonNull(advice, "advice is null");
@@ -222,7 +221,6 @@ public final class SimProcess implements UserProcess {
           } finally {
             lock.upRead();
           }
-          return null;
         });
   }
 
@@ -235,7 +233,7 @@ public final class SimProcess implements UserProcess {
    * @throws ErrnoException {@link Errno#EINVAL} for bad arguments
    */
   public void numaProtect(long addr, long length) throws ErrnoException {
-    op(
+    opVoid(
         () -> {
           long len = checkRange(addr, length);
           RwSemaphore lock = readLock();
@@ -244,7 +242,6 @@ public final class SimProcess implements UserProcess {
           } finally {
             lock.upRead();
           }
-          return null;
         });
   }
 
@@ -261,7 +258,7 @@ public final class SimProcess implements UserProcess {
   public SimProcess fork(String childName) throws ErrnoException {
     SimProcess child = machine.newProcess(childName);
     try {
-      op(
+      opVoid(
           () -> {
             RwSemaphore lock = writeLock();
             try {
@@ -269,7 +266,6 @@ public final class SimProcess implements UserProcess {
             } finally {
               lock.upWrite();
             }
-            return null;
           });
     } catch (ErrnoException | RuntimeException | Error e) {
       // A failed copy, or a callback that threw once the copy completed: the caller gets no
@@ -525,7 +521,7 @@ public final class SimProcess implements UserProcess {
    *     mapping), {@link Errno#EINVAL} for bad or overlapping ranges
    */
   public void mremap(long from, long length, long to) throws ErrnoException {
-    op(
+    opVoid(
         () -> {
           long len = checkRange(from, length);
           checkRange(to, len);
@@ -535,7 +531,6 @@ public final class SimProcess implements UserProcess {
           } finally {
             lock.upWrite();
           }
-          return null;
         });
   }
 
@@ -803,6 +798,10 @@ public final class SimProcess implements UserProcess {
   /** Runs an mm operation; what its callbacks threw is rethrown once it has completed. */
   private <T, E extends Exception> T op(CallbackFailures.Op<T, E> body) throws E {
     return machine.callbackFailures().collect(body);
+  }
+
+  private <E extends Exception> void opVoid(CallbackFailures.VoidOp<E> body) throws E {
+    machine.callbackFailures().run(body);
   }
 
   private RwSemaphore writeLock() {
