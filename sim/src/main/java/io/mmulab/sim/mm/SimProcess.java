@@ -785,6 +785,18 @@ public final class SimProcess implements UserProcess {
   }
 
   /**
+   * Tells whether {@code va} is mapped by the huge zero page (a read fault in an empty, fully
+   * covered 2 MiB block of a {@code MAP_HUGE} anonymous mapping maps it; a write splits it).
+   *
+   * @param va any address in the page
+   * @return true for an entry of the huge zero page
+   */
+  public boolean isHugeZero(long va) {
+    PteView v = pte(va);
+    return v.type() == PteView.Type.ZERO && v.order() == PageTable.HPAGE_ORDER;
+  }
+
+  /**
    * Returns the VMAs in address order.
    *
    * @return a snapshot
