@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One migration of a range inside one VMA (kernel {@code struct migrate_vma} with {@code
@@ -69,11 +70,11 @@ public final class MigrateVma {
   private static final class Page {
     boolean migrate;
     long src = CoherencyChecker.NO_PFN;
-    DevicePagemap srcPagemap;
-    Pte original;
+    @Nullable DevicePagemap srcPagemap;
+    @Nullable Pte original;
     boolean installed;
     long dst = CoherencyChecker.NO_PFN;
-    DevicePagemap dstPagemap;
+    @Nullable DevicePagemap dstPagemap;
     boolean migrated;
 
     /** Shared with other mappings: the slow path must unmap them. */
@@ -133,11 +134,10 @@ public final class MigrateVma {
     try {
       mm.machine
           .callbackFailures()
-          .collect(
+          .run(
               () -> {
                 m.collect(end, flags);
                 m.unmapShared();
-                return null;
               });
     } catch (RuntimeException | Error e) {
       // The caller gets no migration to finalize: put every page back before reporting.
@@ -186,7 +186,7 @@ public final class MigrateVma {
         });
   }
 
-  private void take(long va, Page pg, Pte original, long pfn, DevicePagemap pagemap) {
+  private void take(long va, Page pg, Pte original, long pfn, @Nullable DevicePagemap pagemap) {
     pg.migrate = true;
     pg.src = pfn;
     pg.srcPagemap = pagemap;
@@ -280,7 +280,8 @@ public final class MigrateVma {
    */
   private void putBack(int i) {
     Page pg = pages[i];
-    endEntry(new Remote(s, address(i), (Present) pg.original), i, CoherencyChecker.NO_PFN);
+    Present original = (Present) Objects.requireNonNull(pg.original, "a collected page");
+    endEntry(new Remote(s, address(i), original), i, CoherencyChecker.NO_PFN);
     for (Remote r : pg.remotes) {
       endEntry(r, i, CoherencyChecker.NO_PFN);
     }
@@ -423,7 +424,7 @@ public final class MigrateVma {
     setDst(i, pfn, Objects.requireNonNull(pagemap, "pagemap is null"));
   }
 
-  private void setDst(int i, long pfn, DevicePagemap pagemap) {
+  private void setDst(int i, long pfn, @Nullable DevicePagemap pagemap) {
     if (stage != 0) {
       throw new IllegalStateException("destinations are set between setup and pages()");
     }
@@ -503,10 +504,9 @@ public final class MigrateVma {
     stage = 2;
     s.machine
         .callbackFailures()
-        .collect(
+        .run(
             () -> {
               finalizeEntries();
-              return null;
             });
   }
 
@@ -597,7 +597,7 @@ public final class MigrateVma {
     deferred.add(() -> put(pfn, pm));
   }
 
-  private void put(long pfn, DevicePagemap pagemap) {
+  private void put(long pfn, @Nullable DevicePagemap pagemap) {
     if (pagemap != null) {
       s.putDevicePage(pfn, pagemap);
     } else {
