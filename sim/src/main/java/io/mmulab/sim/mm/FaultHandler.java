@@ -10,6 +10,7 @@ import io.mmulab.sim.mm.Pte.PageKind;
 import io.mmulab.sim.mm.Pte.Present;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntFunction;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -20,18 +21,22 @@ import org.jspecify.annotations.Nullable;
  *
  * <ul>
  *   <li>None: anonymous read → zero page; anonymous write → new zeroed page; huge VMA with an
- *       empty, fully covered 2 MiB block → huge page; file or shared anonymous → page-cache page
- *       (shared: writable if the VMA is; private: read-only, a write copies it); raw pfn mappings →
- *       {@code SIGBUS}.
+ *       empty, fully covered 2 MiB block → the huge zero page on a read (read-only, shared by every
+ *       such mapping of the machine), a new huge page on a write; file or shared anonymous →
+ *       page-cache page (shared: writable if the VMA is; private: read-only, a write copies it);
+ *       raw pfn mappings → {@code SIGBUS}.
  *   <li>Present, write to a read-only entry (or a pinning GUP of a shared anonymous page, {@code
  *       FAULT_FLAG_UNSHARE}): reuse an exclusive anonymous page or a shared file page; otherwise
  *       copy ({@code wp_page_copy}: CLEAR of the page around the switch, old page dropped after the
- *       end). A huge mapping is reused whole or split (CLEAR of the block) and handled per page.
+ *       end). A huge mapping is reused whole or split (CLEAR of the block) and handled per page;
+ *       the huge zero page is always split, into entries of the base zero page.
  *   <li>Protnone: NUMA hinting fault, access restored without invalidation.
  *   <li>Swap entry: page read back (swap cache or swap slot).
  *   <li>Device-private entry: the pagemap's {@link DevicePagemap#migrateToRam}.
  *   <li>Device-exclusive entry: restored inside a CLEAR invalidation of the page.
  *   <li>Migration entry: waits for the migration to finish.
+ *   <li>Hugetlb mappings: the whole hugetlb page is faulted from the machine's pool, and a write to
+ *       a shared one copies it whole; never split.
  * </ul>
  */
 final class FaultHandler {
@@ -119,13 +124,17 @@ final class FaultHandler {
       throw new ErrnoException(
           Errno.EFAULT, "SIGBUS: nothing inserted at 0x" + Long.toHexString(va) + " in " + vma);
     }
+    if (vma.isHugetlb()) {
+      hugetlbFault(vma, va, write);
+      return;
+    }
     if (vma.isAnonymous()) {
       long block = va & PageTable.HPAGE_MASK;
       if (vma.isHuge()
           && pmdNone
           && block >= vma.start()
           && block + PageTable.HPAGE_SIZE <= vma.end()
-          && hugeFault(vma, block)) {
+          && (write ? hugeFault(vma, block) : hugeZeroFault(vma, block))) {
         return;
       }
       if (!write) {
@@ -170,6 +179,39 @@ final class FaultHandler {
     }
   }
 
+  /**
+   * Kernel {@code do_huge_pmd_anonymous_page} for a read: maps the huge zero page read-only over
+   * the empty block (no frame allocated, no reference taken); false to fall back to base pages.
+   * Like every huge anonymous fault it prepares the anon_vma first, so fork copies the mapping.
+   */
+  private boolean hugeZeroFault(Vma vma, long block) {
+    long head = s.machine.hugeZeroPage();
+    if (head == SimMachine.NO_HUGE_ZERO) {
+      return false;
+    }
+    vma.anonVma().set(true);
+    mapBlock(
+        block, i -> new Present(head + i, PageKind.ZERO, false, false, false, false, false, true));
+    return true;
+  }
+
+  /** Installs the 512 entries {@code entry} gives if the block is still empty; ptl taken here. */
+  private boolean mapBlock(long block, IntFunction<Present> entry) {
+    SpinLock ptl = s.pt.ptl();
+    ptl.lock();
+    try {
+      if (!s.pt.isPmdNone(block)) {
+        return false;
+      }
+      for (int i = 0; i < PageTable.HPAGE_PAGES; i++) {
+        s.pt.set(block + ((long) i << SimMm.PAGE_SHIFT), entry.apply(i));
+      }
+      return true;
+    } finally {
+      ptl.unlock();
+    }
+  }
+
   /** Maps a new huge page over an empty block; false to fall back to base pages. */
   private boolean hugeFault(Vma vma, long block) {
     long head;
@@ -178,22 +220,12 @@ final class FaultHandler {
     } catch (ErrnoException ex) {
       return false;
     }
-    boolean installed = false;
-    SpinLock ptl = s.pt.ptl();
-    ptl.lock();
-    try {
-      if (s.pt.isPmdNone(block)) {
-        for (int i = 0; i < PageTable.HPAGE_PAGES; i++) {
-          s.pt.set(
-              block + ((long) i << SimMm.PAGE_SHIFT),
-              new Present(
-                  head + i, PageKind.ANON, vma.isWritable(), true, true, false, false, true));
-        }
-        installed = true;
-      }
-    } finally {
-      ptl.unlock();
-    }
+    boolean installed =
+        mapBlock(
+            block,
+            i ->
+                new Present(
+                    head + i, PageKind.ANON, vma.isWritable(), true, true, false, false, true));
     if (installed) {
       vma.anonVma().set(true);
     } else {
@@ -208,6 +240,10 @@ final class FaultHandler {
   // Write-protect and unshare faults (kernel do_wp_page)
 
   private boolean wpFault(Vma vma, long va, Present p, boolean unshare) throws ErrnoException {
+    if (vma.isHugetlb()) {
+      hugetlbWp(vma, va, unshare);
+      return false;
+    }
     if (p.huge()) {
       return hugeWpFault(vma, va, unshare);
     }
@@ -291,8 +327,10 @@ final class FaultHandler {
       if (!s.pt.isHugeBlock(block)) {
         return true;
       }
+      // Kernel do_huge_pmd_wp_page: the huge zero page is never reused; the block is split (512
+      // entries of the base zero page) below and the write faults on the base entry.
+      boolean reusable = !(s.pt.get(block) instanceof Present leaf && leaf.kind() == PageKind.ZERO);
       List<Map.Entry<Long, Pte>> all = s.pt.entries(block, block + PageTable.HPAGE_SIZE);
-      boolean reusable = true;
       for (Map.Entry<Long, Pte> e : all) {
         Present p = (Present) e.getValue();
         reusable &= p.exclusive() || s.memory.refcount(p.pfn()) == 1;
@@ -312,6 +350,166 @@ final class FaultHandler {
     }
     s.splitHugeBlock(block);
     return true;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Hugetlb pages: faulted whole, copied whole, never split
+
+  /**
+   * Kernel {@code hugetlb_no_page} for private memory: a zeroed page from the pool (paid by the
+   * mapping's reservation while it has one) mapped whole, read-only unless the fault writes.
+   *
+   * @throws ErrnoException {@link Errno#EFAULT} ({@code SIGBUS}) if the pool has no page for it
+   */
+  private void hugetlbFault(Vma vma, long va, boolean write) throws ErrnoException {
+    int order = vma.hugetlbOrder();
+    long start = va & -vma.hugetlbSize();
+    HugetlbPool pool = s.machine.hugetlb();
+    HugetlbPool.Page page = pool.alloc(order, vma.anonVma(), true);
+    if (page == null) {
+      throw new ErrnoException(
+          Errno.EFAULT,
+          "SIGBUS: no free hugetlb page of order " + order + " for 0x" + Long.toHexString(va));
+    }
+    int n = 1 << order;
+    for (int i = 0; i < n; i++) {
+      s.memory.get(page.head() + i);
+    }
+    boolean installed = false;
+    SpinLock ptl = s.pt.ptl();
+    ptl.lock();
+    try {
+      if (s.pt.get(start) == null) {
+        for (int i = 0; i < n; i++) {
+          s.pt.set(
+              start + ((long) i << SimMm.PAGE_SHIFT),
+              new Present(
+                  page.head() + i, PageKind.ANON, write, write, true, false, false, true, order));
+        }
+        installed = true;
+      }
+    } finally {
+      ptl.unlock();
+    }
+    if (installed) {
+      vma.anonVma().set(true);
+      return;
+    }
+    for (int i = 0; i < n; i++) {
+      s.memory.put(page.head() + i);
+    }
+    pool.cancel(order, page, vma.anonVma());
+  }
+
+  /**
+   * Kernel {@code hugetlb_wp}: an exclusive page (or one only this mapping holds) is reused whole;
+   * otherwise a copy from the pool's unreserved pages replaces it inside a CLEAR invalidation of
+   * the whole hugetlb page, and the old page's references go after the end.
+   *
+   * @throws ErrnoException {@link Errno#EFAULT} ({@code SIGSEGV} for a read-only VMA, {@code
+   *     SIGBUS} if no page is free for the copy)
+   */
+  private void hugetlbWp(Vma vma, long va, boolean unshare) throws ErrnoException {
+    int order = vma.hugetlbOrder();
+    long size = vma.hugetlbSize();
+    long start = va & -size;
+    int n = 1 << order;
+    Present[] old = new Present[n]; // copied: the page table's entries are live views
+    SpinLock ptl = s.pt.ptl();
+    ptl.lock();
+    try {
+      for (int i = 0; i < n; i++) {
+        if (!(s.pt.get(start + ((long) i << SimMm.PAGE_SHIFT)) instanceof Present p)) {
+          return; // changed under us: the access faults again
+        }
+        old[i] = p;
+      }
+      boolean reusable = true;
+      for (Present p : old) {
+        reusable &= p.exclusive() || s.memory.refcount(p.pfn()) == 2; // the pool's and ours
+      }
+      if (reusable && (unshare || vma.isWritable())) {
+        for (int i = 0; i < n; i++) {
+          Present p = old[i].withExclusive(true);
+          s.pt.set(
+              start + ((long) i << SimMm.PAGE_SHIFT),
+              unshare ? p : p.withWritable(true).withDirty(true));
+        }
+        return;
+      }
+      for (Present p : old) {
+        s.memory.get(p.pfn());
+      }
+    } finally {
+      ptl.unlock();
+    }
+    try {
+      if (!unshare && !vma.isWritable()) {
+        throw segv(va, "write to " + vma);
+      }
+      hugetlbCopy(vma, start, old, unshare);
+    } finally {
+      for (Present p : old) {
+        s.memory.put(p.pfn());
+      }
+      s.machine.hugetlb().releaseIfUnused(order, old[0].pfn());
+    }
+  }
+
+  private void hugetlbCopy(Vma vma, long start, Present[] old, boolean unshare)
+      throws ErrnoException {
+    int order = vma.hugetlbOrder();
+    HugetlbPool pool = s.machine.hugetlb();
+    HugetlbPool.Page page = pool.alloc(order, vma.anonVma(), false);
+    if (page == null) {
+      throw new ErrnoException(
+          Errno.EFAULT,
+          "SIGBUS: no free hugetlb page of order "
+              + order
+              + " to copy 0x"
+              + Long.toHexString(start)
+              + " into");
+    }
+    int n = 1 << order;
+    for (int i = 0; i < n; i++) {
+      s.memory.get(page.head() + i);
+      s.memory.copy(old[i].pfn(), page.head() + i);
+    }
+    boolean[] replaced = {false};
+    s.invalidate(
+        MmuNotifierRange.of(s.mm, MmuNotifierEvent.CLEAR, start, start + vma.hugetlbSize()),
+        "hugetlb cow",
+        null,
+        d -> {
+          for (int i = 0; i < n; i++) {
+            if (!old[i].equals(s.pt.get(start + ((long) i << SimMm.PAGE_SHIFT)))) {
+              return;
+            }
+          }
+          for (int i = 0; i < n; i++) {
+            long va = start + ((long) i << SimMm.PAGE_SHIFT);
+            s.release(vma, va, old[i], d);
+            s.pt.set(
+                va,
+                new Present(
+                    page.head() + i,
+                    PageKind.ANON,
+                    !unshare,
+                    !unshare,
+                    true,
+                    false,
+                    false,
+                    true,
+                    order));
+          }
+          replaced[0] = true;
+        });
+    if (!replaced[0]) {
+      for (int i = 0; i < n; i++) {
+        s.memory.put(page.head() + i);
+      }
+      pool.cancel(order, page, vma.anonVma());
+    }
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -5,12 +5,12 @@ import io.mmulab.api.ErrnoException;
 import io.mmulab.api.MmuNotifierEvent;
 import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.sync.SpinLock;
+import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.mm.Pte.PageKind;
 import io.mmulab.sim.mm.Pte.Present;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.function.Predicate;
 
 /**
@@ -60,28 +60,120 @@ final class PageOps {
   }
 
   /**
-   * Kernel {@code mremap(MREMAP_MAYMOVE | MREMAP_FIXED)} of {@code [from, from + len)}, inside one
-   * VMA, to {@code to}: whatever is mapped at the target is unmapped (UNMAP), a VMA is created
-   * there, the entries move inside an UNMAP invalidation of the old range (huge mappings split
-   * first), and the old range is then unmapped (a second UNMAP, over entries already gone). mmap
-   * lock held for write.
+   * Kernel {@code do_mremap} once the arguments are checked ({@link SimProcess#mremap(long, long,
+   * long, int, long)} checks them): {@code [from, from + oldLen)} lies inside one VMA, lengths are
+   * page multiples, {@code to} is page-aligned and, with {@code MREMAP_FIXED}, does not overlap the
+   * source. mmap lock held for write.
+   *
+   * <ul>
+   *   <li>No new address implied (neither {@code MREMAP_FIXED} nor {@code MREMAP_DONTUNMAP}) and
+   *       not growing: the tail past {@code newLen} is unmapped (UNMAP); the address stays.
+   *   <li>No new address implied and growing: the VMA grows in place if the source ends at its end
+   *       and the addresses after it are free (no invalidation); else, with {@code MREMAP_MAYMOVE},
+   *       it moves to a free place; else {@code ENOMEM}.
+   *   <li>{@code MREMAP_FIXED}: whatever is mapped at the target is unmapped (UNMAP), a shrinking
+   *       source loses its tail first (UNMAP), then it moves.
+   *   <li>Moving (kernel {@code move_vma}): a VMA is created at the target; the entries move inside
+   *       one UNMAP invalidation of the old range (kernel {@code move_page_tables}); a huge mapping
+   *       whose whole block lands on a 2 MiB-aligned target moves whole, any other is split first
+   *       (CLEAR of its block, nested); then the old range is unmapped (UNMAP again, over no
+   *       entries), except with {@code MREMAP_DONTUNMAP}, which leaves the old VMA in place, empty.
+   * </ul>
+   *
+   * @return the address of the remapped range
    */
-  void mremap(VmaOps vmaOps, long from, long len, long to) throws ErrnoException {
+  long mremap(VmaOps vmaOps, long from, long pageOldLen, long pageNewLen, int flags, long to)
+      throws ErrnoException {
     Vma src = s.findVma(from);
-    if (src == null || from + len > src.end() || src.isPfnMap() || src.isMixedMap()) {
+    long oldLen = pageOldLen;
+    long newLen = pageNewLen;
+    if (src != null && src.isHugetlb()) {
+      // Kernel do_mremap: lengths round up to the hugetlb page size, addresses must be aligned
+      // to it, and a hugetlb mapping never grows. Leaving the old VMA in place would share its
+      // reservations, which the simulator does not model: MREMAP_DONTUNMAP is refused too.
+      long size = src.hugetlbSize();
+      oldLen = (oldLen + size - 1) & -size;
+      newLen = (newLen + size - 1) & -size;
+      if ((from & (size - 1)) != 0
+          || ((flags & Mman.MREMAP_FIXED) != 0 && (to & (size - 1)) != 0)
+          || newLen > oldLen
+          || (flags & Mman.MREMAP_DONTUNMAP) != 0) {
+        throw new ErrnoException(
+            Errno.EINVAL,
+            "mremap of [0x"
+                + Long.toHexString(from)
+                + ", +"
+                + pageOldLen
+                + ") to "
+                + pageNewLen
+                + " bytes with flags "
+                + flags
+                + " in "
+                + src);
+      }
+    }
+    if (src == null || from + oldLen > src.end()) {
       throw new ErrnoException(
           Errno.EFAULT,
-          "mremap of [0x" + Long.toHexString(from) + ", +" + len + ") not in one VMA");
+          "mremap of [0x" + Long.toHexString(from) + ", +" + oldLen + ") not in one VMA");
     }
-    if (Long.compareUnsigned(to, from + len) < 0 && Long.compareUnsigned(from, to + len) < 0) {
-      throw new ErrnoException(Errno.EINVAL, "mremap target overlaps the source");
+    boolean raw = src.isPfnMap() || src.isMixedMap();
+    if ((flags & Mman.MREMAP_DONTUNMAP) != 0 && raw) {
+      throw new ErrnoException(Errno.EINVAL, "MREMAP_DONTUNMAP of the raw mapping " + src);
     }
-    vmaOps.munmap(to, len, false);
+    if (newLen > oldLen && raw) {
+      throw new ErrnoException(Errno.EFAULT, "mremap cannot grow the raw mapping " + src);
+    }
+    boolean fixed = (flags & Mman.MREMAP_FIXED) != 0;
+    if (fixed || (flags & Mman.MREMAP_DONTUNMAP) != 0) {
+      if (fixed) {
+        vmaOps.checkHugetlbCuts(to, to + newLen);
+        vmaOps.munmap(to, newLen, false);
+      }
+      if (oldLen > newLen) {
+        vmaOps.munmap(from + newLen, oldLen - newLen, false);
+      }
+      long target = fixed ? to : vmaOps.place(0, newLen, alignment(src));
+      move(vmaOps, src, from, Math.min(oldLen, newLen), newLen, target, flags);
+      return target;
+    }
+    if (oldLen >= newLen) {
+      if (oldLen > newLen) {
+        vmaOps.munmap(from + newLen, oldLen - newLen, false);
+      }
+      return from;
+    }
+    if (from + oldLen == src.end()
+        && src.end() + (newLen - oldLen) <= SimMm.TASK_SIZE
+        && s.vmasIn(src.end(), from + newLen).isEmpty()) {
+      s.vmas.put(src.start(), src.withBounds(src.start(), from + newLen));
+      return from;
+    }
+    if ((flags & Mman.MREMAP_MAYMOVE) == 0) {
+      throw new ErrnoException(
+          Errno.ENOMEM,
+          "mremap cannot grow [0x"
+              + Long.toHexString(from)
+              + ", +"
+              + oldLen
+              + ") in place and may not move it");
+    }
+    long target = vmaOps.place(0, newLen, alignment(src));
+    move(vmaOps, src, from, oldLen, newLen, target, flags);
+    return target;
+  }
+
+  private static long alignment(Vma v) {
+    return v.isHuge() ? PageTable.HPAGE_SIZE : v.hugetlbSize();
+  }
+
+  /** Kernel {@code move_vma}: {@code len} bytes of entries move from {@code from} to {@code to}. */
+  private void move(VmaOps vmaOps, Vma src, long from, long len, long newLen, long to, int flags) {
     long delta = to - from;
     Vma moved =
         new Vma(
             to,
-            to + len,
+            to + newLen,
             src.prot(),
             src.flags(),
             src.file(),
@@ -96,16 +188,25 @@ final class PageOps {
         "mremap",
         () -> {
           for (long block : s.hugeBlocksIn(from, from + len)) {
-            s.splitHugeBlock(block);
+            if (block < from
+                || block + SimMm.HPAGE_SIZE > from + len
+                || (delta & ~PageTable.HPAGE_MASK) != 0) {
+              s.splitHugeBlock(block);
+            }
           }
         },
         d -> {
           for (Map.Entry<Long, Pte> e : s.pt.entries(from, from + len)) {
-            s.pt.set(e.getKey(), null);
-            s.pt.set(e.getKey() + delta, e.getValue());
+            // Read before the removal: a removed tree node may take its successor's key.
+            long va = e.getKey();
+            Pte pte = e.getValue();
+            s.pt.set(va, null);
+            s.pt.set(va + delta, pte);
           }
         });
-    vmaOps.munmap(from, len, false);
+    if ((flags & Mman.MREMAP_DONTUNMAP) == 0) {
+      vmaOps.munmap(from, len, false, false);
+    }
   }
 
   /**
@@ -249,26 +350,116 @@ final class PageOps {
         || (block & ~PageTable.HPAGE_MASK) != 0) {
       return false;
     }
+    return collapse(v, block, false) == Collapse.SUCCEEDED;
+  }
+
+  /** How a collapse of one block ended (the kernel's {@code scan_result}s that matter here). */
+  enum Collapse {
+    /** Collapsed. */
+    SUCCEEDED,
+    /** Already a huge mapping ({@code SCAN_PMD_MAPPED}). */
+    PMD_MAPPED,
+    /** An entry that is not a present anonymous base page, or no writable page at all. */
+    NOT_SUITABLE,
+    /** A page shared with another mapping or pinned ({@code SCAN_PAGE_COUNT}). */
+    PAGE_COUNT,
+    /** The entries changed before the switch. */
+    CHANGED
+  }
+
+  /**
+   * Kernel {@code madvise_collapse}: every aligned 2 MiB block inside {@code [start, end)} of the
+   * private anonymous VMAs there is collapsed (a block already huge counts as done). Unlike
+   * khugepaged it takes empty and zero-page entries (they read as zeros in the huge page) as long
+   * as one page of the block is present and writable. mmap lock held for write.
+   *
+   * @throws ErrnoException {@link Errno#EINVAL} for a VMA that may not have huge pages (not private
+   *     anonymous, or {@code MADV_NOHUGEPAGE}) or a block with unsuitable entries (swapped, device,
+   *     none writable); {@link Errno#EAGAIN} for a shared or pinned page or a block that changed;
+   *     {@link Errno#ENOMEM} if no huge page could be allocated; {@link Errno#ENOMEM} also if part
+   *     of the range is unmapped (after the rest was done)
+   */
+  void madviseCollapse(long start, long end) throws ErrnoException {
+    List<Vma> vmas = s.vmasIn(start, end);
+    for (Vma v : vmas) {
+      if (!v.isAnonymous() || v.isNoHugepage()) {
+        throw new ErrnoException(Errno.EINVAL, "MADV_COLLAPSE of " + v);
+      }
+    }
+    ErrnoException last = null;
+    long cursor = start;
+    boolean gap = false;
+    for (Vma v : vmas) {
+      gap |= v.start() > cursor;
+      cursor = v.end();
+      long from = (Math.max(start, v.start()) + SimMm.HPAGE_SIZE - 1) & PageTable.HPAGE_MASK;
+      long to = Math.min(end, v.end()) & PageTable.HPAGE_MASK;
+      for (long block = from; block < to; block += SimMm.HPAGE_SIZE) {
+        Collapse r;
+        try {
+          r = collapse(v, block, true);
+        } catch (ErrnoException e) {
+          last = e;
+          continue;
+        }
+        Errno errno =
+            switch (r) {
+              case SUCCEEDED, PMD_MAPPED -> null;
+              case PAGE_COUNT, CHANGED -> Errno.EAGAIN;
+              case NOT_SUITABLE -> Errno.EINVAL;
+            };
+        if (errno != null) {
+          last =
+              new ErrnoException(
+                  errno, "MADV_COLLAPSE of the block 0x" + Long.toHexString(block) + ": " + r);
+        }
+      }
+    }
+    if (last != null) {
+      throw last;
+    }
+    if (gap || cursor < end) {
+      throw new ErrnoException(Errno.ENOMEM, "MADV_COLLAPSE range has unmapped parts");
+    }
+  }
+
+  /**
+   * Kernel {@code collapse_huge_page} of one block of {@code v}; with {@code madv} (MADV_COLLAPSE)
+   * empty and zero-page entries are accepted.
+   */
+  private Collapse collapse(Vma v, long block, boolean madv) throws ErrnoException {
     long[] old = new long[PageTable.HPAGE_PAGES];
     SpinLock ptl = s.pt.ptl();
     ptl.lock();
     try {
+      if (s.pt.isHugeBlock(block)) {
+        return Collapse.PMD_MAPPED; // the huge zero page too, as in the kernel
+      }
+      boolean writable = false;
       for (int i = 0; i < old.length; i++) {
         long va = block + ((long) i << SimMm.PAGE_SHIFT);
-        if (!(s.pt.get(va) instanceof Present p
-            && p.kind() == PageKind.ANON
-            && p.exclusive()
-            && !p.huge()
-            && !p.protnone()
-            && s.memory.pincount(p.pfn()) == 0)) {
-          return false;
+        Pte e = s.pt.get(va);
+        if (madv && (e == null || (e instanceof Present z && z.kind() == PageKind.ZERO))) {
+          old[i] = CoherencyChecker.NO_PFN;
+          continue;
         }
+        if (!(e instanceof Present p && p.kind() == PageKind.ANON && !p.huge() && !p.protnone())) {
+          return Collapse.NOT_SUITABLE;
+        }
+        boolean shared = madv ? s.memory.refcount(p.pfn()) != 1 : !p.exclusive();
+        if (shared || s.memory.pincount(p.pfn()) != 0) {
+          return Collapse.PAGE_COUNT;
+        }
+        writable |= p.writable();
         old[i] = p.pfn();
         try {
           s.mm.testYoung(va);
-        } catch (RuntimeException | Error e) {
-          s.machine.callbackFailures().add(e); // the collapse goes on, as if not young
+        } catch (RuntimeException | Error x) {
+          s.machine.callbackFailures().add(x); // the collapse goes on, as if not young
         }
+      }
+      if (madv && !writable) {
+        return Collapse.NOT_SUITABLE; // kernel SCAN_PAGE_RO
       }
     } finally {
       ptl.unlock();
@@ -281,20 +472,28 @@ final class PageOps {
         null,
         d -> {
           for (int i = 0; i < old.length; i++) {
-            if (!(s.pt.get(block + ((long) i << SimMm.PAGE_SHIFT)) instanceof Present p
-                && p.pfn() == old[i])) {
+            Pte e = s.pt.get(block + ((long) i << SimMm.PAGE_SHIFT));
+            boolean same =
+                old[i] == CoherencyChecker.NO_PFN
+                    ? e == null || (e instanceof Present z && z.kind() == PageKind.ZERO)
+                    : e instanceof Present p && p.pfn() == old[i];
+            if (!same) {
               return;
             }
           }
           for (int i = 0; i < old.length; i++) {
             long va = block + ((long) i << SimMm.PAGE_SHIFT);
-            Present p = (Present) Objects.requireNonNull(s.pt.get(va), "checked present above");
-            s.memory.copy(old[i], head + i);
+            Pte e = s.pt.get(va);
+            boolean dirty = true;
+            if (e instanceof Present p && p.kind() == PageKind.ANON) {
+              s.memory.copy(old[i], head + i);
+              dirty = p.dirty();
+              s.release(v, va, p, d);
+            }
             s.pt.set(
                 va,
                 new Present(
-                    head + i, PageKind.ANON, v.isWritable(), p.dirty(), true, false, false, true));
-            s.release(v, va, p, d);
+                    head + i, PageKind.ANON, v.isWritable(), dirty, true, false, false, true));
           }
           done[0] = true;
         });
@@ -302,8 +501,10 @@ final class PageOps {
       for (int i = 0; i < PageTable.HPAGE_PAGES; i++) {
         s.memory.put(head + i);
       }
+      return Collapse.CHANGED;
     }
-    return done[0];
+    v.anonVma().set(true);
+    return Collapse.SUCCEEDED;
   }
 
   /**

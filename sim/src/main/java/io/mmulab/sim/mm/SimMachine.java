@@ -1,5 +1,6 @@
 package io.mmulab.sim.mm;
 
+import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.Machine;
 import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -29,7 +31,12 @@ public final class SimMachine implements Machine {
   private final AtomicInteger shmems = new AtomicInteger();
   private final List<SimProcess> processes = new CopyOnWriteArrayList<>();
   private final CallbackFailures callbackFailures = new CallbackFailures();
+  private final AtomicLong hugeZero = new AtomicLong(NO_HUGE_ZERO);
+  private final HugetlbPool hugetlb;
   private @Nullable XenHypervisor xen; // created on first use, guarded by this
+
+  /** {@link #hugeZeroPage} before the first successful allocation. */
+  static final long NO_HUGE_ZERO = -1;
 
   /**
    * Creates a machine over existing physical memory.
@@ -42,6 +49,7 @@ public final class SimMachine implements Machine {
     this.memory = Objects.requireNonNull(memory, "memory is null");
     this.pageLock = runtime.newSpinLock("machine.pages");
     this.swap = new SwapSpace(memory, pageLock);
+    this.hugetlb = new HugetlbPool(runtime, memory);
   }
 
   /**
@@ -120,6 +128,48 @@ public final class SimMachine implements Machine {
   }
 
   /**
+   * Grows the hugetlb pool (kernel {@code nr_hugepages} of the 2 MiB and 1 GiB sizes) to the given
+   * numbers of pages, allocating their frames now; {@code MAP_HUGETLB} mappings reserve and fault
+   * pages from it. A 1 GiB page takes 262,144 frames aligned to that count, so the frame budget
+   * must reach past the next such boundary.
+   *
+   * @param pmdPages 2 MiB pages the pool should hold, at least its current count
+   * @param pudPages 1 GiB pages the pool should hold, at least its current count
+   * @throws ErrnoException {@link io.mmulab.api.Errno#ENOMEM} if physical memory cannot hold them
+   *     (the pages allocated before stay in the pool)
+   * @throws IllegalArgumentException to shrink the pool
+   */
+  public void hugetlbPool(int pmdPages, int pudPages) throws ErrnoException {
+    hugetlb.grow(HugetlbPool.PMD_ORDER, pmdPages);
+    hugetlb.grow(HugetlbPool.PUD_ORDER, pudPages);
+  }
+
+  /**
+   * Returns the free pages of one size of the hugetlb pool (kernel {@code free_hugepages}),
+   * reserved ones included.
+   *
+   * @param order 9 (2 MiB) or 18 (1 GiB)
+   * @return the count
+   */
+  public int hugetlbFreePages(int order) {
+    return hugetlb.free(order);
+  }
+
+  /**
+   * Returns the reserved pages of one size of the hugetlb pool (kernel {@code resv_hugepages}).
+   *
+   * @param order 9 (2 MiB) or 18 (1 GiB)
+   * @return the count
+   */
+  public int hugetlbReservedPages(int order) {
+    return hugetlb.reserved(order);
+  }
+
+  HugetlbPool hugetlb() {
+    return hugetlb;
+  }
+
+  /**
    * Returns how many swap slots are in use.
    *
    * @return the count
@@ -158,6 +208,40 @@ public final class SimMachine implements Machine {
           }
           file.dropPagesFrom(newPages);
         });
+  }
+
+  /**
+   * The huge zero page (kernel {@code mm_get_huge_zero_folio}): 512 aligned contiguous frames that
+   * stay zero, allocated on first use and kept for the machine's lifetime (the kernel frees it
+   * under memory pressure once unused; nothing here needs the frames back). Lock-free, so that a
+   * fault may call it without taking a lock the scheduler does not know.
+   *
+   * @return the first frame, or {@link #NO_HUGE_ZERO} if physical memory cannot hold it now (the
+   *     fault then falls back to base pages, as the kernel's does)
+   */
+  long hugeZeroPage() {
+    long head = hugeZero.get();
+    if (head != NO_HUGE_ZERO) {
+      return head;
+    }
+    try {
+      head = memory.allocContiguous("huge-zero-page", PageTable.HPAGE_ORDER);
+    } catch (ErrnoException e) {
+      return NO_HUGE_ZERO;
+    }
+    if (hugeZero.compareAndSet(NO_HUGE_ZERO, head)) {
+      return head;
+    }
+    for (int i = 0; i < PageTable.HPAGE_PAGES; i++) {
+      memory.put(head + i);
+    }
+    return hugeZero.get();
+  }
+
+  /** True if {@code pfn} is a frame of the huge zero page. */
+  boolean isHugeZeroPfn(long pfn) {
+    long head = hugeZero.get();
+    return head != NO_HUGE_ZERO && pfn >= head && pfn < head + PageTable.HPAGE_PAGES;
   }
 
   SimFile newShmemFile(long pages) {

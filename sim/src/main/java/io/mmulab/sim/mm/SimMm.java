@@ -202,6 +202,7 @@ public final class SimMm implements MmBackend {
         if (v.file() != null) {
           v.file().unmapped();
         }
+        unreserveHugetlb(v);
       }
       vmas.clear();
       SpinLock ptl = pt.ptl();
@@ -300,7 +301,7 @@ public final class SimMm implements MmBackend {
       } finally {
         ptl.unlock();
       }
-      if (!anon || vma == null) {
+      if (!anon || vma == null || vma.isHugetlb()) {
         memory.put(pfn);
         throw new ErrnoException(
             Errno.EINVAL,
@@ -492,7 +493,10 @@ public final class SimMm implements MmBackend {
     }
   }
 
-  /** What removing {@code old} from the page table at {@code va} owes; ptl held. */
+  /**
+   * What removing {@code old} from the page table at {@code va} owes; ptl held. A hugetlb page goes
+   * back to the pool after the reference of its last frame is dropped, if nothing else holds it.
+   */
   void release(Vma vma, long va, Pte old, Deferred deferred) {
     if (old instanceof Pte.Present p) {
       if (p.kind() == Pte.PageKind.FILE && p.dirty() && vma.file() != null) {
@@ -501,6 +505,11 @@ public final class SimMm implements MmBackend {
       if (p.holdsReference()) {
         long pfn = p.pfn();
         deferred.add(() -> memory.put(pfn));
+      }
+      long last = (PAGE_SIZE << p.order()) - PAGE_SIZE;
+      if (vma != null && vma.isHugetlb() && (va & last) == last) {
+        long head = p.pfn() - (last >>> PAGE_SHIFT);
+        deferred.add(() -> machine.hugetlb().releaseIfUnused(p.order(), head));
       }
     } else if (old instanceof Pte.Swap s) {
       deferred.add(() -> machine.swap().free(s.slot()));
@@ -513,6 +522,27 @@ public final class SimMm implements MmBackend {
     // A migration entry's reference belongs to its migration, which notices the entry is gone.
   }
 
+  /**
+   * Gives back the reservations of the hugetlb pages of {@code v} that were never faulted in, as
+   * {@code v} is unmapped (kernel {@code hugetlb_vm_op_close}); mmap lock held for write.
+   */
+  void unreserveHugetlb(Vma v) {
+    if (!v.isHugetlb()) {
+      return;
+    }
+    int unfaulted = 0;
+    SpinLock ptl = pt.ptl();
+    ptl.lock();
+    try {
+      for (long a = v.start(); a < v.end(); a += v.hugetlbSize()) {
+        unfaulted += pt.get(a) == null ? 1 : 0;
+      }
+    } finally {
+      ptl.unlock();
+    }
+    machine.hugetlb().unreserve(v.hugetlbOrder(), unfaulted, v.anonVma());
+  }
+
   /** Drops a reference on a device-private frame, telling its pagemap if it is the last. */
   void putDevicePage(long pfn, DevicePagemap pagemap) {
     if (memory.refcount(pfn) == 1) {
@@ -523,8 +553,8 @@ public final class SimMm implements MmBackend {
 
   /**
    * Splits the huge mapping of {@code block} into 512 base entries (kernel {@code
-   * __split_huge_pmd}), inside its own CLEAR invalidation of the 2 MiB block. No-op if the block is
-   * not huge (any more).
+   * __split_huge_pmd}), inside its own CLEAR invalidation of the 2 MiB block; the huge zero page
+   * becomes 512 entries of the base zero page. No-op if the block is not huge (any more).
    */
   void splitHugeBlock(long block) {
     SpinLock ptl = pt.ptl();
@@ -545,7 +575,22 @@ public final class SimMm implements MmBackend {
             return;
           }
           for (Map.Entry<Long, Pte> e : pt.entries(block, block + HPAGE_SIZE)) {
-            pt.set(e.getKey(), ((Pte.Present) e.getValue()).withHuge(false));
+            Pte.Present p = (Pte.Present) e.getValue();
+            // The huge zero page splits into the base zero page (kernel
+            // __split_huge_zero_page_pmd), never into its own frames.
+            pt.set(
+                e.getKey(),
+                p.kind() == Pte.PageKind.ZERO
+                    ? new Pte.Present(
+                        PhysicalMemory.ZERO_PFN,
+                        Pte.PageKind.ZERO,
+                        false,
+                        false,
+                        false,
+                        p.protnone(),
+                        false,
+                        false)
+                    : p.withHuge(false));
           }
           pt.markSplit(block);
         });

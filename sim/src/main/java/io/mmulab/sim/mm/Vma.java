@@ -71,7 +71,8 @@ public final class Vma {
   }
 
   /**
-   * Returns the mapping flags, {@link Mman} {@code MAP_*} bits ({@code MAP_FIXED} dropped).
+   * Returns the mapping flags, {@link Mman} {@code MAP_*} bits ({@code MAP_FIXED} dropped; {@code
+   * MAP_HUGE} and {@link #VM_NOHUGEPAGE} as {@code madvise} last set them).
    *
    * @return the flags
    */
@@ -107,9 +108,36 @@ public final class Vma {
     return (flags & MAP_SHARED) != 0;
   }
 
-  /** True for private anonymous memory (kernel {@code vma_is_anonymous}). */
+  /** True for private anonymous memory (kernel {@code vma_is_anonymous}; hugetlb is not). */
   public boolean isAnonymous() {
-    return (flags & MAP_ANONYMOUS) != 0 && !isShared() && !isPfnMap() && !isMixedMap();
+    return (flags & MAP_ANONYMOUS) != 0
+        && !isShared()
+        && !isPfnMap()
+        && !isMixedMap()
+        && !isHugetlb();
+  }
+
+  /** True for a hugetlb mapping ({@code VM_HUGETLB}). */
+  public boolean isHugetlb() {
+    return (flags & Mman.MAP_HUGETLB) != 0;
+  }
+
+  /**
+   * Returns the order of the hugetlb pages of the mapping.
+   *
+   * @return 9 (2 MiB pages) or 18 (1 GiB pages); 0 if not a hugetlb mapping
+   */
+  public int hugetlbOrder() {
+    if (!isHugetlb()) {
+      return 0;
+    }
+    int shift = (flags >>> Mman.MAP_HUGE_SHIFT) & Mman.MAP_HUGE_MASK;
+    return (shift == 0 ? 21 : shift) - SimMm.PAGE_SHIFT;
+  }
+
+  /** The bytes of one hugetlb page of the mapping (a base page if not hugetlb). */
+  long hugetlbSize() {
+    return SimMm.PAGE_SIZE << hugetlbOrder();
   }
 
   /** True for {@code VM_IO | VM_PFNMAP}. */
@@ -125,6 +153,17 @@ public final class Vma {
   /** True if aligned 2 MiB blocks get huge pages. */
   public boolean isHuge() {
     return (flags & MAP_HUGE) != 0;
+  }
+
+  /**
+   * The flag {@code madvise(MADV_NOHUGEPAGE)} sets in {@link #flags()} (kernel {@code
+   * VM_NOHUGEPAGE}); no {@code mmap} flag has this bit.
+   */
+  public static final int VM_NOHUGEPAGE = 0x80_0000;
+
+  /** True after {@code MADV_NOHUGEPAGE}: no huge pages, and {@code MADV_COLLAPSE} refuses it. */
+  public boolean isNoHugepage() {
+    return (flags & VM_NOHUGEPAGE) != 0;
   }
 
   /** True for {@code VM_READ}. */
@@ -160,6 +199,10 @@ public final class Vma {
     return new Vma(newStart, newEnd, prot, flags, file, newPgoff, anonVma);
   }
 
+  Vma withFlags(int newFlags) {
+    return new Vma(start, end, prot, newFlags, file, pgoff, anonVma);
+  }
+
   Vma withProt(int newProt) {
     return new Vma(start, end, newProt, flags, file, pgoff, anonVma);
   }
@@ -184,6 +227,7 @@ public final class Vma {
         + (isShared() ? 's' : 'p')
         + (file == null ? "" : " " + file.name() + "@" + pgoff)
         + (isHuge() ? " huge" : "")
+        + (isHugetlb() ? " hugetlb" + (hugetlbSize() >> 20) + "M" : "")
         + (isPfnMap() ? " pfnmap" : "")
         + (isMixedMap() ? " mixedmap" : "")
         + "]";
@@ -195,6 +239,12 @@ public final class Vma {
    */
   static final class AnonVma {
     private volatile boolean set;
+
+    /**
+     * Hugetlb pages still reserved for the mapping (kernel {@code resv_map} of the reservation
+     * owner); guarded by the hugetlb pool's lock. A forked child's copy owns none.
+     */
+    int hugetlbReserved;
 
     boolean isSet() {
       return set;
