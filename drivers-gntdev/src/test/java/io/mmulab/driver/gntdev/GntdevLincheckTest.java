@@ -1,6 +1,5 @@
 package io.mmulab.driver.gntdev;
 
-import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.mmulab.api.MmuNotifierEvent;
@@ -9,10 +8,12 @@ import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.core.MmStruct;
 import io.mmulab.core.sync.RealSyncRuntime;
+import io.mmulab.testkit.lincheck.LincheckRun;
 import io.mmulab.testkit.lincheck.ModelCheckedRuntime;
 import io.mmulab.testkit.lincheck.RacingThreads;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jetbrains.lincheck.Lincheck;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -122,22 +123,19 @@ class GntdevLincheckTest {
     };
   }
 
-  private static Throwable run(DriverVariant variant, int invocations) {
-    Throwable thrown =
-        catchThrowable(() -> Lincheck.runConcurrentTest(invocations, scenario(variant)));
-    System.out.printf(
-        "gntdev %s lincheck (up to %d invocations): %s%n",
-        variant, invocations, thrown == null ? "clean" : "caught");
-    return thrown;
+  private static @Nullable Throwable run(DriverVariant variant, int invocations) {
+    return LincheckRun.run(
+        "gntdev " + variant,
+        invocations,
+        () -> Lincheck.runConcurrentTest(invocations, scenario(variant)));
   }
 
   @Test
   void asMerged_twoInvalidationsOfOnePage_lincheckFindsTheDoubleUnmap() {
-    Throwable thrown = run(DriverVariant.AS_MERGED, RACY_INVOCATIONS);
-    assertThat(thrown).isInstanceOf(AssertionError.class);
-    assertThat(thrown.getMessage())
-        .contains("grant unmapped 2 times")
-        .contains("The following interleaving leads to the error");
+    LincheckRun.assertFound(
+        run(DriverVariant.AS_MERGED, RACY_INVOCATIONS),
+        "the double unmap",
+        "grant unmapped 2 times");
   }
 
   /**
@@ -153,17 +151,11 @@ class GntdevLincheckTest {
 
   @Test
   void legacy_twoInvalidationsOfOnePage_clean() {
-    assertClean(run(DriverVariant.LEGACY, CLEAN_INVOCATIONS));
+    LincheckRun.assertClean(run(DriverVariant.LEGACY, CLEAN_INVOCATIONS));
   }
 
   @Test
   void consolidated_twoInvalidationsOfOnePage_clean() {
-    assertClean(run(DriverVariant.CONSOLIDATED, CLEAN_INVOCATIONS));
-  }
-
-  private static void assertClean(Throwable thrown) {
-    if (thrown != null) {
-      throw new AssertionError("Lincheck found a failure:\n" + thrown, thrown);
-    }
+    LincheckRun.assertClean(run(DriverVariant.CONSOLIDATED, CLEAN_INVOCATIONS));
   }
 }

@@ -3,7 +3,6 @@ package io.mmulab.driver.vhost;
 import static io.mmulab.api.hmm.HmmPfnLayout.MAINLINE;
 import static io.mmulab.api.hmm.HmmPfnLayout.VALID;
 import static io.mmulab.api.hmm.HmmPfnLayout.WRITE;
-import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mmulab.api.AddressSpace;
 import io.mmulab.api.ErrnoException;
@@ -18,6 +17,7 @@ import io.mmulab.api.sync.Lockable;
 import io.mmulab.api.sync.RwSemaphore;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.core.sync.RealSyncRuntime;
+import io.mmulab.testkit.lincheck.LincheckRun;
 import io.mmulab.testkit.lincheck.ModelCheckedRuntime;
 import io.mmulab.testkit.lincheck.RacingThreads;
 import org.jetbrains.lincheck.Lincheck;
@@ -189,20 +189,13 @@ class VhostLincheckTest {
           "Lincheck 3.7's model checker does not reach this interleaving on JDK 22+ (clean in 1,000"
               + " invocations on JDK 25); the race's pinned reproductions run on every JDK")
   void legacy_usedRingWriteRacingMigration_lincheckFindsWriteAfterFree() {
-    Throwable found = null;
-    try {
-      Lincheck.runConcurrentTest(RACY_INVOCATIONS, scenario());
-    } catch (Throwable t) {
-      found = t;
-    }
-    System.out.println("vhost LEGACY lincheck: " + (found == null ? "clean" : found.getMessage()));
-    assertThat(found)
-        .as("Lincheck must find the map loaded before the callback")
-        .isInstanceOf(AssertionError.class);
-    assertThat(found.getClass().getName()).startsWith("org.jetbrains.");
-    assertThat(found.getMessage())
-        .contains("used-ring write through a dead map")
-        .contains("The following interleaving leads to the error");
+    LincheckRun.assertFound(
+        LincheckRun.run(
+            "vhost LEGACY",
+            RACY_INVOCATIONS,
+            () -> Lincheck.runConcurrentTest(RACY_INVOCATIONS, scenario())),
+        "the map loaded before the callback",
+        "used-ring write through a dead map");
   }
 
   /**

@@ -1,8 +1,5 @@
 package io.mmulab.driver.i915;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowable;
-
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.MmuNotifierEvent;
 import io.mmulab.api.MmuNotifierRange;
@@ -15,6 +12,7 @@ import io.mmulab.core.MmStruct;
 import io.mmulab.core.sync.RealSyncRuntime;
 import io.mmulab.sim.dev.DmaFence;
 import io.mmulab.sim.gpu.GpuJob;
+import io.mmulab.testkit.lincheck.LincheckRun;
 import io.mmulab.testkit.lincheck.ModelCheckedRuntime;
 import io.mmulab.testkit.lincheck.RacingThreads;
 import java.util.List;
@@ -227,39 +225,24 @@ class I915LincheckTest {
 
   @Test
   void consolidated_execbufRacingInvalidation_clean() {
-    long t0 = System.nanoTime();
-    Throwable thrown =
-        catchThrowable(
+    LincheckRun.assertClean(
+        LincheckRun.run(
+            "i915 CONSOLIDATED",
+            CLEAN_INVOCATIONS,
             () ->
                 Lincheck.runConcurrentTest(
-                    CLEAN_INVOCATIONS, scenario(DriverVariant.CONSOLIDATED)));
-    System.out.printf(
-        "i915 CONSOLIDATED lincheck: %d invocations, %d ms, %s%n",
-        CLEAN_INVOCATIONS,
-        (System.nanoTime() - t0) / 1_000_000,
-        thrown == null ? "clean" : "FAILED");
-    if (thrown != null) {
-      throw new AssertionError(
-          "Lincheck found a failure in the consolidated port:\n" + thrown, thrown);
-    }
+                    CLEAN_INVOCATIONS, scenario(DriverVariant.CONSOLIDATED))));
   }
 
   @Test
   void legacy_execbufRacingInvalidation_lincheckFindsGupBeforeVisible() {
-    long t0 = System.nanoTime();
-    Throwable thrown =
-        catchThrowable(
-            () -> Lincheck.runConcurrentTest(LEGACY_INVOCATIONS, scenario(DriverVariant.LEGACY)));
-    System.out.printf(
-        "i915 LEGACY lincheck: %s, %d ms%n",
-        thrown == null ? "clean" : "caught", (System.nanoTime() - t0) / 1_000_000);
-    assertThat(thrown)
-        .as("Lincheck must find the gup-before-visible interleaving")
-        .isInstanceOf(AssertionError.class);
-    assertThat(thrown.getClass().getName()).startsWith("org.jetbrains.");
-    assertThat(thrown.getMessage())
-        .contains("stale GPU binding: ")
-        .contains("frame " + OLD_FRAME)
-        .contains("The following interleaving leads to the error");
+    LincheckRun.assertFound(
+        LincheckRun.run(
+            "i915 LEGACY",
+            LEGACY_INVOCATIONS,
+            () -> Lincheck.runConcurrentTest(LEGACY_INVOCATIONS, scenario(DriverVariant.LEGACY))),
+        "the gup-before-visible interleaving",
+        "stale GPU binding: ",
+        "frame " + OLD_FRAME);
   }
 }

@@ -1,8 +1,5 @@
 package io.mmulab.driver.nouveau;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowable;
-
 import io.mmulab.api.Errno;
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.MmuNotifierEvent;
@@ -14,6 +11,7 @@ import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.core.MmBackend;
 import io.mmulab.core.MmStruct;
 import io.mmulab.core.sync.RealSyncRuntime;
+import io.mmulab.testkit.lincheck.LincheckRun;
 import io.mmulab.testkit.lincheck.ModelCheckedRuntime;
 import io.mmulab.testkit.lincheck.RacingThreads;
 import org.jetbrains.lincheck.Lincheck;
@@ -141,33 +139,23 @@ class NouveauLincheckTest {
 
   @Test
   void consolidated_faultVsMigration_noStaleGpuPte() {
-    long t0 = System.nanoTime();
-    Throwable thrown =
-        catchThrowable(
+    LincheckRun.assertClean(
+        LincheckRun.run(
+            "nouveau CONSOLIDATED",
+            CLEAN_INVOCATIONS,
             () ->
                 Lincheck.runConcurrentTest(
-                    CLEAN_INVOCATIONS, scenario(DriverVariant.CONSOLIDATED)));
-    System.out.printf(
-        "nouveau CONSOLIDATED lincheck: %d invocations, %d ms%n",
-        CLEAN_INVOCATIONS, (System.nanoTime() - t0) / 1_000_000);
-    if (thrown != null) {
-      throw new AssertionError(
-          "Lincheck found a failure in the consolidated port:\n" + thrown, thrown);
-    }
+                    CLEAN_INVOCATIONS, scenario(DriverVariant.CONSOLIDATED))));
   }
 
   @Test
   void legacy_faultVsMigration_lincheckFindsTheValidFlagReset() {
-    Throwable thrown =
-        catchThrowable(
-            () -> Lincheck.runConcurrentTest(LEGACY_INVOCATIONS, scenario(DriverVariant.LEGACY)));
-    System.out.println("nouveau LEGACY lincheck: " + (thrown == null ? "clean" : "caught"));
-    assertThat(thrown)
-        .as("Lincheck must find the valid-flag reset interleaving")
-        .isInstanceOf(AssertionError.class);
-    assertThat(thrown.getClass().getName()).startsWith("org.jetbrains.");
-    assertThat(thrown.getMessage())
-        .contains("stale GPU PTE: the GPU maps frame " + OLD_FRAME)
-        .contains("The following interleaving leads to the error");
+    LincheckRun.assertFound(
+        LincheckRun.run(
+            "nouveau LEGACY",
+            LEGACY_INVOCATIONS,
+            () -> Lincheck.runConcurrentTest(LEGACY_INVOCATIONS, scenario(DriverVariant.LEGACY))),
+        "the valid-flag reset interleaving",
+        "stale GPU PTE: the GPU maps frame " + OLD_FRAME);
   }
 }

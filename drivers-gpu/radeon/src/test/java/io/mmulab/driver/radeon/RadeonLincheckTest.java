@@ -1,7 +1,5 @@
 package io.mmulab.driver.radeon;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.MmuNotifierEvent;
 import io.mmulab.api.MmuNotifierRange;
@@ -9,10 +7,11 @@ import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.core.MmStruct;
 import io.mmulab.core.sync.RealSyncRuntime;
+import io.mmulab.testkit.lincheck.LincheckRun;
 import io.mmulab.testkit.lincheck.ModelCheckedRuntime;
 import io.mmulab.testkit.lincheck.RacingThreads;
-import java.lang.management.ManagementFactory;
 import org.jetbrains.lincheck.Lincheck;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -168,59 +167,31 @@ class RadeonLincheckTest {
     };
   }
 
-  private static Throwable run(DriverVariant variant, int invocations) {
-    long t0 = System.nanoTime();
-    long cpu0 = processCpuNanos();
-    Throwable thrown = null;
-    try {
-      Lincheck.runConcurrentTest(invocations, scenario(variant));
-    } catch (Throwable t) {
-      thrown = t;
-    }
-    System.out.printf(
-        "radeon %s lincheck: %s, up to %d invocations, %d ms wall, %d ms process CPU%n",
-        variant,
-        thrown == null ? "clean" : "caught",
-        invocations,
-        (System.nanoTime() - t0) / 1_000_000,
-        (processCpuNanos() - cpu0) / 1_000_000);
-    return thrown;
-  }
-
-  /** The JVM's CPU time (wall time on a shared 2-core machine says little). */
-  private static long processCpuNanos() {
-    return ManagementFactory.getOperatingSystemMXBean()
-            instanceof com.sun.management.OperatingSystemMXBean os
-        ? os.getProcessCpuTime()
-        : 0;
-  }
-
-  private static void assertCaught(Throwable thrown) {
-    assertThat(thrown)
-        .as("Lincheck must find the GUP-after-start interleaving")
-        .isInstanceOf(AssertionError.class);
-    assertThat(thrown.getClass().getName()).startsWith("org.jetbrains.");
-    assertThat(thrown.getMessage())
-        .contains("stale GART entry: BO bound to frame " + OLD_FRAME)
-        .contains("The following interleaving leads to the error");
-  }
-
   @Test
   void legacy_migrateRacingCs_lincheckFindsStaleGartEntry() {
-    assertCaught(run(DriverVariant.LEGACY, RACY_INVOCATIONS));
+    LincheckRun.assertFound(
+        run(DriverVariant.LEGACY, RACY_INVOCATIONS),
+        "the GUP-after-start interleaving",
+        "stale GART entry: BO bound to frame " + OLD_FRAME);
   }
 
   @Test
   void asMerged_migrateRacingCs_lincheckFindsStaleGartEntry() {
-    assertCaught(run(DriverVariant.AS_MERGED, RACY_INVOCATIONS));
+    LincheckRun.assertFound(
+        run(DriverVariant.AS_MERGED, RACY_INVOCATIONS),
+        "the GUP-after-start interleaving",
+        "stale GART entry: BO bound to frame " + OLD_FRAME);
   }
 
   @Test
   void consolidated_migrateRacingCs_clean() {
-    Throwable thrown = run(DriverVariant.CONSOLIDATED, CLEAN_INVOCATIONS);
-    if (thrown != null) {
-      throw new AssertionError(
-          "Lincheck found a failure in the consolidated port:\n" + thrown, thrown);
-    }
+    LincheckRun.assertClean(run(DriverVariant.CONSOLIDATED, CLEAN_INVOCATIONS));
+  }
+
+  private static @Nullable Throwable run(DriverVariant variant, int invocations) {
+    return LincheckRun.run(
+        "radeon " + variant,
+        invocations,
+        () -> Lincheck.runConcurrentTest(invocations, scenario(variant)));
   }
 }

@@ -1,8 +1,5 @@
 package io.mmulab.driver.umemodp;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowable;
-
 import io.mmulab.api.AddressSpace;
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.MmuNotifierEvent;
@@ -15,6 +12,7 @@ import io.mmulab.core.MmBackend;
 import io.mmulab.core.MmStruct;
 import io.mmulab.core.sync.RealSyncRuntime;
 import io.mmulab.sim.driver.DriverStats;
+import io.mmulab.testkit.lincheck.LincheckRun;
 import io.mmulab.testkit.lincheck.ModelCheckedRuntime;
 import io.mmulab.testkit.lincheck.RacingThreads;
 import org.jetbrains.lincheck.Lincheck;
@@ -232,30 +230,22 @@ class UmemOdpLincheckTest {
 
   @Test
   void consolidated_nestedZapVsRegistration_neitherHangsNorLeavesAStaleEntry() {
-    long t0 = System.nanoTime();
-    Throwable thrown =
-        catchThrowable(
+    LincheckRun.assertClean(
+        LincheckRun.run(
+            "umem-odp CONSOLIDATED",
+            CLEAN_INVOCATIONS,
             () ->
                 Lincheck.runConcurrentTest(
-                    CLEAN_INVOCATIONS, scenario(DriverVariant.CONSOLIDATED)));
-    System.out.printf(
-        "umem-odp CONSOLIDATED lincheck: %d invocations, %d ms%n",
-        CLEAN_INVOCATIONS, (System.nanoTime() - t0) / 1_000_000);
-    if (thrown != null) {
-      throw new AssertionError(
-          "Lincheck found a failure in the consolidated port:\n" + thrown, thrown);
-    }
+                    CLEAN_INVOCATIONS, scenario(DriverVariant.CONSOLIDATED))));
   }
 
   @Test
   void legacy_nestedZapVsRegistration_lincheckFindsTheDeadlock() {
-    Throwable thrown =
-        catchThrowable(
-            () -> Lincheck.runConcurrentTest(LEGACY_INVOCATIONS, scenario(DriverVariant.LEGACY)));
-    System.out.println("umem-odp LEGACY lincheck: " + (thrown == null ? "clean" : thrown));
-    assertThat(thrown)
-        .as("Lincheck must find the nested-read deadlock")
-        .isInstanceOf(AssertionError.class);
-    assertThat(thrown.getClass().getName()).startsWith("org.jetbrains.");
+    LincheckRun.assertFound(
+        LincheckRun.run(
+            "umem-odp LEGACY",
+            LEGACY_INVOCATIONS,
+            () -> Lincheck.runConcurrentTest(LEGACY_INVOCATIONS, scenario(DriverVariant.LEGACY))),
+        "the nested-read deadlock");
   }
 }
