@@ -57,6 +57,14 @@ public final class MigrateVma {
   /** Select device-private pages of the owner's pagemap. */
   public static final int SELECT_DEVICE_PRIVATE = 2;
 
+  /**
+   * Collect whole PMD-sized units ({@code MIGRATE_VMA_SELECT_COMPOUND}): a 2 MiB block of an
+   * anonymous VMA that the range covers entirely and that is either mapped huge or entirely empty
+   * ({@code pmd_none}) is collected as one unit, its first page marked {@link #isCompound}. The
+   * caller may give the unit one huge destination or fall back to 512 base pages.
+   */
+  public static final int SELECT_COMPOUND = 4;
+
   private final SimMm s;
   private final Vma vma;
   private final long start;
@@ -75,6 +83,9 @@ public final class MigrateVma {
     long dst = CoherencyChecker.NO_PFN;
     DevicePagemap dstPagemap;
     boolean migrated;
+
+    /** Heads a PMD-sized unit ({@code MIGRATE_PFN_COMPOUND}). */
+    boolean compound;
 
     /** Shared with other mappings: the slow path must unmap them. */
     boolean shared;
@@ -150,15 +161,21 @@ public final class MigrateVma {
   private void collect(long end, int flags) {
     boolean system = (flags & SELECT_SYSTEM) != 0;
     boolean devicePrivate = (flags & SELECT_DEVICE_PRIVATE) != 0;
+    boolean compound = (flags & SELECT_COMPOUND) != 0 && system && vma.isAnonymous();
+    List<Long> wasHuge = new ArrayList<>();
     s.invalidate(
         new MmuNotifierRange(s.mm, start, end, MmuNotifierEvent.MIGRATE, true, owner),
         "migrate_vma_setup",
         () -> {
           for (long block : s.hugeBlocksIn(start, end)) {
+            wasHuge.add(block);
             s.splitHugeBlock(block);
           }
         },
         d -> {
+          if (compound) {
+            markCompoundUnits(end, wasHuge);
+          }
           for (int i = 0; i < pages.length; i++) {
             long va = address(i);
             Page pg = pages[i];
@@ -184,6 +201,20 @@ public final class MigrateVma {
             }
           }
         });
+  }
+
+  /**
+   * Kernel {@code migrate_vma_collect_hole} and {@code migrate_vma_collect_huge_pmd} with compound
+   * selection: every block the range covers entirely that was mapped huge (split just before, as
+   * the simulation keeps no huge migration entries) or is {@code pmd_none}. Under the ptl.
+   */
+  private void markCompoundUnits(long end, List<Long> wasHuge) {
+    long first = (start + PageTable.HPAGE_SIZE - 1) & PageTable.HPAGE_MASK;
+    for (long block = first; block + PageTable.HPAGE_SIZE <= end; block += PageTable.HPAGE_SIZE) {
+      if (wasHuge.contains(block) || s.pt.isPmdNone(block)) {
+        pages[(int) ((block - start) >>> SimMm.PAGE_SHIFT)].compound = true;
+      }
+    }
   }
 
   private void take(long va, Page pg, Pte original, long pfn, DevicePagemap pagemap) {
@@ -368,6 +399,17 @@ public final class MigrateVma {
    */
   public boolean isMigrating(int i) {
     return pages[i].migrate;
+  }
+
+  /**
+   * Tells whether page {@code i} heads a PMD-sized unit of 512 pages collected together ({@code
+   * MIGRATE_PFN_COMPOUND}, only with {@link #SELECT_COMPOUND}).
+   *
+   * @param i page index
+   * @return true for the first page of a unit
+   */
+  public boolean isCompound(int i) {
+    return pages[i].compound;
   }
 
   /**

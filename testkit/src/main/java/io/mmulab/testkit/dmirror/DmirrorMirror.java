@@ -60,8 +60,11 @@ public final class DmirrorMirror implements AutoCloseable {
   /** Pages per temporary subscription of SNAPSHOT. */
   static final int SNAPSHOT_CHUNK = 64;
 
-  /** Pages per {@code migrate_vma} of MIGRATE_TO_DEV and MIGRATE_TO_SYS. */
-  static final int MIGRATE_CHUNK = 64;
+  /**
+   * Pages per {@code migrate_vma} of MIGRATE_TO_DEV and MIGRATE_TO_SYS (the newest kernels: one PTE
+   * table, so that an aligned huge page fits in one migration).
+   */
+  static final int MIGRATE_CHUNK = 512;
 
   /** The largest bounce buffer the device allocates (kernel: what {@code vmalloc} can give). */
   static final long MAX_BOUNCE_BYTES = 1L << 30;
@@ -70,6 +73,7 @@ public final class DmirrorMirror implements AutoCloseable {
   static final HmmPfnLayout LAYOUT = HmmPfnLayout.MAINLINE;
 
   private static final int PMD_ORDER = 9;
+  private static final int HPAGE_PAGES = 1 << PMD_ORDER;
   private static final int PUD_ORDER = 18;
 
   private final Dmirror device;
@@ -689,39 +693,57 @@ public final class DmirrorMirror implements AutoCloseable {
    */
   private void migrateChunkToDevice(long start, long end) throws ErrnoException {
     int n = (int) ((end - start) >>> PAGE_SHIFT);
-    boolean[] huge = new boolean[n];
-    for (int i = 0; i < n; i++) {
-      huge[i] = sim.lookup(start + ((long) i << PAGE_SHIFT)).order() == PMD_ORDER;
-    }
-    MigrateVma m = MigrateVma.setup(sim, start, end, device, MigrateVma.SELECT_SYSTEM);
+    MigrateVma m =
+        MigrateVma.setup(
+            sim, start, end, device, MigrateVma.SELECT_SYSTEM | MigrateVma.SELECT_COMPOUND);
     try {
-      for (int i = 0; i < n; i++) {
-        if (!m.isMigrating(i) || m.srcIsDevicePrivate(i)) {
-          continue;
+      for (int i = 0; i < n; ) {
+        if (m.isCompound(i)) {
+          allocUnit(m, start, i);
+          i += HPAGE_PAGES;
+        } else {
+          if (m.isMigrating(i) && !m.srcIsDevicePrivate(i) && !failAllocOnce()) {
+            allocAndCopy(m, start, i);
+          }
+          i++;
         }
-        long va = start + ((long) i << PAGE_SHIFT);
-        if ((flags.getAndUpdate(f -> f & ~DmirrorProt.FLAG_FAIL_ALLOC)
-                    & DmirrorProt.FLAG_FAIL_ALLOC)
-                != 0
-            && !huge[i]) {
-          // FAIL_ALLOC: this allocation fails once. A base page is simply not migrated; a page
-          // that was part of a huge mapping falls back to base-page allocations (which is what the
-          // simulation always does, since it splits huge pages before migrating them).
-          continue;
-        }
-        long dpfn = device.allocPage(this, va);
-        if (dpfn == CoherencyChecker.NO_PFN) {
-          continue;
-        }
-        if (m.srcPfn(i) != CoherencyChecker.NO_PFN) {
-          memory.copy(m.srcPfn(i), dpfn);
-        }
-        m.setDevicePrivateDestination(i, dpfn, device);
       }
       m.pages();
     } finally {
       m.finalizeMigration();
     }
+  }
+
+  /**
+   * A PMD-sized unit (a huge page, the huge zero page, or an empty aligned block): the device's
+   * huge allocation, and when it fails (FAIL_ALLOC), the fallback to 512 base pages, whose own
+   * allocations do not consult the flag again (kernel {@code dmirror_migrate_alloc_and_copy}).
+   */
+  private void allocUnit(MigrateVma m, long start, int head) {
+    failAllocOnce();
+    for (int i = head; i < head + HPAGE_PAGES; i++) {
+      if (m.isMigrating(i)) {
+        allocAndCopy(m, start, i);
+      }
+    }
+  }
+
+  /** FAIL_ALLOC: true (and the flag cleared) if this allocation is the one forced to fail. */
+  private boolean failAllocOnce() {
+    return (flags.getAndUpdate(f -> f & ~DmirrorProt.FLAG_FAIL_ALLOC) & DmirrorProt.FLAG_FAIL_ALLOC)
+        != 0;
+  }
+
+  private void allocAndCopy(MigrateVma m, long start, int i) {
+    long va = start + ((long) i << PAGE_SHIFT);
+    long dpfn = device.allocPage(this, va);
+    if (dpfn == CoherencyChecker.NO_PFN) {
+      return;
+    }
+    if (m.srcPfn(i) != CoherencyChecker.NO_PFN) {
+      memory.copy(m.srcPfn(i), dpfn);
+    }
+    m.setDevicePrivateDestination(i, dpfn, device);
   }
 
   /**

@@ -13,6 +13,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mmulab.api.Errno;
 import io.mmulab.api.driver.DriverVariant;
+import io.mmulab.sim.mm.Mman;
 import io.mmulab.sim.mm.PteView;
 import io.mmulab.sim.mm.SimFile;
 import io.mmulab.sim.mm.SimProcess;
@@ -268,6 +269,35 @@ class DmirrorMigrateTest {
       assertThat(c.word(2 * WORDS)).isEqualTo(2 * WORDS);
       assertThat(f.proc.load(a + 2 * PAGE)).isEqualTo(2 * WORDS); // fault one page back
       assertThat(type(f, a + 3 * PAGE)).isEqualTo(PteView.Type.DEVICE_PRIVATE);
+    }
+  }
+
+  /**
+   * An untouched range aligned to and spanning a 2 MiB block is one huge unit: the forced failure
+   * hits its huge allocation, the unit falls back to 512 base pages and every page migrates (the
+   * kernel's collect-hole path), with or without the huge-page hint.
+   */
+  @ParameterizedTest
+  @EnumSource(names = {"CONSOLIDATED", "LEGACY"})
+  void failAlloc_untouchedAlignedBlock_isOneUnitThatFallsBackToBasePages(DriverVariant variant)
+      throws Exception {
+    for (int hint : new int[] {0, Mman.MAP_HUGE}) {
+      try (DmirrorFixture f = new DmirrorFixture(variant)) {
+        DmirrorMirror m = f.open();
+        long raw =
+            f.proc.mmap(0, 2 * DmirrorFixture.HPAGE, PROT_READ, DmirrorFixture.ANON_PRIVATE | hint);
+        long a = (raw + DmirrorFixture.HPAGE - 1) & -DmirrorFixture.HPAGE;
+        int pages = (int) (DmirrorFixture.HPAGE / PAGE);
+        m.ioctl(DmirrorCommand.FLAGS, new DmirrorCmd(a, DmirrorProt.FLAG_FAIL_ALLOC, null));
+        DmirrorCmd c = run(m, DmirrorCommand.MIGRATE_TO_DEV, a, pages);
+        assertThat(c.cpages()).isEqualTo(pages);
+        assertThat(m.flags()).isZero();
+        for (int i = 0; i < pages * WORDS; i += 97) {
+          assertThat(c.word(i)).isZero();
+        }
+        assertThat(m.device().pagesInUse()).isEqualTo(pages);
+        assertThat(f.proc.load(a + 2048 * 4)).isZero(); // fault one page back
+      }
     }
   }
 
