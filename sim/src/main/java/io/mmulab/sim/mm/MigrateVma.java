@@ -65,6 +65,12 @@ public final class MigrateVma {
    */
   public static final int SELECT_COMPOUND = 4;
 
+  /**
+   * Select device-coherent pages of the owner's pagemap (present entries whose frame is a page of a
+   * coherent {@link DevicePagemap} with that owner); {@link #SELECT_SYSTEM} never selects them.
+   */
+  public static final int SELECT_DEVICE_COHERENT = 8;
+
   private final SimMm s;
   private final Vma vma;
   private final long start;
@@ -161,6 +167,8 @@ public final class MigrateVma {
   private void collect(long end, int flags) {
     boolean system = (flags & SELECT_SYSTEM) != 0;
     boolean devicePrivate = (flags & SELECT_DEVICE_PRIVATE) != 0;
+    boolean deviceCoherent = (flags & SELECT_DEVICE_COHERENT) != 0;
+    DeviceCoherentPages coherentPages = s.machine.deviceCoherentPages();
     boolean compound = (flags & SELECT_COMPOUND) != 0 && system && vma.isAnonymous();
     List<Long> wasHuge = new ArrayList<>();
     s.invalidate(
@@ -183,7 +191,14 @@ public final class MigrateVma {
             if (e == null) {
               pg.migrate = system && vma.isAnonymous();
             } else if (e instanceof Present p) {
-              if (!system || p.protnone()) {
+              if (p.protnone()) {
+                continue;
+              }
+              DevicePagemap coherent =
+                  p.kind() == PageKind.ANON ? coherentPages.pagemapOf(p.pfn()) : null;
+              boolean wanted =
+                  coherent == null ? system : deviceCoherent && coherent.owner() == owner;
+              if (!wanted) {
                 continue;
               }
               if (p.kind() == PageKind.ZERO) {
@@ -191,7 +206,7 @@ public final class MigrateVma {
               } else if (p.kind() == PageKind.ANON
                   && s.memory.pincount(p.pfn()) == 0
                   && (!p.exclusive() || s.memory.refcount(p.pfn()) == 1)) {
-                take(va, pg, p, p.pfn(), null);
+                take(va, pg, p, p.pfn(), coherent);
                 pg.shared = !p.exclusive();
               }
             } else if (e instanceof Pte.DevicePrivate dp
@@ -441,7 +456,17 @@ public final class MigrateVma {
    * @return true for a device-private source
    */
   public boolean srcIsDevicePrivate(int i) {
-    return pages[i].srcPagemap != null;
+    return pages[i].original instanceof Pte.DevicePrivate;
+  }
+
+  /**
+   * Tells whether the source of page {@code i} is device-coherent memory.
+   *
+   * @param i page index
+   * @return true for a device-coherent source
+   */
+  public boolean srcIsDeviceCoherent(int i) {
+    return pages[i].original instanceof Present && pages[i].srcPagemap != null;
   }
 
   /**
@@ -462,7 +487,27 @@ public final class MigrateVma {
    * @param pagemap the device memory
    */
   public void setDevicePrivateDestination(int i, long pfn, DevicePagemap pagemap) {
-    setDst(i, pfn, Objects.requireNonNull(pagemap, "pagemap is null"));
+    if (Objects.requireNonNull(pagemap, "pagemap is null").isCoherent()) {
+      throw new IllegalArgumentException(pagemap + " is device-coherent memory");
+    }
+    setDst(i, pfn, pagemap);
+  }
+
+  /**
+   * Gives page {@code i} a device-coherent destination, which the CPU will map with an ordinary
+   * present entry; its one reference passes to the migration, and the frame is recorded as a page
+   * of {@code pagemap}.
+   *
+   * @param i a collected page
+   * @param pfn a frame of the device's memory holding the data
+   * @param pagemap the device memory, {@link DevicePagemap#isCoherent coherent}
+   */
+  public void setDeviceCoherentDestination(int i, long pfn, DevicePagemap pagemap) {
+    if (!Objects.requireNonNull(pagemap, "pagemap is null").isCoherent()) {
+      throw new IllegalArgumentException(pagemap + " is not device-coherent memory");
+    }
+    setDst(i, pfn, pagemap);
+    s.machine.deviceCoherentPages().add(pfn, pagemap);
   }
 
   private void setDst(int i, long pfn, DevicePagemap pagemap) {
@@ -521,7 +566,7 @@ public final class MigrateVma {
             boolean w = vma.isWritable();
             s.pt.set(
                 va,
-                pg.dstPagemap != null
+                isPrivate(pg.dstPagemap)
                     ? new Pte.DevicePrivate(pg.dst, pg.dstPagemap, w)
                     : Present.anon(pg.dst, w, w));
             pg.migrated = true;
@@ -612,7 +657,7 @@ public final class MigrateVma {
 
   private Pte destinationEntry(Page pg) {
     boolean w = srcWritable(pg);
-    if (pg.dstPagemap != null) {
+    if (isPrivate(pg.dstPagemap)) {
       return new Pte.DevicePrivate(pg.dst, pg.dstPagemap, w);
     }
     boolean dirty = pg.original instanceof Present p ? p.dirty() : w;
@@ -639,8 +684,12 @@ public final class MigrateVma {
     deferred.add(() -> put(pfn, pm));
   }
 
+  private static boolean isPrivate(DevicePagemap pagemap) {
+    return pagemap != null && !pagemap.isCoherent();
+  }
+
   private void put(long pfn, DevicePagemap pagemap) {
-    if (pagemap != null) {
+    if (isPrivate(pagemap)) {
       s.putDevicePage(pfn, pagemap);
     } else {
       s.memory.put(pfn);
@@ -722,6 +771,32 @@ public final class MigrateVma {
           mm.memory.copy(m.srcPfn(i), dst);
         }
         m.setDevicePrivateDestination(i, dst, pagemap);
+      }
+      m.pages();
+    } finally {
+      m.finalizeMigration();
+    }
+    return m.migratedPages();
+  }
+
+  /**
+   * Migrates the device-coherent page at {@code va} to system memory before a long-term pin (kernel
+   * {@code check_and_migrate_movable_pages} → {@code migrate_device_coherent_folio}: a coherent
+   * page is not long-term pinnable). The caller holds the mmap lock.
+   *
+   * @param mm the address space
+   * @param va page-aligned
+   * @param pagemap the page's coherent memory; its owner is the MIGRATE range's owner
+   * @return pages migrated (0 if the page was not taken: shared with a pin, say)
+   * @throws ErrnoException {@link Errno#ENOMEM} if no system page could be allocated
+   */
+  static int migrateCoherentToRam(SimMm mm, long va, DevicePagemap pagemap) throws ErrnoException {
+    MigrateVma m = setup(mm, va, va + SimMm.PAGE_SIZE, pagemap.owner(), SELECT_DEVICE_COHERENT);
+    try {
+      if (m.isMigrating(0) && m.srcIsDeviceCoherent(0)) {
+        long dst = mm.memory.alloc(mm.owner("unpinnable coherent page", va));
+        mm.memory.copy(m.srcPfn(0), dst);
+        m.setDestination(0, dst);
       }
       m.pages();
     } finally {

@@ -24,6 +24,7 @@ import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.driver.DriverStats;
 import io.mmulab.sim.mem.PhysicalMemory;
 import io.mmulab.sim.mm.MigrateVma;
+import io.mmulab.sim.mm.Mman;
 import io.mmulab.sim.mm.PteView;
 import io.mmulab.sim.mm.SimMm;
 import io.mmulab.sim.mm.SimProcess;
@@ -620,10 +621,10 @@ public final class DmirrorMirror implements AutoCloseable {
     long pfn = LAYOUT.pfn(e);
     Dmirror owner = device.devices().ownerOf(pfn);
     int perm;
-    if (owner == device) {
-      perm = DmirrorProt.DEV_PRIVATE_LOCAL;
+    if (owner != null && owner.isCoherent()) {
+      perm = owner == device ? DmirrorProt.DEV_COHERENT_LOCAL : DmirrorProt.DEV_COHERENT_REMOTE;
     } else if (owner != null) {
-      perm = DmirrorProt.DEV_PRIVATE_REMOTE;
+      perm = owner == device ? DmirrorProt.DEV_PRIVATE_LOCAL : DmirrorProt.DEV_PRIVATE_REMOTE;
     } else if (pfn == PhysicalMemory.ZERO_PFN) {
       perm = DmirrorProt.ZERO;
     } else {
@@ -743,7 +744,11 @@ public final class DmirrorMirror implements AutoCloseable {
     if (m.srcPfn(i) != CoherencyChecker.NO_PFN) {
       memory.copy(m.srcPfn(i), dpfn);
     }
-    m.setDevicePrivateDestination(i, dpfn, device);
+    if (device.isCoherent()) {
+      m.setDeviceCoherentDestination(i, dpfn, device);
+    } else {
+      m.setDevicePrivateDestination(i, dpfn, device);
+    }
   }
 
   /**
@@ -981,6 +986,50 @@ public final class DmirrorMirror implements AutoCloseable {
       }
       faultOrFail((va + 8L * done) & -PAGE_SIZE, pageUp(end), true);
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // mmap of the device file (kernel dmirror_fops_mmap)
+
+  /**
+   * Maps the device file into the opener's address space, as {@code mmap()} of {@code
+   * /dev/hmm_dmirrorN} does: a mixed mapping ({@code VM_MIXEDMAP}) of {@code length} bytes in which
+   * the driver inserts a freshly zeroed page at every address ({@code vm_insert_page}) and drops
+   * its own reference, so the mapping holds the only one. The entries are writable only in a shared
+   * writable mapping; a private one maps them read-only.
+   *
+   * @param length bytes, rounded up to whole pages
+   * @param prot {@code PROT_*}
+   * @param flags {@code MAP_SHARED} or {@code MAP_PRIVATE} (plus {@code MAP_FIXED} with {@code
+   *     addr})
+   * @param addr the address hint, or the address with {@code MAP_FIXED}
+   * @return the mapping's start
+   * @throws ErrnoException {@link Errno#EINVAL} for a bad length, {@code prot} or {@code flags},
+   *     {@link Errno#ENOMEM} if memory runs out (the mapping is removed again)
+   */
+  public long mmap(long addr, long length, int prot, int flags) throws ErrnoException {
+    if (closed) {
+      throw new ErrnoException(Errno.EINVAL, id + " is closed");
+    }
+    if ((flags & Mman.MAP_ANONYMOUS) != 0) {
+      throw new ErrnoException(Errno.EINVAL, "MAP_ANONYMOUS with a device file");
+    }
+    long start = process.mmap(addr, length, prot, flags | Mman.MAP_MIXEDMAP);
+    long end = start + ((length + PAGE_SIZE - 1) & -PAGE_SIZE);
+    try {
+      for (long va = start; va < end; va += PAGE_SIZE) {
+        long pfn = memory.alloc(id + " mmap page " + mmName + " 0x" + Long.toHexString(va));
+        try {
+          process.vmInsertPage(va, pfn);
+        } finally {
+          memory.put(pfn);
+        }
+      }
+    } catch (ErrnoException e) {
+      process.munmap(start, end - start);
+      throw e;
+    }
+    return start;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,59 @@
+package io.mmulab.sim.mm;
+
+import io.mmulab.api.sync.SpinLock;
+import io.mmulab.sim.mem.FrameState;
+import io.mmulab.sim.mem.PhysicalMemory;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Which frames of one machine are pages of device-coherent memory ({@code ZONE_DEVICE} pages of a
+ * {@code MEMORY_DEVICE_COHERENT} pagemap). The CPU maps such a page with an ordinary present entry
+ * and reaches it directly; what sets it apart from system memory is only this record: migration
+ * selects it with {@link MigrateVma#SELECT_DEVICE_COHERENT} instead of {@link
+ * MigrateVma#SELECT_SYSTEM}, and a long-term pin migrates it to system memory first.
+ *
+ * <p>A record lives as long as the frame's generation: once the frame is freed (and perhaps
+ * allocated again for something else), the record no longer answers.
+ */
+final class DeviceCoherentPages {
+  private record Owner(DevicePagemap pagemap, long generation) {}
+
+  private final PhysicalMemory memory;
+  private final SpinLock lock;
+  private final Map<Long, Owner> pages = new HashMap<>(); // guarded by lock
+
+  DeviceCoherentPages(PhysicalMemory memory, SpinLock lock) {
+    this.memory = memory;
+    this.lock = lock;
+  }
+
+  /** Records the allocated frame {@code pfn} as a page of {@code pagemap}. */
+  void add(long pfn, DevicePagemap pagemap) {
+    long generation = memory.generation(pfn);
+    lock.lock();
+    try {
+      pages.put(pfn, new Owner(pagemap, generation));
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The coherent pagemap whose page {@code pfn} is now, or null for system memory. */
+  DevicePagemap pagemapOf(long pfn) {
+    lock.lock();
+    try {
+      Owner o = pages.get(pfn);
+      if (o == null) {
+        return null;
+      }
+      if (memory.state(pfn) != FrameState.ALLOCATED || memory.generation(pfn) != o.generation()) {
+        pages.remove(pfn);
+        return null;
+      }
+      return o.pagemap();
+    } finally {
+      lock.unlock();
+    }
+  }
+}
