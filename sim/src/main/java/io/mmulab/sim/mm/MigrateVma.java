@@ -93,6 +93,9 @@ public final class MigrateVma {
     /** Heads a PMD-sized unit ({@code MIGRATE_PFN_COMPOUND}). */
     boolean compound;
 
+    /** Part of a unit whose destination is one 2 MiB device-private page. */
+    boolean dstHuge;
+
     /** Shared with other mappings: the slow path must unmap them. */
     boolean shared;
 
@@ -181,9 +184,6 @@ public final class MigrateVma {
           }
         },
         d -> {
-          if (compound) {
-            markCompoundUnits(end, wasHuge);
-          }
           for (int i = 0; i < pages.length; i++) {
             long va = address(i);
             Page pg = pages[i];
@@ -215,21 +215,35 @@ public final class MigrateVma {
               take(va, pg, dp, dp.pfn(), dp.pagemap());
             }
           }
+          if (compound) {
+            markCompoundUnits(end, wasHuge);
+          }
         });
   }
 
   /**
    * Kernel {@code migrate_vma_collect_hole} and {@code migrate_vma_collect_huge_pmd} with compound
    * selection: every block the range covers entirely that was mapped huge (split just before, as
-   * the simulation keeps no huge migration entries) or is {@code pmd_none}. Under the ptl.
+   * the simulation keeps no huge migration entries) or is {@code pmd_none}, and whose 512 pages
+   * were all collected. Under the ptl.
    */
   private void markCompoundUnits(long end, List<Long> wasHuge) {
     long first = (start + PageTable.HPAGE_SIZE - 1) & PageTable.HPAGE_MASK;
     for (long block = first; block + PageTable.HPAGE_SIZE <= end; block += PageTable.HPAGE_SIZE) {
-      if (wasHuge.contains(block) || s.pt.isPmdNone(block)) {
-        pages[(int) ((block - start) >>> SimMm.PAGE_SHIFT)].compound = true;
+      int head = (int) ((block - start) >>> SimMm.PAGE_SHIFT);
+      if ((wasHuge.contains(block) || s.pt.isPmdNone(block)) && unitCollected(head)) {
+        pages[head].compound = true;
       }
     }
+  }
+
+  private boolean unitCollected(int head) {
+    for (int i = head; i < head + PageTable.HPAGE_PAGES; i++) {
+      if (!pages[i].migrate) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void take(long va, Page pg, Pte original, long pfn, DevicePagemap pagemap) {
@@ -502,6 +516,41 @@ public final class MigrateVma {
    * @param pfn a frame of the device's memory holding the data
    * @param pagemap the device memory, {@link DevicePagemap#isCoherent coherent}
    */
+  /**
+   * Makes the 512 destinations of the unit headed by {@code head} ({@link #isCompound}) one 2 MiB
+   * device-private page: once all of them migrated, the CPU maps the unit with a PMD-level
+   * device-private entry, and a later change to part of it splits it. Every page of the unit must
+   * already have a device-private destination of one pagemap.
+   *
+   * @param head the first page of a collected unit
+   */
+  public void setHugeDestination(int head) {
+    if (stage != 0 || !pages[head].compound) {
+      throw new IllegalStateException("page " + head + " does not head a collected unit");
+    }
+    DevicePagemap pagemap = pages[head].dstPagemap;
+    for (int i = head; i < head + PageTable.HPAGE_PAGES; i++) {
+      if (pages[i].dst == CoherencyChecker.NO_PFN
+          || pages[i].dstPagemap != pagemap
+          || !isPrivate(pagemap)) {
+        throw new IllegalStateException(
+            "page " + i + " of the unit at " + head + " has no device-private destination");
+      }
+    }
+    for (int i = head; i < head + PageTable.HPAGE_PAGES; i++) {
+      pages[i].dstHuge = true;
+    }
+  }
+
+  /**
+   * Gives page {@code i} a device-coherent destination, which the CPU will map with an ordinary
+   * present entry; its one reference passes to the migration, and the frame is recorded as a page
+   * of {@code pagemap}.
+   *
+   * @param i a collected page
+   * @param pfn a frame of the device's memory holding the data
+   * @param pagemap the device memory, {@link DevicePagemap#isCoherent coherent}
+   */
   public void setDeviceCoherentDestination(int i, long pfn, DevicePagemap pagemap) {
     if (!Objects.requireNonNull(pagemap, "pagemap is null").isCoherent()) {
       throw new IllegalArgumentException(pagemap + " is not device-coherent memory");
@@ -567,7 +616,7 @@ public final class MigrateVma {
             s.pt.set(
                 va,
                 isPrivate(pg.dstPagemap)
-                    ? new Pte.DevicePrivate(pg.dst, pg.dstPagemap, w)
+                    ? new Pte.DevicePrivate(pg.dst, pg.dstPagemap, w, false)
                     : Present.anon(pg.dst, w, w));
             pg.migrated = true;
             anon[0] = true;
@@ -629,6 +678,7 @@ public final class MigrateVma {
           }
         }
       }
+      installHugeDestinations();
     } finally {
       ptl.unlock();
     }
@@ -640,6 +690,30 @@ public final class MigrateVma {
     }
     deferred.run();
     done.completeAll();
+  }
+
+  /**
+   * Turns every unit whose 512 pages all reached their huge destination into one PMD-level
+   * device-private page. The frames and permissions do not change, so no invalidation is due; a
+   * unit that did not migrate entirely stays in base entries (the kernel's split on fallback).
+   * Under the ptl.
+   */
+  private void installHugeDestinations() {
+    for (int head = 0; head < pages.length; head++) {
+      if (!pages[head].compound || !pages[head].dstHuge) {
+        continue;
+      }
+      boolean complete = true;
+      for (int i = head; i < head + PageTable.HPAGE_PAGES; i++) {
+        complete &=
+            pages[i].migrated
+                && s.pt.get(address(i)) instanceof Pte.DevicePrivate d
+                && d.pfn() == pages[i].dst;
+      }
+      for (int i = head; complete && i < head + PageTable.HPAGE_PAGES; i++) {
+        s.pt.set(address(i), ((Pte.DevicePrivate) s.pt.get(address(i))).withHuge(true));
+      }
+    }
   }
 
   /**
@@ -658,7 +732,7 @@ public final class MigrateVma {
   private Pte destinationEntry(Page pg) {
     boolean w = srcWritable(pg);
     if (isPrivate(pg.dstPagemap)) {
-      return new Pte.DevicePrivate(pg.dst, pg.dstPagemap, w);
+      return new Pte.DevicePrivate(pg.dst, pg.dstPagemap, w, false);
     }
     boolean dirty = pg.original instanceof Present p ? p.dirty() : w;
     if (!pg.remotes.isEmpty()) {

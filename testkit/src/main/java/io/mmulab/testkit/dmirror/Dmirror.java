@@ -60,6 +60,8 @@ public final class Dmirror implements DevicePagemap {
   /** Pages per chunk: 256 MiB of 4 KiB pages (kernel {@code DEVMEM_CHUNK_SIZE}). */
   public static final long CHUNK_PAGES = (256L << 20) >>> AddressSpace.PAGE_SHIFT;
 
+  private static final int PMD_ORDER = 9;
+
   private final DmirrorDevices devices;
   private final int minor;
   private final int memoryType;
@@ -353,7 +355,13 @@ public final class Dmirror implements DevicePagemap {
    */
   @Override
   public void migrateToRam(SimMm mm, long addr) throws ErrnoException {
-    migrateToRam(mm, addr, addr + AddressSpace.PAGE_SIZE, true);
+    if (mm.lookup(addr).order() == PMD_ORDER) {
+      // A 2 MiB device page goes back whole (kernel: the range is the folio).
+      long block = addr & -SimMm.HPAGE_SIZE;
+      migrateToRam(mm, block, block + SimMm.HPAGE_SIZE, true);
+    } else {
+      migrateToRam(mm, addr, addr + AddressSpace.PAGE_SIZE, true);
+    }
   }
 
   /**

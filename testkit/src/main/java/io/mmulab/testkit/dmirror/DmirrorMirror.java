@@ -717,15 +717,20 @@ public final class DmirrorMirror implements AutoCloseable {
 
   /**
    * A PMD-sized unit (a huge page, the huge zero page, or an empty aligned block): the device's
-   * huge allocation, and when it fails (FAIL_ALLOC), the fallback to 512 base pages, whose own
-   * allocations do not consult the flag again (kernel {@code dmirror_migrate_alloc_and_copy}).
+   * huge allocation, which stays one 2 MiB device page, and when it fails (FAIL_ALLOC), the
+   * fallback to 512 base pages, whose own allocations do not consult the flag again (kernel {@code
+   * dmirror_migrate_alloc_and_copy}). Coherent memory is handed out in base pages only.
    */
   private void allocUnit(MigrateVma m, long start, int head) {
-    failAllocOnce();
+    boolean failed = failAllocOnce();
+    int got = 0;
     for (int i = head; i < head + HPAGE_PAGES; i++) {
-      if (m.isMigrating(i)) {
-        allocAndCopy(m, start, i);
+      if (m.isMigrating(i) && allocAndCopy(m, start, i)) {
+        got++;
       }
+    }
+    if (!failed && !device.isCoherent() && got == HPAGE_PAGES) {
+      m.setHugeDestination(head);
     }
   }
 
@@ -735,11 +740,11 @@ public final class DmirrorMirror implements AutoCloseable {
         != 0;
   }
 
-  private void allocAndCopy(MigrateVma m, long start, int i) {
+  private boolean allocAndCopy(MigrateVma m, long start, int i) {
     long va = start + ((long) i << PAGE_SHIFT);
     long dpfn = device.allocPage(this, va);
     if (dpfn == CoherencyChecker.NO_PFN) {
-      return;
+      return false;
     }
     if (m.srcPfn(i) != CoherencyChecker.NO_PFN) {
       memory.copy(m.srcPfn(i), dpfn);
@@ -749,6 +754,7 @@ public final class DmirrorMirror implements AutoCloseable {
     } else {
       m.setDevicePrivateDestination(i, dpfn, device);
     }
+    return true;
   }
 
   /**
@@ -802,6 +808,11 @@ public final class DmirrorMirror implements AutoCloseable {
         for (long addr = cmd.addr; Long.compareUnsigned(addr, end) < 0; ) {
           Vma vma = readableVma(addr);
           long next = Math.min(chunkEnd(addr, end, MIGRATE_CHUNK), vma.end());
+          if (holdsHugeDevicePage(addr, next)) {
+            // FAIL_ALLOC fails the huge system allocation of the copy back; it falls back to base
+            // pages, which is how the simulation always copies back.
+            failAllocOnce();
+          }
           cmd.cpages += device.migrateToRam(sim, addr, next, false);
           addr = next;
         }
@@ -811,6 +822,18 @@ public final class DmirrorMirror implements AutoCloseable {
     } finally {
       mm.mmput();
     }
+  }
+
+  private boolean holdsHugeDevicePage(long start, long end) {
+    for (long va = start; Long.compareUnsigned(va, end) < 0; va += PAGE_SIZE) {
+      PteView pte = sim.lookup(va);
+      if (pte.type() == PteView.Type.DEVICE_PRIVATE
+          && pte.owner() == device
+          && pte.order() == PMD_ORDER) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Kernel {@code vma_lookup} plus the {@code VM_READ} check of the migrations. */

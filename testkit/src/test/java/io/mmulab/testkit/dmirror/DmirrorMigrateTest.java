@@ -301,6 +301,45 @@ class DmirrorMigrateTest {
     }
   }
 
+  /**
+   * A huge page migrated to the device stays huge there: SNAPSHOT reports the PMD level; a change
+   * to part of it splits it, a CPU access brings all of it back, and with FAIL_ALLOC it lands in
+   * base pages.
+   */
+  @ParameterizedTest
+  @EnumSource(names = {"CONSOLIDATED", "LEGACY"})
+  void hugePage_staysHugeOnTheDevice_andSplitsOnFallback(DriverVariant variant) throws Exception {
+    int pages = (int) (DmirrorFixture.HPAGE / PAGE);
+    int huge = DmirrorProt.DEV_PRIVATE_LOCAL | DmirrorProt.WRITE | DmirrorProt.PMD;
+    try (DmirrorFixture f = new DmirrorFixture(variant)) {
+      DmirrorMirror m = f.open();
+      long a = f.huge(2);
+      assertThat(run(m, DmirrorCommand.MIGRATE_TO_DEV, a, 2 * pages).cpages()).isEqualTo(2 * pages);
+      DmirrorCmd s = run(m, DmirrorCommand.SNAPSHOT, a, 2 * pages);
+      for (int i = 0; i < 2 * pages; i++) {
+        assertThat(s.perm(i)).isEqualTo(huge);
+      }
+      assertThat(f.proc.pte(a).order()).isEqualTo(9);
+      // Part of the second one goes away: the rest is split into base entries.
+      f.proc.munmap(a + DmirrorFixture.HPAGE, 4 * PAGE);
+      s = run(m, DmirrorCommand.SNAPSHOT, a + DmirrorFixture.HPAGE + 4 * PAGE, 4);
+      assertThat(s.perm(0)).isEqualTo(DmirrorProt.DEV_PRIVATE_LOCAL | DmirrorProt.WRITE);
+      // A CPU access to the first brings all of it back.
+      assertThat(f.proc.load(a + 5 * PAGE)).isEqualTo(5L * WORDS);
+      assertThat(type(f, a + 300 * PAGE)).isEqualTo(PteView.Type.PRESENT);
+    }
+    try (DmirrorFixture f = new DmirrorFixture(variant)) {
+      DmirrorMirror m = f.open();
+      long a = f.huge(1);
+      m.ioctl(DmirrorCommand.FLAGS, new DmirrorCmd(a, DmirrorProt.FLAG_FAIL_ALLOC, null));
+      run(m, DmirrorCommand.MIGRATE_TO_DEV, a, pages);
+      DmirrorCmd s = run(m, DmirrorCommand.SNAPSHOT, a, pages);
+      assertThat(s.perm(7)).isEqualTo(DmirrorProt.DEV_PRIVATE_LOCAL | DmirrorProt.WRITE);
+      assertThat(f.proc.load(a + 5 * PAGE)).isEqualTo(5L * WORDS);
+      assertThat(type(f, a + 300 * PAGE)).isEqualTo(PteView.Type.DEVICE_PRIVATE);
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(names = {"CONSOLIDATED", "LEGACY"})
   void munmap_ofDeviceMemory_freesThePagesBackToTheChunk(DriverVariant variant) throws Exception {
