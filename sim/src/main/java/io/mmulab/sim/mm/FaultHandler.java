@@ -19,13 +19,15 @@ import java.util.Map;
  *
  * <ul>
  *   <li>None: anonymous read → zero page; anonymous write → new zeroed page; huge VMA with an
- *       empty, fully covered 2 MiB block → huge page; file or shared anonymous → page-cache page
- *       (shared: writable if the VMA is; private: read-only, a write copies it); raw pfn mappings →
- *       {@code SIGBUS}.
+ *       empty, fully covered 2 MiB block → the huge zero page on a read (read-only, shared by every
+ *       such mapping of the machine), a new huge page on a write; file or shared anonymous →
+ *       page-cache page (shared: writable if the VMA is; private: read-only, a write copies it);
+ *       raw pfn mappings → {@code SIGBUS}.
  *   <li>Present, write to a read-only entry (or a pinning GUP of a shared anonymous page, {@code
  *       FAULT_FLAG_UNSHARE}): reuse an exclusive anonymous page or a shared file page; otherwise
  *       copy ({@code wp_page_copy}: CLEAR of the page around the switch, old page dropped after the
- *       end). A huge mapping is reused whole or split (CLEAR of the block) and handled per page.
+ *       end). A huge mapping is reused whole or split (CLEAR of the block) and handled per page;
+ *       the huge zero page is always split, into entries of the base zero page.
  *   <li>Protnone: NUMA hinting fault, access restored without invalidation.
  *   <li>Swap entry: page read back (swap cache or swap slot).
  *   <li>Device-private entry: the pagemap's {@link DevicePagemap#migrateToRam}.
@@ -123,7 +125,7 @@ final class FaultHandler {
           && pmdNone
           && block >= vma.start()
           && block + PageTable.HPAGE_SIZE <= vma.end()
-          && hugeFault(vma, block)) {
+          && (write ? hugeFault(vma, block) : hugeZeroFault(vma, block))) {
         return;
       }
       if (!write) {
@@ -166,6 +168,33 @@ final class FaultHandler {
         s.memory.put(copy);
       }
     }
+  }
+
+  /**
+   * Kernel {@code do_huge_pmd_anonymous_page} for a read: maps the huge zero page read-only over
+   * the empty block (no frame allocated, no reference taken); false to fall back to base pages.
+   * Like every huge anonymous fault it prepares the anon_vma first, so fork copies the mapping.
+   */
+  private boolean hugeZeroFault(Vma vma, long block) {
+    long head = s.machine.hugeZeroPage();
+    if (head == SimMachine.NO_HUGE_ZERO) {
+      return false;
+    }
+    vma.anonVma().set(true);
+    SpinLock ptl = s.pt.ptl();
+    ptl.lock();
+    try {
+      if (s.pt.isPmdNone(block)) {
+        for (int i = 0; i < PageTable.HPAGE_PAGES; i++) {
+          s.pt.set(
+              block + ((long) i << SimMm.PAGE_SHIFT),
+              new Present(head + i, PageKind.ZERO, false, false, false, false, false, true));
+        }
+      }
+    } finally {
+      ptl.unlock();
+    }
+    return true;
   }
 
   /** Maps a new huge page over an empty block; false to fall back to base pages. */
@@ -289,8 +318,10 @@ final class FaultHandler {
       if (!s.pt.isHugeBlock(block)) {
         return true;
       }
+      // Kernel do_huge_pmd_wp_page: the huge zero page is never reused; the block is split (512
+      // entries of the base zero page) below and the write faults on the base entry.
+      boolean reusable = ((Present) s.pt.get(block)).kind() != PageKind.ZERO;
       List<Map.Entry<Long, Pte>> all = s.pt.entries(block, block + PageTable.HPAGE_SIZE);
-      boolean reusable = true;
       for (Map.Entry<Long, Pte> e : all) {
         Present p = (Present) e.getValue();
         reusable &= p.exclusive() || s.memory.refcount(p.pfn()) == 1;

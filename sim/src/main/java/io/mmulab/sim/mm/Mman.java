@@ -1,11 +1,11 @@
 package io.mmulab.sim.mm;
 
 /**
- * Protection and mapping flags of {@link SimProcess#mmap} and {@link SimProcess#mprotect}, named
- * after {@code <sys/mman.h>} so that ports read like their C originals. The {@code MAP_HUGE},
- * {@code MAP_PFNMAP} and {@code MAP_MIXEDMAP} flags stand for what a kernel driver or {@code
- * madvise} would set on the VMA ({@code VM_HUGEPAGE}, {@code VM_IO | VM_PFNMAP}, {@code
- * VM_MIXEDMAP}).
+ * Protection and mapping flags of {@link SimProcess#mmap}, {@link SimProcess#mprotect} and {@link
+ * SimProcess#mremap(long, long, long, int, long)}, named after {@code <sys/mman.h>} so that ports
+ * read like their C originals. The {@code MAP_HUGE}, {@code MAP_PFNMAP} and {@code MAP_MIXEDMAP}
+ * flags stand for what a kernel driver or {@code madvise} would set on the VMA ({@code
+ * VM_HUGEPAGE}, {@code VM_IO | VM_PFNMAP}, {@code VM_MIXEDMAP}).
  */
 public final class Mman {
   /** No access. */
@@ -49,6 +49,23 @@ public final class Mman {
    * pages) and {@link SimProcess#vmInsertPfn} (special entries without a page).
    */
   public static final int MAP_MIXEDMAP = 0x20_0000;
+
+  /** {@code mremap}: the mapping may move to a new address. */
+  public static final int MREMAP_MAYMOVE = 1;
+
+  /**
+   * {@code mremap}: move to exactly the given new address, replacing what was there (requires
+   * {@code MREMAP_MAYMOVE}).
+   */
+  public static final int MREMAP_FIXED = 2;
+
+  /**
+   * {@code mremap}: move the pages but leave the old VMA in place, empty (requires {@code
+   * MREMAP_MAYMOVE} and an unchanged length).
+   */
+  public static final int MREMAP_DONTUNMAP = 4;
+
+  static final int MREMAP_ALL = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP;
 
   static final int PROT_ALL = PROT_READ | PROT_WRITE | PROT_EXEC;
   static final int MAP_ALL =

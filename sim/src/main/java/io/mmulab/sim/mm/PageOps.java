@@ -59,28 +59,88 @@ final class PageOps {
   }
 
   /**
-   * Kernel {@code mremap(MREMAP_MAYMOVE | MREMAP_FIXED)} of {@code [from, from + len)}, inside one
-   * VMA, to {@code to}: whatever is mapped at the target is unmapped (UNMAP), a VMA is created
-   * there, the entries move inside an UNMAP invalidation of the old range (huge mappings split
-   * first), and the old range is then unmapped (a second UNMAP, over entries already gone). mmap
-   * lock held for write.
+   * Kernel {@code do_mremap} once the arguments are checked ({@link SimProcess#mremap(long, long,
+   * long, int, long)} checks them): {@code [from, from + oldLen)} lies inside one VMA, lengths are
+   * page multiples, {@code to} is page-aligned and, with {@code MREMAP_FIXED}, does not overlap the
+   * source. mmap lock held for write.
+   *
+   * <ul>
+   *   <li>No new address implied (neither {@code MREMAP_FIXED} nor {@code MREMAP_DONTUNMAP}) and
+   *       not growing: the tail past {@code newLen} is unmapped (UNMAP); the address stays.
+   *   <li>No new address implied and growing: the VMA grows in place if the source ends at its end
+   *       and the addresses after it are free (no invalidation); else, with {@code MREMAP_MAYMOVE},
+   *       it moves to a free place; else {@code ENOMEM}.
+   *   <li>{@code MREMAP_FIXED}: whatever is mapped at the target is unmapped (UNMAP), a shrinking
+   *       source loses its tail first (UNMAP), then it moves.
+   *   <li>Moving (kernel {@code move_vma}): a VMA is created at the target; the entries move inside
+   *       one UNMAP invalidation of the old range (kernel {@code move_page_tables}); a huge mapping
+   *       whose whole block lands on a 2 MiB-aligned target moves whole, any other is split first
+   *       (CLEAR of its block, nested); then the old range is unmapped (UNMAP again, over no
+   *       entries), except with {@code MREMAP_DONTUNMAP}, which leaves the old VMA in place, empty.
+   * </ul>
+   *
+   * @return the address of the remapped range
    */
-  void mremap(VmaOps vmaOps, long from, long len, long to) throws ErrnoException {
+  long mremap(VmaOps vmaOps, long from, long oldLen, long newLen, int flags, long to)
+      throws ErrnoException {
     Vma src = s.findVma(from);
-    if (src == null || from + len > src.end() || src.isPfnMap() || src.isMixedMap()) {
+    if (src == null || from + oldLen > src.end()) {
       throw new ErrnoException(
           Errno.EFAULT,
-          "mremap of [0x" + Long.toHexString(from) + ", +" + len + ") not in one VMA");
+          "mremap of [0x" + Long.toHexString(from) + ", +" + oldLen + ") not in one VMA");
     }
-    if (Long.compareUnsigned(to, from + len) < 0 && Long.compareUnsigned(from, to + len) < 0) {
-      throw new ErrnoException(Errno.EINVAL, "mremap target overlaps the source");
+    boolean raw = src.isPfnMap() || src.isMixedMap();
+    if ((flags & Mman.MREMAP_DONTUNMAP) != 0 && raw) {
+      throw new ErrnoException(Errno.EINVAL, "MREMAP_DONTUNMAP of the raw mapping " + src);
     }
-    vmaOps.munmap(to, len, false);
+    if (newLen > oldLen && raw) {
+      throw new ErrnoException(Errno.EFAULT, "mremap cannot grow the raw mapping " + src);
+    }
+    boolean fixed = (flags & Mman.MREMAP_FIXED) != 0;
+    if (fixed || (flags & Mman.MREMAP_DONTUNMAP) != 0) {
+      if (fixed) {
+        vmaOps.munmap(to, newLen, false);
+      }
+      if (oldLen > newLen) {
+        vmaOps.munmap(from + newLen, oldLen - newLen, false);
+      }
+      long target = fixed ? to : vmaOps.place(0, newLen, src.isHuge());
+      move(vmaOps, src, from, Math.min(oldLen, newLen), newLen, target, flags);
+      return target;
+    }
+    if (oldLen >= newLen) {
+      if (oldLen > newLen) {
+        vmaOps.munmap(from + newLen, oldLen - newLen, false);
+      }
+      return from;
+    }
+    if (from + oldLen == src.end()
+        && src.end() + (newLen - oldLen) <= SimMm.TASK_SIZE
+        && s.vmasIn(src.end(), from + newLen).isEmpty()) {
+      s.vmas.put(src.start(), src.withBounds(src.start(), from + newLen));
+      return from;
+    }
+    if ((flags & Mman.MREMAP_MAYMOVE) == 0) {
+      throw new ErrnoException(
+          Errno.ENOMEM,
+          "mremap cannot grow [0x"
+              + Long.toHexString(from)
+              + ", +"
+              + oldLen
+              + ") in place and may not move it");
+    }
+    long target = vmaOps.place(0, newLen, src.isHuge());
+    move(vmaOps, src, from, oldLen, newLen, target, flags);
+    return target;
+  }
+
+  /** Kernel {@code move_vma}: {@code len} bytes of entries move from {@code from} to {@code to}. */
+  private void move(VmaOps vmaOps, Vma src, long from, long len, long newLen, long to, int flags) {
     long delta = to - from;
     Vma moved =
         new Vma(
             to,
-            to + len,
+            to + newLen,
             src.prot(),
             src.flags(),
             src.file(),
@@ -95,7 +155,11 @@ final class PageOps {
         "mremap",
         () -> {
           for (long block : s.hugeBlocksIn(from, from + len)) {
-            s.splitHugeBlock(block);
+            if (block < from
+                || block + SimMm.HPAGE_SIZE > from + len
+                || (delta & ~PageTable.HPAGE_MASK) != 0) {
+              s.splitHugeBlock(block);
+            }
           }
         },
         d -> {
@@ -104,7 +168,9 @@ final class PageOps {
             s.pt.set(e.getKey() + delta, e.getValue());
           }
         });
-    vmaOps.munmap(from, len, false);
+    if ((flags & Mman.MREMAP_DONTUNMAP) == 0) {
+      vmaOps.munmap(from, len, false);
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.mmulab.sim.mm;
 
+import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.Machine;
 import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The simulated machine's memory side: physical memory (with its coherency checker), the page cache
@@ -29,7 +31,11 @@ public final class SimMachine implements Machine {
   private final AtomicInteger shmems = new AtomicInteger();
   private final List<SimProcess> processes = new CopyOnWriteArrayList<>();
   private final CallbackFailures callbackFailures = new CallbackFailures();
+  private final AtomicLong hugeZero = new AtomicLong(NO_HUGE_ZERO);
   private XenHypervisor xen; // created on first use, guarded by this
+
+  /** {@link #hugeZeroPage} before the first successful allocation. */
+  static final long NO_HUGE_ZERO = -1;
 
   /**
    * Creates a machine over existing physical memory.
@@ -161,6 +167,40 @@ public final class SimMachine implements Machine {
           file.dropPagesFrom(newPages);
           return null;
         });
+  }
+
+  /**
+   * The huge zero page (kernel {@code mm_get_huge_zero_folio}): 512 aligned contiguous frames that
+   * stay zero, allocated on first use and kept for the machine's lifetime (the kernel frees it
+   * under memory pressure once unused; nothing here needs the frames back). Lock-free, so that a
+   * fault may call it without taking a lock the scheduler does not know.
+   *
+   * @return the first frame, or {@link #NO_HUGE_ZERO} if physical memory cannot hold it now (the
+   *     fault then falls back to base pages, as the kernel's does)
+   */
+  long hugeZeroPage() {
+    long head = hugeZero.get();
+    if (head != NO_HUGE_ZERO) {
+      return head;
+    }
+    try {
+      head = memory.allocContiguous("huge-zero-page", PageTable.HPAGE_ORDER);
+    } catch (ErrnoException e) {
+      return NO_HUGE_ZERO;
+    }
+    if (hugeZero.compareAndSet(NO_HUGE_ZERO, head)) {
+      return head;
+    }
+    for (int i = 0; i < PageTable.HPAGE_PAGES; i++) {
+      memory.put(head + i);
+    }
+    return hugeZero.get();
+  }
+
+  /** True if {@code pfn} is a frame of the huge zero page. */
+  boolean isHugeZeroPfn(long pfn) {
+    long head = hugeZero.get();
+    return head != NO_HUGE_ZERO && pfn >= head && pfn < head + PageTable.HPAGE_PAGES;
   }
 
   SimFile newShmemFile(long pages) {

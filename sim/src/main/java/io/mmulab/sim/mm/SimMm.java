@@ -524,7 +524,8 @@ public final class SimMm implements MmBackend {
   /**
    * Splits the huge mapping of {@code block} (a huge page, or a 2 MiB device-private page) into 512
    * base entries (kernel {@code __split_huge_pmd}), inside its own CLEAR invalidation of the 2 MiB
-   * block. No-op if the block is not huge (any more).
+   * block; the huge zero page becomes 512 entries of the base zero page. No-op if the block is not
+   * huge (any more).
    */
   void splitHugeBlock(long block) {
     SpinLock ptl = pt.ptl();
@@ -553,7 +554,22 @@ public final class SimMm implements MmBackend {
             return;
           }
           for (Map.Entry<Long, Pte> e : pt.entries(block, block + HPAGE_SIZE)) {
-            pt.set(e.getKey(), ((Pte.Present) e.getValue()).withHuge(false));
+            Pte.Present p = (Pte.Present) e.getValue();
+            // The huge zero page splits into the base zero page (kernel
+            // __split_huge_zero_page_pmd), never into its own frames.
+            pt.set(
+                e.getKey(),
+                p.kind() == Pte.PageKind.ZERO
+                    ? new Pte.Present(
+                        PhysicalMemory.ZERO_PFN,
+                        Pte.PageKind.ZERO,
+                        false,
+                        false,
+                        false,
+                        p.protnone(),
+                        false,
+                        false)
+                    : p.withHuge(false));
           }
           pt.markSplit(block);
         });

@@ -513,30 +513,101 @@ public final class SimProcess implements UserProcess {
   }
 
   /**
-   * Moves {@code [from, from + length)}, inside one VMA, to {@code to} (kernel {@code mremap} with
-   * {@code MREMAP_MAYMOVE | MREMAP_FIXED}, same size): UNMAP of what was at the target, UNMAP of
-   * the old range while the entries move, then UNMAP of the old range as it is unmapped. Takes the
-   * mmap lock for write.
+   * Moves {@code [from, from + length)}, inside one VMA, to {@code to}: {@link #mremap(long, long,
+   * long, int, long)} with {@code MREMAP_MAYMOVE | MREMAP_FIXED} and the same length.
    *
    * @param from page-aligned source
    * @param length bytes, rounded up to pages
    * @param to page-aligned target, not overlapping the source
-   * @throws ErrnoException {@link Errno#EFAULT} if the source is not inside one VMA (or is a raw
-   *     mapping), {@link Errno#EINVAL} for bad or overlapping ranges
+   * @throws ErrnoException as {@link #mremap(long, long, long, int, long)}
    */
   public void mremap(long from, long length, long to) throws ErrnoException {
-    op(
+    mremap(from, length, length, Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED, to);
+  }
+
+  /**
+   * Kernel {@code mremap}: shrinks, grows or moves {@code [oldAddr, oldAddr + oldLength)}, which
+   * must lie inside one VMA. Shrinking unmaps the tail (UNMAP); growing extends the VMA in place if
+   * the addresses after it are free, else moves it ({@code MREMAP_MAYMOVE}); {@code MREMAP_FIXED}
+   * moves it to {@code newAddr}, unmapping what was there first (UNMAP); {@code MREMAP_DONTUNMAP}
+   * moves the pages but leaves the old VMA in place, empty. A move fires UNMAP over the old range
+   * while the entries (present, swapped, device-private, device-exclusive) move, then UNMAP over it
+   * again as it is unmapped (not with {@code MREMAP_DONTUNMAP}); a huge mapping moved whole to a 2
+   * MiB-aligned place stays huge, any other is split first (CLEAR of its block). Takes the mmap
+   * lock for write.
+   *
+   * @param oldAddr page-aligned start of the range
+   * @param oldLength its bytes, rounded up to pages
+   * @param newLength the new size in bytes, rounded up to pages
+   * @param flags {@link Mman#MREMAP_MAYMOVE}, {@link Mman#MREMAP_FIXED}, {@link
+   *     Mman#MREMAP_DONTUNMAP}
+   * @param newAddr the target with {@code MREMAP_FIXED}, else ignored
+   * @return the address of the remapped range
+   * @throws ErrnoException {@link Errno#EINVAL} for unknown flags, an unaligned address, {@code
+   *     MREMAP_FIXED} or {@code MREMAP_DONTUNMAP} without {@code MREMAP_MAYMOVE}, {@code
+   *     MREMAP_DONTUNMAP} with a size change or on a raw mapping, a zero length, a target past the
+   *     end of user space or overlapping the source; {@link Errno#EFAULT} if the range is not
+   *     inside one VMA, or to grow a raw mapping; {@link Errno#ENOMEM} if it cannot grow in place
+   *     without {@code MREMAP_MAYMOVE} or no room is left
+   */
+  public long mremap(long oldAddr, long oldLength, long newLength, int flags, long newAddr)
+      throws ErrnoException {
+    return op(
         () -> {
-          long len = checkRange(from, length);
-          checkRange(to, len);
+          if ((flags & ~Mman.MREMAP_ALL) != 0) {
+            throw new ErrnoException(Errno.EINVAL, "mremap flags 0x" + Integer.toHexString(flags));
+          }
+          if ((oldAddr & (SimMm.PAGE_SIZE - 1)) != 0) {
+            throw new ErrnoException(
+                Errno.EINVAL, "mremap of unaligned 0x" + Long.toHexString(oldAddr));
+          }
+          boolean mayMove = (flags & Mman.MREMAP_MAYMOVE) != 0;
+          if ((flags & Mman.MREMAP_FIXED) != 0 && !mayMove) {
+            throw new ErrnoException(Errno.EINVAL, "MREMAP_FIXED without MREMAP_MAYMOVE");
+          }
+          long oldLen = pageAlign(oldLength);
+          long newLen = pageAlign(newLength);
+          if ((flags & Mman.MREMAP_DONTUNMAP) != 0 && (!mayMove || oldLen != newLen)) {
+            throw new ErrnoException(
+                Errno.EINVAL,
+                "MREMAP_DONTUNMAP needs MREMAP_MAYMOVE and an unchanged length ("
+                    + oldLength
+                    + " -> "
+                    + newLength
+                    + ")");
+          }
+          if (oldLen <= 0 || newLen <= 0) {
+            // The kernel accepts a zero old length only to duplicate a shared mapping, which the
+            // simulator does not model.
+            throw new ErrnoException(
+                Errno.EINVAL, "mremap lengths " + oldLength + " -> " + newLength);
+          }
+          if ((flags & Mman.MREMAP_FIXED) != 0) {
+            if ((newAddr & (SimMm.PAGE_SIZE - 1)) != 0
+                || newAddr < 0
+                || newLen > SimMm.TASK_SIZE
+                || newAddr > SimMm.TASK_SIZE - newLen) {
+              throw new ErrnoException(
+                  Errno.EINVAL, "mremap target 0x" + Long.toHexString(newAddr) + " not valid");
+            }
+            if (newAddr < oldAddr + oldLen && oldAddr < newAddr + newLen) {
+              throw new ErrnoException(Errno.EINVAL, "mremap target overlaps the source");
+            }
+          }
           RwSemaphore lock = writeLock();
           try {
-            pageOps.mremap(vmaOps, from, len, to);
+            return pageOps.mremap(vmaOps, oldAddr, oldLen, newLen, flags, newAddr);
           } finally {
             lock.upWrite();
           }
-          return null;
         });
+  }
+
+  private static long pageAlign(long length) {
+    if (length < 0 || length > SimMm.TASK_SIZE) {
+      return -1;
+    }
+    return (length + SimMm.PAGE_SIZE - 1) & -SimMm.PAGE_SIZE;
   }
 
   /**
@@ -782,6 +853,18 @@ public final class SimProcess implements UserProcess {
    */
   public PteView pte(long va) {
     return sim.lookup(va);
+  }
+
+  /**
+   * Tells whether {@code va} is mapped by the huge zero page (a read fault in an empty, fully
+   * covered 2 MiB block of a {@code MAP_HUGE} anonymous mapping maps it; a write splits it).
+   *
+   * @param va any address in the page
+   * @return true for an entry of the huge zero page
+   */
+  public boolean isHugeZero(long va) {
+    PteView v = pte(va);
+    return v.type() == PteView.Type.ZERO && v.order() == PageTable.HPAGE_ORDER;
   }
 
   /**

@@ -98,7 +98,7 @@ final class VmaOps {
   /**
    * The hint if free, else the first free gap from {@link SimMm#MMAP_BASE} (2 MiB-aligned if huge).
    */
-  private long place(long hint, long len, boolean huge) throws ErrnoException {
+  long place(long hint, long len, boolean huge) throws ErrnoException {
     long align = huge ? PageTable.HPAGE_SIZE : SimMm.PAGE_SIZE;
     if (hint != 0
         && (hint & (align - 1)) == 0
