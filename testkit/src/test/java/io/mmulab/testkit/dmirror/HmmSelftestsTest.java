@@ -16,6 +16,7 @@ import io.mmulab.api.Gup;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.sync.RwSemaphore;
 import io.mmulab.sim.mm.Madvise;
+import io.mmulab.sim.mm.Mman;
 import io.mmulab.sim.mm.SimFile;
 import io.mmulab.sim.mm.SimProcess;
 import java.util.concurrent.ThreadLocalRandom;
@@ -781,6 +782,45 @@ class HmmSelftestsTest {
           int to = (int) ((offset + unmapSize) / PAGE);
           h.checkCpu(h.p, a, 0, from, 0);
           h.checkCpu(h.p, a, to, PMD_PAGES, 0);
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(Variant.class)
+  void migrate_remap_fault(Variant v) throws Exception {
+    long[] offsets = {0, PMD_SIZE / 4, PMD_SIZE / 2};
+    for (int before = 0; before < 2; before++) {
+      for (int dontUnmap = 0; dontUnmap < 2; dontUnmap++) {
+        for (int useThp = 0; useThp < 2; useThp++) {
+          for (long offset : offsets) {
+            int flags = Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED;
+            if (dontUnmap == 1) {
+              flags |= Mman.MREMAP_DONTUNMAP;
+            }
+            try (Hmm h = new Hmm(v)) {
+              long old = h.mmap(8 * PMD_SIZE, RW, ANON | (useThp == 1 ? MAP_HUGE : 0));
+              long map = (old + PMD_SIZE - 1) & -PMD_SIZE;
+              h.p.munmap(map + PMD_SIZE, 2 * PMD_SIZE);
+              h.fill(map, PMD_PAGES);
+              long ptr = map;
+              long target = map + PMD_SIZE + offset;
+              if (before == 1) {
+                ptr = h.p.mremap(map, PMD_SIZE, PMD_SIZE, flags, target);
+                assertThat(ptr).isEqualTo(target);
+              }
+              DmirrorCmd c = Hmm.run(h.m, DmirrorCommand.MIGRATE_TO_DEV, ptr, PMD_PAGES);
+              assertThat(c.cpages()).isEqualTo(PMD_PAGES);
+              Hmm.checkMirror(c, 0, PMD_PAGES, 0);
+              if (before == 0) {
+                ptr = h.p.mremap(map, PMD_SIZE, PMD_SIZE, flags, target);
+                assertThat(ptr).isEqualTo(target);
+              }
+              h.checkCpu(ptr, PMD_PAGES); // fault the pages back at their new address
+              h.p.munmap(ptr, PMD_SIZE);
+            }
+          }
         }
       }
     }
