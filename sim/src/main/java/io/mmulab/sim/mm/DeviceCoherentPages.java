@@ -1,10 +1,9 @@
 package io.mmulab.sim.mm;
 
-import io.mmulab.api.sync.SpinLock;
 import io.mmulab.sim.mem.FrameState;
 import io.mmulab.sim.mem.PhysicalMemory;
-import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Which frames of one machine are pages of device-coherent memory ({@code ZONE_DEVICE} pages of a
@@ -15,45 +14,36 @@ import java.util.Map;
  *
  * <p>A record lives as long as the frame's generation: once the frame is freed (and perhaps
  * allocated again for something else), the record no longer answers.
+ *
+ * <p>A concurrent map rather than a lock of the runtime: the lookups run on every long-term pin and
+ * every collected page, and a machine without coherent memory must not see one scheduling point
+ * more than before (an empty map is answered without touching the frames).
  */
 final class DeviceCoherentPages {
   private record Owner(DevicePagemap pagemap, long generation) {}
 
   private final PhysicalMemory memory;
-  private final SpinLock lock;
-  private final Map<Long, Owner> pages = new HashMap<>(); // guarded by lock
+  private final Map<Long, Owner> pages = new ConcurrentHashMap<>();
 
-  DeviceCoherentPages(PhysicalMemory memory, SpinLock lock) {
+  DeviceCoherentPages(PhysicalMemory memory) {
     this.memory = memory;
-    this.lock = lock;
   }
 
   /** Records the allocated frame {@code pfn} as a page of {@code pagemap}. */
   void add(long pfn, DevicePagemap pagemap) {
-    long generation = memory.generation(pfn);
-    lock.lock();
-    try {
-      pages.put(pfn, new Owner(pagemap, generation));
-    } finally {
-      lock.unlock();
-    }
+    pages.put(pfn, new Owner(pagemap, memory.generation(pfn)));
   }
 
   /** The coherent pagemap whose page {@code pfn} is now, or null for system memory. */
   DevicePagemap pagemapOf(long pfn) {
-    lock.lock();
-    try {
-      Owner o = pages.get(pfn);
-      if (o == null) {
-        return null;
-      }
-      if (memory.state(pfn) != FrameState.ALLOCATED || memory.generation(pfn) != o.generation()) {
-        pages.remove(pfn);
-        return null;
-      }
-      return o.pagemap();
-    } finally {
-      lock.unlock();
+    Owner o = pages.isEmpty() ? null : pages.get(pfn);
+    if (o == null) {
+      return null;
     }
+    if (memory.state(pfn) != FrameState.ALLOCATED || memory.generation(pfn) != o.generation()) {
+      pages.remove(pfn, o);
+      return null;
+    }
+    return o.pagemap();
   }
 }

@@ -48,8 +48,7 @@ public final class SimMachine implements Machine {
     this.memory = Objects.requireNonNull(memory, "memory is null");
     this.pageLock = runtime.newSpinLock("machine.pages");
     this.swap = new SwapSpace(memory, pageLock);
-    this.deviceCoherentPages =
-        new DeviceCoherentPages(memory, runtime.newSpinLock("machine.coherent"));
+    this.deviceCoherentPages = new DeviceCoherentPages(memory);
   }
 
   /**

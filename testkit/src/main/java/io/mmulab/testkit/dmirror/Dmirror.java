@@ -280,7 +280,7 @@ public final class Dmirror implements DevicePagemap {
     } catch (ErrnoException e) {
       return CoherencyChecker.NO_PFN;
     }
-    long generation = memory.generation(pfn);
+    long generation = isCoherent() ? memory.generation(pfn) : 0;
     lock.lock();
     try {
       Chunk chunk = null;
