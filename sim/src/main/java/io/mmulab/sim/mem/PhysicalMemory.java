@@ -656,6 +656,29 @@ public final class PhysicalMemory {
   }
 
   /**
+   * Zeroes an allocated frame (kernel {@code clear_page}), as the kernel does before it maps a
+   * reused page. A freed frame is reported and left alone.
+   *
+   * @param pfn the frame
+   * @throws IllegalStateException if it is the zero page
+   */
+  public void clear(long pfn) {
+    Frame f = frame(pfn);
+    requireNotZero(pfn, "clear of");
+    SpinLock l = stripe(pfn);
+    l.lock();
+    try {
+      if (f.state == FrameState.FREED) {
+        checker.kernelAccess("clear", pfn, true);
+        return;
+      }
+      f.words = null;
+    } finally {
+      l.unlock();
+    }
+  }
+
+  /**
    * Copies a whole frame as the kernel (copy-on-write break, migration). A freed source copies
    * poison and a freed destination drops the copy; both are reported.
    *

@@ -33,6 +33,8 @@ import java.util.Map;
  *   <li>Device-private entry: the pagemap's {@link DevicePagemap#migrateToRam}.
  *   <li>Device-exclusive entry: restored inside a CLEAR invalidation of the page.
  *   <li>Migration entry: waits for the migration to finish.
+ *   <li>Hugetlb mappings: the whole hugetlb page is faulted from the machine's pool, and a write to
+ *       a shared one copies it whole; never split.
  * </ul>
  */
 final class FaultHandler {
@@ -118,6 +120,10 @@ final class FaultHandler {
     if (vma.isPfnMap() || vma.isMixedMap()) {
       throw new ErrnoException(
           Errno.EFAULT, "SIGBUS: nothing inserted at 0x" + Long.toHexString(va) + " in " + vma);
+    }
+    if (vma.isHugetlb()) {
+      hugetlbFault(vma, va, write);
+      return;
     }
     if (vma.isAnonymous()) {
       long block = va & PageTable.HPAGE_MASK;
@@ -235,6 +241,10 @@ final class FaultHandler {
   // Write-protect and unshare faults (kernel do_wp_page)
 
   private boolean wpFault(Vma vma, long va, Present p, boolean unshare) throws ErrnoException {
+    if (vma.isHugetlb()) {
+      hugetlbWp(vma, va, unshare);
+      return false;
+    }
     if (p.huge()) {
       return hugeWpFault(vma, va, unshare);
     }
@@ -341,6 +351,166 @@ final class FaultHandler {
     }
     s.splitHugeBlock(block);
     return true;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Hugetlb pages: faulted whole, copied whole, never split
+
+  /**
+   * Kernel {@code hugetlb_no_page} for private memory: a zeroed page from the pool (paid by the
+   * mapping's reservation while it has one) mapped whole, read-only unless the fault writes.
+   *
+   * @throws ErrnoException {@link Errno#EFAULT} ({@code SIGBUS}) if the pool has no page for it
+   */
+  private void hugetlbFault(Vma vma, long va, boolean write) throws ErrnoException {
+    int order = vma.hugetlbOrder();
+    long start = va & -vma.hugetlbSize();
+    HugetlbPool pool = s.machine.hugetlb();
+    HugetlbPool.Page page = pool.alloc(order, vma.anonVma(), true);
+    if (page == null) {
+      throw new ErrnoException(
+          Errno.EFAULT,
+          "SIGBUS: no free hugetlb page of order " + order + " for 0x" + Long.toHexString(va));
+    }
+    int n = 1 << order;
+    for (int i = 0; i < n; i++) {
+      s.memory.get(page.head() + i);
+    }
+    boolean installed = false;
+    SpinLock ptl = s.pt.ptl();
+    ptl.lock();
+    try {
+      if (s.pt.get(start) == null) {
+        for (int i = 0; i < n; i++) {
+          s.pt.set(
+              start + ((long) i << SimMm.PAGE_SHIFT),
+              new Present(
+                  page.head() + i, PageKind.ANON, write, write, true, false, false, true, order));
+        }
+        installed = true;
+      }
+    } finally {
+      ptl.unlock();
+    }
+    if (installed) {
+      vma.anonVma().set(true);
+      return;
+    }
+    for (int i = 0; i < n; i++) {
+      s.memory.put(page.head() + i);
+    }
+    pool.cancel(order, page, vma.anonVma());
+  }
+
+  /**
+   * Kernel {@code hugetlb_wp}: an exclusive page (or one only this mapping holds) is reused whole;
+   * otherwise a copy from the pool's unreserved pages replaces it inside a CLEAR invalidation of
+   * the whole hugetlb page, and the old page's references go after the end.
+   *
+   * @throws ErrnoException {@link Errno#EFAULT} ({@code SIGSEGV} for a read-only VMA, {@code
+   *     SIGBUS} if no page is free for the copy)
+   */
+  private void hugetlbWp(Vma vma, long va, boolean unshare) throws ErrnoException {
+    int order = vma.hugetlbOrder();
+    long size = vma.hugetlbSize();
+    long start = va & -size;
+    int n = 1 << order;
+    Present[] old = new Present[n]; // copied: the page table's entries are live views
+    SpinLock ptl = s.pt.ptl();
+    ptl.lock();
+    try {
+      for (int i = 0; i < n; i++) {
+        if (!(s.pt.get(start + ((long) i << SimMm.PAGE_SHIFT)) instanceof Present p)) {
+          return; // changed under us: the access faults again
+        }
+        old[i] = p;
+      }
+      boolean reusable = true;
+      for (Present p : old) {
+        reusable &= p.exclusive() || s.memory.refcount(p.pfn()) == 2; // the pool's and ours
+      }
+      if (reusable && (unshare || vma.isWritable())) {
+        for (int i = 0; i < n; i++) {
+          Present p = old[i].withExclusive(true);
+          s.pt.set(
+              start + ((long) i << SimMm.PAGE_SHIFT),
+              unshare ? p : p.withWritable(true).withDirty(true));
+        }
+        return;
+      }
+      for (Present p : old) {
+        s.memory.get(p.pfn());
+      }
+    } finally {
+      ptl.unlock();
+    }
+    try {
+      if (!unshare && !vma.isWritable()) {
+        throw segv(va, "write to " + vma);
+      }
+      hugetlbCopy(vma, start, old, unshare);
+    } finally {
+      for (Present p : old) {
+        s.memory.put(p.pfn());
+      }
+      s.machine.hugetlb().releaseIfUnused(order, old[0].pfn());
+    }
+  }
+
+  private void hugetlbCopy(Vma vma, long start, Present[] old, boolean unshare)
+      throws ErrnoException {
+    int order = vma.hugetlbOrder();
+    HugetlbPool pool = s.machine.hugetlb();
+    HugetlbPool.Page page = pool.alloc(order, vma.anonVma(), false);
+    if (page == null) {
+      throw new ErrnoException(
+          Errno.EFAULT,
+          "SIGBUS: no free hugetlb page of order "
+              + order
+              + " to copy 0x"
+              + Long.toHexString(start)
+              + " into");
+    }
+    int n = 1 << order;
+    for (int i = 0; i < n; i++) {
+      s.memory.get(page.head() + i);
+      s.memory.copy(old[i].pfn(), page.head() + i);
+    }
+    boolean[] replaced = {false};
+    s.invalidate(
+        MmuNotifierRange.of(s.mm, MmuNotifierEvent.CLEAR, start, start + vma.hugetlbSize()),
+        "hugetlb cow",
+        null,
+        d -> {
+          for (int i = 0; i < n; i++) {
+            if (!old[i].equals(s.pt.get(start + ((long) i << SimMm.PAGE_SHIFT)))) {
+              return;
+            }
+          }
+          for (int i = 0; i < n; i++) {
+            long va = start + ((long) i << SimMm.PAGE_SHIFT);
+            s.release(vma, va, old[i], d);
+            s.pt.set(
+                va,
+                new Present(
+                    page.head() + i,
+                    PageKind.ANON,
+                    !unshare,
+                    !unshare,
+                    true,
+                    false,
+                    false,
+                    true,
+                    order));
+          }
+          replaced[0] = true;
+        });
+    if (!replaced[0]) {
+      for (int i = 0; i < n; i++) {
+        s.memory.put(page.head() + i);
+      }
+      pool.cancel(order, page, vma.anonVma());
+    }
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -53,7 +53,15 @@ final class Forker {
   private void copyVma(Vma v, SimMm child) throws ErrnoException {
     boolean cow = v.isCow();
     ArrayDeque<Long> spare = new ArrayDeque<>();
-    if (cow) {
+    if (cow && v.isHugetlb()) {
+      // Simplification: hugetlb pages are shared copy-on-write even when pinned (the kernel copies
+      // a pinned one for the child at once); they are never split.
+      parent.invalidate(
+          MmuNotifierRange.of(parent.mm, MmuNotifierEvent.PROTECTION_PAGE, v.start(), v.end()),
+          "fork",
+          null,
+          d -> copyEntries(v, child, true, spare));
+    } else if (cow) {
       // Simplification: a huge mapping holding a pinned page is split before the copy (the kernel
       // splits it inside the copy loop); pinned exclusive pages get their copies allocated here.
       int pinned = 0;

@@ -33,7 +33,7 @@ import io.mmulab.sim.mm.Pte.Present;
  *       alone); a special entry gives {@code ERROR} ({@code EFAULT} if a fault is needed); the zero
  *       page is a normal valid page.
  *   <li>Huge mapping: the flags of the leaf, with order 9, for every page; a fault covers the whole
- *       part of the block.
+ *       part of the block. A hugetlb page likewise, with its order (9 or 18).
  *   <li>Device-private entry of {@code devPrivateOwner} (identity): {@code VALID} (+ {@code WRITE}
  *       if the entry is writable) with its pfn, never faulted. Otherwise a non-present entry
  *       needing no fault gives 0; swap, foreign device-private and device-exclusive entries are
@@ -115,6 +115,17 @@ final class HmmWalker {
         addr = vmaEnd;
         continue;
       }
+      if (vma.isHugetlb()) {
+        while (addr < vmaEnd) {
+          long next = Math.min((addr & -vma.hugetlbSize()) + vma.hugetlbSize(), vmaEnd);
+          long again = walkHugetlb(range, vma, addr, next);
+          if (again != DONE) {
+            return again;
+          }
+          addr = next;
+        }
+        continue;
+      }
       while (addr < vmaEnd) {
         long next = Math.min((addr & PageTable.HPAGE_MASK) + PageTable.HPAGE_SIZE, vmaEnd);
         long again = walkBlock(range, vma, addr, next);
@@ -171,6 +182,39 @@ final class HmmWalker {
       if (again != DONE) {
         return again;
       }
+    }
+    return DONE;
+  }
+
+  /**
+   * The part {@code [addr, next)} of one hugetlb page (kernel {@code hmm_vma_walk_hugetlb_entry}):
+   * the flags of its entry with the page's order (9 or 18) for every base page; a fault covers the
+   * whole part. An absent page needing no fault gives 0.
+   */
+  private long walkHugetlb(HmmRange range, Vma vma, long addr, long next) throws ErrnoException {
+    long start = addr & -vma.hugetlbSize();
+    Pte e;
+    SpinLock ptl = s.pt.ptl();
+    ptl.lock();
+    try {
+      e = s.pt.get(start);
+    } finally {
+      ptl.unlock();
+    }
+    long cpuFlags =
+        e instanceof Present p && !p.protnone() ? VALID | (p.writable() ? WRITE : 0) : 0;
+    int required = needFault(range, addr, next, cpuFlags);
+    if (required != 0) {
+      return fault(vma, addr, next, required);
+    }
+    if (cpuFlags == 0) {
+      fill(range, addr, next, 0);
+      return DONE;
+    }
+    long pfn = ((Present) e).pfn() + ((addr - start) >>> SimMm.PAGE_SHIFT);
+    HmmPfnLayout layout = range.layout();
+    for (long a = addr; a < next; a += SimMm.PAGE_SIZE, pfn++) {
+      out(range, index(range, a), layout.encode(pfn, cpuFlags, vma.hugetlbOrder()));
     }
     return DONE;
   }

@@ -128,7 +128,7 @@ public final class MigrateVma {
    * @param flags {@link #SELECT_SYSTEM} and/or {@link #SELECT_DEVICE_PRIVATE}
    * @return the migration, to be finalized
    * @throws ErrnoException {@link Errno#EINVAL} if the range is not inside one VMA, or the VMA is a
-   *     raw pfn or mixed mapping
+   *     raw pfn, mixed or hugetlb mapping (kernel {@code migrate_vma_setup})
    */
   public static MigrateVma setup(SimMm mm, long start, long end, Object pgmapOwner, int flags)
       throws ErrnoException {
@@ -139,7 +139,7 @@ public final class MigrateVma {
       throw new ErrnoException(Errno.EINVAL, "empty migration range");
     }
     Vma vma = mm.findVma(start);
-    if (vma == null || end > vma.end() || vma.isPfnMap() || vma.isMixedMap()) {
+    if (vma == null || end > vma.end() || vma.isPfnMap() || vma.isMixedMap() || vma.isHugetlb()) {
       throw new ErrnoException(
           Errno.EINVAL,
           "[0x"
@@ -798,7 +798,7 @@ public final class MigrateVma {
   public static int migrate(SimMm mm, long start, long end, Object owner) throws ErrnoException {
     int n = 0;
     for (Vma v : mm.vmasIn(start, end)) {
-      if (v.isPfnMap() || v.isMixedMap()) {
+      if (v.isPfnMap() || v.isMixedMap() || v.isHugetlb()) {
         continue;
       }
       MigrateVma m =

@@ -34,9 +34,31 @@ public final class Mman {
 
   /**
    * Back aligned 2 MiB blocks with huge pages (transparent huge pages; anonymous private mappings
-   * only).
+   * only): the simulator's stand-in for {@code madvise(MADV_HUGEPAGE)} at mmap time. It takes the
+   * value Linux gives {@code MAP_HUGETLB}; the simulator's {@link #MAP_HUGETLB} has its own bit.
    */
   public static final int MAP_HUGE = 0x4_0000;
+
+  /**
+   * A hugetlb mapping (Linux {@code MAP_HUGETLB}, which Linux numbers {@code 0x40000}; that value
+   * is {@link #MAP_HUGE} here): anonymous private memory backed by pages of the machine's hugetlb
+   * pool ({@link SimMachine#hugetlbPool}), reserved at mmap, faulted whole and never split. The
+   * page size is chosen by {@link #MAP_HUGE_2MB} (the default) or {@link #MAP_HUGE_1GB}; address
+   * and length are rounded to it.
+   */
+  public static final int MAP_HUGETLB = 0x40_0000;
+
+  /** Where the log2 of the hugetlb page size sits in the flags (Linux {@code MAP_HUGE_SHIFT}). */
+  public static final int MAP_HUGE_SHIFT = 26;
+
+  /** The width mask of the hugetlb page-size field (Linux {@code MAP_HUGE_MASK}). */
+  public static final int MAP_HUGE_MASK = 0x3f;
+
+  /** Hugetlb pages of 2 MiB, mapped at PMD level (Linux {@code MAP_HUGE_2MB}). */
+  public static final int MAP_HUGE_2MB = 21 << MAP_HUGE_SHIFT;
+
+  /** Hugetlb pages of 1 GiB, mapped at PUD level (Linux {@code MAP_HUGE_1GB}). */
+  public static final int MAP_HUGE_1GB = 30 << MAP_HUGE_SHIFT;
 
   /**
    * A raw pfn mapping of device memory ({@code VM_IO | VM_PFNMAP}): populated only by {@link
@@ -69,7 +91,15 @@ public final class Mman {
 
   static final int PROT_ALL = PROT_READ | PROT_WRITE | PROT_EXEC;
   static final int MAP_ALL =
-      MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_HUGE | MAP_PFNMAP | MAP_MIXEDMAP;
+      MAP_SHARED
+          | MAP_PRIVATE
+          | MAP_FIXED
+          | MAP_ANONYMOUS
+          | MAP_HUGE
+          | MAP_PFNMAP
+          | MAP_MIXEDMAP
+          | MAP_HUGETLB
+          | MAP_HUGE_MASK << MAP_HUGE_SHIFT;
 
   private Mman() {}
 }

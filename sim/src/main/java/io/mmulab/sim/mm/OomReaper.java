@@ -82,7 +82,7 @@ public final class OomReaper {
     try {
       boolean complete = true;
       for (Vma v : List.copyOf(s.vmas.values())) {
-        if (v.isPfnMap() || v.isShared()) {
+        if (v.isPfnMap() || v.isShared() || v.isHugetlb()) {
           continue;
         }
         boolean reaped =

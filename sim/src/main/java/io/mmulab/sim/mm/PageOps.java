@@ -81,9 +81,36 @@ final class PageOps {
    *
    * @return the address of the remapped range
    */
-  long mremap(VmaOps vmaOps, long from, long oldLen, long newLen, int flags, long to)
+  long mremap(VmaOps vmaOps, long from, long pageOldLen, long pageNewLen, int flags, long to)
       throws ErrnoException {
     Vma src = s.findVma(from);
+    long oldLen = pageOldLen;
+    long newLen = pageNewLen;
+    if (src != null && src.isHugetlb()) {
+      // Kernel do_mremap: lengths round up to the hugetlb page size, addresses must be aligned
+      // to it, and a hugetlb mapping never grows. Leaving the old VMA in place would share its
+      // reservations, which the simulator does not model: MREMAP_DONTUNMAP is refused too.
+      long size = src.hugetlbSize();
+      oldLen = (oldLen + size - 1) & -size;
+      newLen = (newLen + size - 1) & -size;
+      if ((from & (size - 1)) != 0
+          || ((flags & Mman.MREMAP_FIXED) != 0 && (to & (size - 1)) != 0)
+          || newLen > oldLen
+          || (flags & Mman.MREMAP_DONTUNMAP) != 0) {
+        throw new ErrnoException(
+            Errno.EINVAL,
+            "mremap of [0x"
+                + Long.toHexString(from)
+                + ", +"
+                + pageOldLen
+                + ") to "
+                + pageNewLen
+                + " bytes with flags "
+                + flags
+                + " in "
+                + src);
+      }
+    }
     if (src == null || from + oldLen > src.end()) {
       throw new ErrnoException(
           Errno.EFAULT,
@@ -99,12 +126,13 @@ final class PageOps {
     boolean fixed = (flags & Mman.MREMAP_FIXED) != 0;
     if (fixed || (flags & Mman.MREMAP_DONTUNMAP) != 0) {
       if (fixed) {
+        vmaOps.checkHugetlbCuts(to, to + newLen);
         vmaOps.munmap(to, newLen, false);
       }
       if (oldLen > newLen) {
         vmaOps.munmap(from + newLen, oldLen - newLen, false);
       }
-      long target = fixed ? to : vmaOps.place(0, newLen, src.isHuge());
+      long target = fixed ? to : vmaOps.place(0, newLen, alignment(src));
       move(vmaOps, src, from, Math.min(oldLen, newLen), newLen, target, flags);
       return target;
     }
@@ -129,9 +157,13 @@ final class PageOps {
               + oldLen
               + ") in place and may not move it");
     }
-    long target = vmaOps.place(0, newLen, src.isHuge());
+    long target = vmaOps.place(0, newLen, alignment(src));
     move(vmaOps, src, from, oldLen, newLen, target, flags);
     return target;
+  }
+
+  private static long alignment(Vma v) {
+    return v.isHuge() ? PageTable.HPAGE_SIZE : v.hugetlbSize();
   }
 
   /** Kernel {@code move_vma}: {@code len} bytes of entries move from {@code from} to {@code to}. */
@@ -164,12 +196,15 @@ final class PageOps {
         },
         d -> {
           for (Map.Entry<Long, Pte> e : s.pt.entries(from, from + len)) {
-            s.pt.set(e.getKey(), null);
-            s.pt.set(e.getKey() + delta, e.getValue());
+            // Read before the removal: a removed tree node may take its successor's key.
+            long va = e.getKey();
+            Pte pte = e.getValue();
+            s.pt.set(va, null);
+            s.pt.set(va + delta, pte);
           }
         });
     if ((flags & Mman.MREMAP_DONTUNMAP) == 0) {
-      vmaOps.munmap(from, len, false);
+      vmaOps.munmap(from, len, false, false);
     }
   }
 

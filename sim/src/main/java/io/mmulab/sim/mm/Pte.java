@@ -38,7 +38,9 @@ sealed interface Pte {
    *     PageAnonExclusive}); fork clears it in both address spaces
    * @param protnone inaccessible ({@code PROT_NONE} or a NUMA hinting entry)
    * @param lazyfree after {@code MADV_FREE}: reclaim may discard the page while it stays clean
-   * @param huge part of a 2 MiB mapping (every one of its 512 entries has it)
+   * @param huge part of a huge mapping (every one of its entries has it)
+   * @param order the huge mapping's order: 9 for a 2 MiB mapping (transparent or hugetlb), 18 for a
+   *     1 GiB hugetlb mapping, 0 for a base page
    */
   record Present(
       long pfn,
@@ -48,8 +50,37 @@ sealed interface Pte {
       boolean exclusive,
       boolean protnone,
       boolean lazyfree,
-      boolean huge)
+      boolean huge,
+      int order)
       implements Pte {
+
+    public Present {
+      if (huge != (order != 0)) {
+        throw new IllegalArgumentException("huge " + huge + " with order " + order);
+      }
+    }
+
+    /** A base entry, or an entry of a 2 MiB mapping. */
+    Present(
+        long pfn,
+        PageKind kind,
+        boolean writable,
+        boolean dirty,
+        boolean exclusive,
+        boolean protnone,
+        boolean lazyfree,
+        boolean huge) {
+      this(
+          pfn,
+          kind,
+          writable,
+          dirty,
+          exclusive,
+          protnone,
+          lazyfree,
+          huge,
+          huge ? PageTable.HPAGE_ORDER : 0);
+    }
 
     static Present anon(long pfn, boolean writable, boolean dirty) {
       return new Present(pfn, PageKind.ANON, writable, dirty, true, false, false, false);
@@ -69,25 +100,27 @@ sealed interface Pte {
     }
 
     Present withWritable(boolean w) {
-      return new Present(pfn, kind, w, dirty, exclusive, protnone, lazyfree, huge);
+      return new Present(pfn, kind, w, dirty, exclusive, protnone, lazyfree, huge, order);
     }
 
     Present withDirty(boolean d) {
-      return new Present(pfn, kind, writable, d, exclusive, protnone, d ? false : lazyfree, huge);
+      return new Present(
+          pfn, kind, writable, d, exclusive, protnone, d ? false : lazyfree, huge, order);
     }
 
     Present withExclusive(boolean e) {
-      return new Present(pfn, kind, writable, dirty, e, protnone, lazyfree, huge);
+      return new Present(pfn, kind, writable, dirty, e, protnone, lazyfree, huge, order);
     }
 
     Present withProtnone(boolean p) {
-      return new Present(pfn, kind, writable, dirty, exclusive, p, lazyfree, huge);
+      return new Present(pfn, kind, writable, dirty, exclusive, p, lazyfree, huge, order);
     }
 
     Present withLazyfree(boolean l) {
-      return new Present(pfn, kind, writable, dirty, exclusive, protnone, l, huge);
+      return new Present(pfn, kind, writable, dirty, exclusive, protnone, l, huge, order);
     }
 
+    /** The entry as part of a 2 MiB mapping ({@code true}) or as a base page. */
     Present withHuge(boolean h) {
       return new Present(pfn, kind, writable, dirty, exclusive, protnone, lazyfree, h);
     }

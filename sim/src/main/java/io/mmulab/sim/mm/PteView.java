@@ -8,7 +8,8 @@ package io.mmulab.sim.mm;
  * @param pfn the frame (present, device-private, device-exclusive), else -1
  * @param writable the write bit (present: hidden while {@code protnone})
  * @param dirty the dirty bit of a present entry
- * @param order 9 inside a 2 MiB mapping, else 0
+ * @param order the mapping's order (log2 of its base pages): 9 inside a 2 MiB mapping (transparent
+ *     huge page, huge zero page or hugetlb), 18 inside a 1 GiB hugetlb mapping, else 0
  * @param anon the page is anonymous (present or device-exclusive entries)
  * @param exclusive an anonymous page mapped only here
  * @param protnone a present entry that is inaccessible ({@code PROT_NONE} or NUMA hinting)
@@ -65,7 +66,7 @@ public record PteView(
           p.pfn(),
           p.checkerWritable(),
           p.dirty(),
-          p.huge() ? PageTable.HPAGE_ORDER : 0,
+          p.order(),
           p.kind() == Pte.PageKind.ANON,
           p.exclusive(),
           p.protnone(),
@@ -93,6 +94,15 @@ public record PteView(
     Pte.Migration m = (Pte.Migration) pte;
     return new PteView(
         Type.MIGRATION, -1, false, false, 0, true, false, false, m.migration().owner());
+  }
+
+  /**
+   * Returns the page shift of the mapping: {@code 12 + order}.
+   *
+   * @return 12, 21 or 30
+   */
+  public int pageShift() {
+    return SimMm.PAGE_SHIFT + order;
   }
 
   /**

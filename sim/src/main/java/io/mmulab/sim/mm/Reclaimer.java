@@ -45,7 +45,7 @@ final class Reclaimer {
   int reclaim(long start, long end) {
     int n = 0;
     for (Vma v : s.vmasIn(start, end)) {
-      if (v.isPfnMap() || v.isMixedMap()) {
+      if (v.isPfnMap() || v.isMixedMap() || v.isHugetlb()) {
         continue;
       }
       long from = Math.max(start, v.start());

@@ -32,6 +32,7 @@ public final class SimMachine implements Machine {
   private final List<SimProcess> processes = new CopyOnWriteArrayList<>();
   private final CallbackFailures callbackFailures = new CallbackFailures();
   private final AtomicLong hugeZero = new AtomicLong(NO_HUGE_ZERO);
+  private final HugetlbPool hugetlb;
   private XenHypervisor xen; // created on first use, guarded by this
 
   /** {@link #hugeZeroPage} before the first successful allocation. */
@@ -49,6 +50,7 @@ public final class SimMachine implements Machine {
     this.pageLock = runtime.newSpinLock("machine.pages");
     this.swap = new SwapSpace(memory, pageLock);
     this.deviceCoherentPages = new DeviceCoherentPages(memory);
+    this.hugetlb = new HugetlbPool(runtime, memory);
   }
 
   /**
@@ -124,6 +126,48 @@ public final class SimMachine implements Machine {
       throw new IllegalArgumentException("file of " + pages + " pages");
     }
     return new SimFile(name, pages, false, memory, pageLock);
+  }
+
+  /**
+   * Grows the hugetlb pool (kernel {@code nr_hugepages} of the 2 MiB and 1 GiB sizes) to the given
+   * numbers of pages, allocating their frames now; {@code MAP_HUGETLB} mappings reserve and fault
+   * pages from it. A 1 GiB page takes 262,144 frames aligned to that count, so the frame budget
+   * must reach past the next such boundary.
+   *
+   * @param pmdPages 2 MiB pages the pool should hold, at least its current count
+   * @param pudPages 1 GiB pages the pool should hold, at least its current count
+   * @throws ErrnoException {@link io.mmulab.api.Errno#ENOMEM} if physical memory cannot hold them
+   *     (the pages allocated before stay in the pool)
+   * @throws IllegalArgumentException to shrink the pool
+   */
+  public void hugetlbPool(int pmdPages, int pudPages) throws ErrnoException {
+    hugetlb.grow(HugetlbPool.PMD_ORDER, pmdPages);
+    hugetlb.grow(HugetlbPool.PUD_ORDER, pudPages);
+  }
+
+  /**
+   * Returns the free pages of one size of the hugetlb pool (kernel {@code free_hugepages}),
+   * reserved ones included.
+   *
+   * @param order 9 (2 MiB) or 18 (1 GiB)
+   * @return the count
+   */
+  public int hugetlbFreePages(int order) {
+    return hugetlb.free(order);
+  }
+
+  /**
+   * Returns the reserved pages of one size of the hugetlb pool (kernel {@code resv_hugepages}).
+   *
+   * @param order 9 (2 MiB) or 18 (1 GiB)
+   * @return the count
+   */
+  public int hugetlbReservedPages(int order) {
+    return hugetlb.reserved(order);
+  }
+
+  HugetlbPool hugetlb() {
+    return hugetlb;
   }
 
   /**

@@ -203,6 +203,7 @@ public final class SimMm implements MmBackend {
         if (v.file() != null) {
           v.file().unmapped();
         }
+        unreserveHugetlb(v);
       }
       vmas.clear();
       SpinLock ptl = pt.ptl();
@@ -301,7 +302,7 @@ public final class SimMm implements MmBackend {
       } finally {
         ptl.unlock();
       }
-      if (!anon || vma == null) {
+      if (!anon || vma == null || vma.isHugetlb()) {
         memory.put(pfn);
         throw new ErrnoException(
             Errno.EINVAL,
@@ -492,7 +493,10 @@ public final class SimMm implements MmBackend {
     }
   }
 
-  /** What removing {@code old} from the page table at {@code va} owes; ptl held. */
+  /**
+   * What removing {@code old} from the page table at {@code va} owes; ptl held. A hugetlb page goes
+   * back to the pool after the reference of its last frame is dropped, if nothing else holds it.
+   */
   void release(Vma vma, long va, Pte old, Deferred deferred) {
     if (old instanceof Pte.Present p) {
       if (p.kind() == Pte.PageKind.FILE && p.dirty() && vma.file() != null) {
@@ -501,6 +505,11 @@ public final class SimMm implements MmBackend {
       if (p.holdsReference()) {
         long pfn = p.pfn();
         deferred.add(() -> memory.put(pfn));
+      }
+      long last = (PAGE_SIZE << p.order()) - PAGE_SIZE;
+      if (vma != null && vma.isHugetlb() && (va & last) == last) {
+        long head = p.pfn() - (last >>> PAGE_SHIFT);
+        deferred.add(() -> machine.hugetlb().releaseIfUnused(p.order(), head));
       }
     } else if (old instanceof Pte.Swap s) {
       deferred.add(() -> machine.swap().free(s.slot()));
@@ -511,6 +520,27 @@ public final class SimMm implements MmBackend {
       deferred.add(() -> memory.put(pfn));
     }
     // A migration entry's reference belongs to its migration, which notices the entry is gone.
+  }
+
+  /**
+   * Gives back the reservations of the hugetlb pages of {@code v} that were never faulted in, as
+   * {@code v} is unmapped (kernel {@code hugetlb_vm_op_close}); mmap lock held for write.
+   */
+  void unreserveHugetlb(Vma v) {
+    if (!v.isHugetlb()) {
+      return;
+    }
+    int unfaulted = 0;
+    SpinLock ptl = pt.ptl();
+    ptl.lock();
+    try {
+      for (long a = v.start(); a < v.end(); a += v.hugetlbSize()) {
+        unfaulted += pt.get(a) == null ? 1 : 0;
+      }
+    } finally {
+      ptl.unlock();
+    }
+    machine.hugetlb().unreserve(v.hugetlbOrder(), unfaulted, v.anonVma());
   }
 
   /** Drops a reference on a device-private frame, telling its pagemap if it is the last. */

@@ -158,7 +158,8 @@ public final class SimProcess implements UserProcess {
    *
    * @param addr page-aligned
    * @param length bytes, rounded up to pages
-   * @throws ErrnoException {@link Errno#EINVAL} for an unaligned address or bad length
+   * @throws ErrnoException {@link Errno#EINVAL} for an unaligned address or bad length, or an end
+   *     inside a hugetlb page
    */
   public void munmap(long addr, long length) throws ErrnoException {
     op(
@@ -166,6 +167,7 @@ public final class SimProcess implements UserProcess {
           long len = checkRange(addr, length);
           RwSemaphore lock = writeLock();
           try {
+            vmaOps.checkHugetlbCuts(addr, addr + len);
             vmaOps.munmap(addr, len, true);
           } finally {
             if (lock.isWriteHeldByCurrentThread()) {

@@ -92,9 +92,36 @@ public final class Vma {
     return (flags & MAP_SHARED) != 0;
   }
 
-  /** True for private anonymous memory (kernel {@code vma_is_anonymous}). */
+  /** True for private anonymous memory (kernel {@code vma_is_anonymous}; hugetlb is not). */
   public boolean isAnonymous() {
-    return (flags & MAP_ANONYMOUS) != 0 && !isShared() && !isPfnMap() && !isMixedMap();
+    return (flags & MAP_ANONYMOUS) != 0
+        && !isShared()
+        && !isPfnMap()
+        && !isMixedMap()
+        && !isHugetlb();
+  }
+
+  /** True for a hugetlb mapping ({@code VM_HUGETLB}). */
+  public boolean isHugetlb() {
+    return (flags & Mman.MAP_HUGETLB) != 0;
+  }
+
+  /**
+   * Returns the order of the hugetlb pages of the mapping.
+   *
+   * @return 9 (2 MiB pages) or 18 (1 GiB pages); 0 if not a hugetlb mapping
+   */
+  public int hugetlbOrder() {
+    if (!isHugetlb()) {
+      return 0;
+    }
+    int shift = (flags >>> Mman.MAP_HUGE_SHIFT) & Mman.MAP_HUGE_MASK;
+    return (shift == 0 ? 21 : shift) - SimMm.PAGE_SHIFT;
+  }
+
+  /** The bytes of one hugetlb page of the mapping (a base page if not hugetlb). */
+  long hugetlbSize() {
+    return SimMm.PAGE_SIZE << hugetlbOrder();
   }
 
   /** True for {@code VM_IO | VM_PFNMAP}. */
@@ -169,6 +196,7 @@ public final class Vma {
         + (isShared() ? 's' : 'p')
         + (file == null ? "" : " " + file.name() + "@" + pgoff)
         + (isHuge() ? " huge" : "")
+        + (isHugetlb() ? " hugetlb" + (hugetlbSize() >> 20) + "M" : "")
         + (isPfnMap() ? " pfnmap" : "")
         + (isMixedMap() ? " mixedmap" : "")
         + "]";
@@ -180,6 +208,12 @@ public final class Vma {
    */
   static final class AnonVma {
     private volatile boolean set;
+
+    /**
+     * Hugetlb pages still reserved for the mapping (kernel {@code resv_map} of the reservation
+     * owner); guarded by the hugetlb pool's lock. A forked child's copy owns none.
+     */
+    int hugetlbReserved;
 
     boolean isSet() {
       return set;

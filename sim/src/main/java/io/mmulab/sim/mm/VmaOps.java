@@ -3,6 +3,7 @@ package io.mmulab.sim.mm;
 import static io.mmulab.sim.mm.Mman.MAP_ANONYMOUS;
 import static io.mmulab.sim.mm.Mman.MAP_FIXED;
 import static io.mmulab.sim.mm.Mman.MAP_HUGE;
+import static io.mmulab.sim.mm.Mman.MAP_HUGETLB;
 import static io.mmulab.sim.mm.Mman.MAP_MIXEDMAP;
 import static io.mmulab.sim.mm.Mman.MAP_PFNMAP;
 import static io.mmulab.sim.mm.Mman.MAP_PRIVATE;
@@ -62,18 +63,23 @@ final class VmaOps {
     if ((offset & (SimMm.PAGE_SIZE - 1)) != 0 || offset < 0) {
       throw new ErrnoException(Errno.EINVAL, "mmap offset " + offset + " not page-aligned");
     }
-    long len = (length + SimMm.PAGE_SIZE - 1) & -SimMm.PAGE_SIZE;
+    long pageSize = hugetlbPageSize(flags, anon, shared, raw);
+    long len = (length + pageSize - 1) & -pageSize;
     long start;
     if ((flags & MAP_FIXED) != 0) {
-      if ((addr & (SimMm.PAGE_SIZE - 1)) != 0
-          || addr < SimMm.PAGE_SIZE
-          || addr > SimMm.TASK_SIZE - len) {
+      if ((addr & (pageSize - 1)) != 0 || addr < SimMm.PAGE_SIZE || addr > SimMm.TASK_SIZE - len) {
         throw new ErrnoException(Errno.EINVAL, "MAP_FIXED at 0x" + Long.toHexString(addr));
       }
       start = addr;
+      checkHugetlbCuts(start, start + len);
       munmap(start, len, false);
     } else {
-      start = place(addr, len, (flags & MAP_HUGE) != 0);
+      start = place(addr, len, (flags & MAP_HUGE) != 0 ? PageTable.HPAGE_SIZE : pageSize);
+    }
+    Vma.AnonVma anonVma = new Vma.AnonVma();
+    if ((flags & MAP_HUGETLB) != 0) {
+      int order = Long.numberOfTrailingZeros(pageSize) - SimMm.PAGE_SHIFT;
+      s.machine.hugetlb().reserve(order, (int) (len / pageSize), anonVma);
     }
     SimFile backing = file;
     if (anon && shared) {
@@ -90,16 +96,63 @@ final class VmaOps {
             flags & ~MAP_FIXED,
             backing,
             backing == file ? offset >>> SimMm.PAGE_SHIFT : 0,
-            new Vma.AnonVma());
+            anonVma);
     s.vmas.put(start, vma);
     return start;
   }
 
   /**
-   * The hint if free, else the first free gap from {@link SimMm#MMAP_BASE} (2 MiB-aligned if huge).
+   * The page size of a mapping with {@code flags}: the hugetlb page size with {@code MAP_HUGETLB}
+   * (2 MiB unless {@code MAP_HUGE_1GB}), else a base page.
+   *
+   * @throws ErrnoException {@link Errno#EINVAL} for a size field without {@code MAP_HUGETLB}, an
+   *     unsupported size, or {@code MAP_HUGETLB} on anything but private anonymous memory
    */
-  long place(long hint, long len, boolean huge) throws ErrnoException {
-    long align = huge ? PageTable.HPAGE_SIZE : SimMm.PAGE_SIZE;
+  private static long hugetlbPageSize(int flags, boolean anon, boolean shared, boolean raw)
+      throws ErrnoException {
+    int shift = (flags >>> Mman.MAP_HUGE_SHIFT) & Mman.MAP_HUGE_MASK;
+    if ((flags & MAP_HUGETLB) == 0) {
+      if (shift != 0) {
+        throw new ErrnoException(Errno.EINVAL, "a MAP_HUGE_* size without MAP_HUGETLB");
+      }
+      return SimMm.PAGE_SIZE;
+    }
+    if ((shift != 0 && shift != 21 && shift != 30)
+        || !anon
+        || shared
+        || raw
+        || (flags & MAP_HUGE) != 0) {
+      // Shared hugetlb memory (a hugetlbfs file) is not modelled.
+      throw new ErrnoException(
+          Errno.EINVAL,
+          "MAP_HUGETLB with flags 0x"
+              + Integer.toHexString(flags)
+              + ": private anonymous memory of 2 MiB or 1 GiB pages only");
+    }
+    return 1L << (shift == 0 ? 21 : shift);
+  }
+
+  /**
+   * Kernel {@code hugetlb_vm_op_split}: a hugetlb VMA may only be cut at a boundary of its pages.
+   *
+   * @throws ErrnoException {@link Errno#EINVAL} if {@code addr} or {@code end} falls inside a
+   *     hugetlb page
+   */
+  void checkHugetlbCuts(long addr, long end) throws ErrnoException {
+    for (long cut : new long[] {addr, end}) {
+      Vma v = s.findVma(cut);
+      if (v != null && v.isHugetlb() && (cut & (v.hugetlbSize() - 1)) != 0) {
+        throw new ErrnoException(
+            Errno.EINVAL, "0x" + Long.toHexString(cut) + " cuts a hugetlb page of " + v);
+      }
+    }
+  }
+
+  /**
+   * The hint if free and aligned, else the first free gap from {@link SimMm#MMAP_BASE} aligned to
+   * {@code align}.
+   */
+  long place(long hint, long len, long align) throws ErrnoException {
     if (hint != 0
         && (hint & (align - 1)) == 0
         && hint >= SimMm.PAGE_SIZE
@@ -107,7 +160,7 @@ final class VmaOps {
         && s.vmasIn(hint, hint + len).isEmpty()) {
       return hint;
     }
-    long candidate = SimMm.MMAP_BASE;
+    long candidate = (SimMm.MMAP_BASE + align - 1) & -align;
     for (Vma v : s.vmas.tailMap(0L).values()) {
       if (v.end() <= candidate) {
         continue;
@@ -133,6 +186,14 @@ final class VmaOps {
    * read.
    */
   void munmap(long addr, long len, boolean downgrade) {
+    munmap(addr, len, downgrade, true);
+  }
+
+  /**
+   * As {@link #munmap(long, long, boolean)}; without {@code unreserve} the hugetlb reservations of
+   * the range stay with its mapping (an mremap that moved it).
+   */
+  void munmap(long addr, long len, boolean downgrade, boolean unreserve) {
     long end = addr + len;
     if (s.vmasIn(addr, end).isEmpty()) {
       return;
@@ -142,6 +203,9 @@ final class VmaOps {
     List<Vma> victims = s.vmasIn(addr, end);
     for (Vma v : victims) {
       s.vmas.remove(v.start());
+      if (unreserve) {
+        s.unreserveHugetlb(v);
+      }
     }
     if (downgrade) {
       s.mm.mmapLock().downgradeWrite();
@@ -207,6 +271,7 @@ final class VmaOps {
     if (s.findVma(addr) == null) {
       throw new ErrnoException(Errno.ENOMEM, "mprotect of unmapped 0x" + Long.toHexString(addr));
     }
+    checkHugetlbCuts(addr, end);
     splitVmaAt(addr);
     splitVmaAt(end);
     long cursor = addr;
@@ -229,7 +294,7 @@ final class VmaOps {
   void numaProtect(long addr, long len) {
     long end = addr + len;
     for (Vma v : s.vmasIn(addr, end)) {
-      if (v.isReadable() && !v.isPfnMap() && !v.isMixedMap()) {
+      if (v.isReadable() && !v.isPfnMap() && !v.isMixedMap() && !v.isHugetlb()) {
         changeProtection(v, Math.max(addr, v.start()), Math.min(end, v.end()), true);
       }
     }
@@ -318,7 +383,11 @@ final class VmaOps {
     for (Vma v : vmas) {
       boolean ok =
           switch (advice) {
-            case DONTNEED -> !v.isPfnMap();
+            // Kernel madvise_dontneed_free_valid_vma: a hugetlb range must start at one of its
+            // pages; its end is rounded down to one.
+            case DONTNEED ->
+                !v.isPfnMap()
+                    && !(v.isHugetlb() && (Math.max(addr, v.start()) & (v.hugetlbSize() - 1)) != 0);
             case FREE -> v.isAnonymous();
           };
       if (!ok) {
@@ -329,9 +398,12 @@ final class VmaOps {
     boolean gap = false;
     for (Vma v : vmas) {
       long from = Math.max(addr, v.start());
-      long to = Math.min(end, v.end());
+      long to = Math.min(end, v.end()) & -v.hugetlbSize();
       gap |= v.start() > cursor;
       cursor = v.end();
+      if (from >= to) {
+        continue;
+      }
       s.invalidate(
           MmuNotifierRange.of(s.mm, MmuNotifierEvent.CLEAR, from, to),
           "madvise(" + advice + ")",

@@ -283,4 +283,23 @@ class MremapTest {
     assertThat(f.proc.load(to + PAGE)).isEqualTo(7);
     assertThat(f.proc.load(a + PAGE)).isZero();
   }
+
+  @Test
+  void aThousandEntries_allMoveWithTheirOwnFrames() throws ErrnoException {
+    int pages = 1000;
+    long a = f.populated(pages);
+    long[] pfns = new long[pages];
+    for (int i = 0; i < pages; i++) {
+      pfns[i] = f.pfn(a + i * PAGE);
+    }
+    long to = a + 4 * HPAGE + 5 * PAGE;
+
+    f.proc.mremap(a, pages * PAGE, pages * PAGE, MOVE, to);
+
+    for (int i = 0; i < pages; i++) {
+      assertThat(f.pfn(to + i * PAGE)).as("page %d", i).isEqualTo(pfns[i]);
+    }
+    assertData(to, pages);
+    f.checker.assertClean();
+  }
 }

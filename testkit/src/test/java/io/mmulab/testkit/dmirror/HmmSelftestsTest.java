@@ -166,6 +166,15 @@ class HmmSelftestsTest {
       return cmd;
     }
 
+    /**
+     * {@code mmap(MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB)} of one default-size (2 MiB) huge
+     * page, after the kernel test's {@code HUGETLB_SETUP_DEFAULT_PAGES(1)}.
+     */
+    long hugetlb() throws ErrnoException {
+      f.machine.hugetlbPool(1, 0);
+      return mmap(PMD_SIZE, RW, ANON | Mman.MAP_HUGETLB);
+    }
+
     void failAllocOnce() throws ErrnoException {
       m.ioctl(DmirrorCommand.FLAGS, new DmirrorCmd(PAGE, DmirrorProt.FLAG_FAIL_ALLOC, null));
     }
@@ -332,6 +341,21 @@ class HmmSelftestsTest {
       assertThat(c.cpages()).isEqualTo(PMD_PAGES);
       assertThat(c.faults()).isEqualTo(1);
       h.checkCpu(a, PMD_PAGES);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(Variant.class)
+  void anon_write_hugetlbfs(Variant v) throws Exception {
+    try (Hmm h = new Hmm(v)) {
+      long a = h.hugetlb();
+      DmirrorCmd c = DmirrorCmd.withPages(a, PMD_PAGES);
+      fillMirror(c, PMD_PAGES);
+      Hmm.run(h.m, DmirrorCommand.WRITE, c);
+      assertThat(c.cpages()).isEqualTo(PMD_PAGES);
+      assertThat(c.faults()).isEqualTo(1);
+      h.checkCpu(a, PMD_PAGES);
+      h.p.munmap(a, PMD_SIZE);
     }
   }
 
@@ -592,6 +616,33 @@ class HmmSelftestsTest {
         assertThat(c.perm(5)).isEqualTo(DmirrorProt.DEV_COHERENT_LOCAL | DmirrorProt.WRITE);
         assertThat(c.perm(6)).isEqualTo(DmirrorProt.DEV_COHERENT_REMOTE | DmirrorProt.WRITE);
       }
+    }
+  }
+
+  /**
+   * The kernel reads the level off the first byte (PUD with a 1 GiB default huge page size); the
+   * default size here is 2 MiB, so every byte carries the PMD bit.
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(Variant.class)
+  void compound(Variant v) throws Exception {
+    try (Hmm h = new Hmm(v)) {
+      long a = h.hugetlb();
+      h.fill(a, PMD_PAGES);
+      DmirrorCmd c = Hmm.run(h.m, DmirrorCommand.SNAPSHOT, a, PMD_PAGES);
+      assertThat(c.cpages()).isEqualTo(PMD_PAGES);
+      int level = (c.perm(0) & DmirrorProt.PUD) != 0 ? DmirrorProt.PUD : DmirrorProt.PMD;
+      assertThat(level).isEqualTo(DmirrorProt.PMD);
+      for (int i = 0; i < PMD_PAGES; i++) {
+        assertThat(c.perm(i)).as("page %d", i).isEqualTo(DmirrorProt.WRITE | level);
+      }
+      h.p.mprotect(a, PMD_SIZE, PROT_READ);
+      c = Hmm.run(h.m, DmirrorCommand.SNAPSHOT, a, PMD_PAGES);
+      assertThat(c.cpages()).isEqualTo(PMD_PAGES);
+      for (int i = 0; i < PMD_PAGES; i++) {
+        assertThat(c.perm(i)).as("page %d", i).isEqualTo(DmirrorProt.READ | level);
+      }
+      h.p.munmap(a, PMD_SIZE);
     }
   }
 
