@@ -25,18 +25,22 @@ import java.util.Objects;
  *       collects the pages and replaces each collected entry by a migration entry (faults, GUP and
  *       {@code hmmRangeFault} wait on it). Selected: with {@link #SELECT_SYSTEM}, empty entries of
  *       an anonymous VMA and zero-page entries (no source page), exclusive unpinned anonymous pages
- *       nobody else references, and unpinned anonymous pages shared copy-on-write (fork); with
- *       {@link #SELECT_DEVICE_PRIVATE}, device-private entries whose pagemap owner is the owner.
- *       Huge mappings are split first. Then the slow path (kernel {@code migrate_vma_unmap} →
- *       {@code try_to_migrate}): every other mapping of a shared page, in any address space, found
- *       by a scan of the machine's page tables (the reverse map), is replaced by a migration entry
- *       inside a CLEAR invalidation of that page in that address space, with no owner; a page that
- *       keeps a mapping or a reference the migration does not hold (a pin, a GUP reference, a
- *       mapping in an address space whose mmap lock is contended, part of a huge mapping there) is
- *       put back everywhere and not migrated, as the kernel's {@code migrate_vma_check_page} does.
+ *       nobody else references, and unpinned anonymous pages shared copy-on-write (fork), but never
+ *       device-coherent pages; with {@link #SELECT_DEVICE_PRIVATE}, device-private entries whose
+ *       pagemap owner is the owner; with {@link #SELECT_DEVICE_COHERENT}, device-coherent pages of
+ *       such a pagemap. Huge mappings are split first; with {@link #SELECT_COMPOUND} a 2 MiB block
+ *       that was mapped huge or is empty is marked as one unit ({@link #isCompound}). Then the slow
+ *       path (kernel {@code migrate_vma_unmap} → {@code try_to_migrate}): every other mapping of a
+ *       shared page, in any address space, found by a scan of the machine's page tables (the
+ *       reverse map), is replaced by a migration entry inside a CLEAR invalidation of that page in
+ *       that address space, with no owner; a page that keeps a mapping or a reference the migration
+ *       does not hold (a pin, a GUP reference, a mapping in an address space whose mmap lock is
+ *       contended, part of a huge mapping there) is put back everywhere and not migrated, as the
+ *       kernel's {@code migrate_vma_check_page} does.
  *   <li>The caller allocates a destination for each page it wants moved, copies the data and calls
- *       {@link #setDestination} or {@link #setDevicePrivateDestination}, handing over one
- *       reference.
+ *       {@link #setDestination}, {@link #setDevicePrivateDestination} or {@link
+ *       #setDeviceCoherentDestination}, handing over one reference; {@link #setHugeDestination}
+ *       makes a unit's device-private destinations one 2 MiB device page.
  *   <li>{@link #pages}: destinations of pages without a source are inserted now, inside a second
  *       MIGRATE invalidation from the first such page to the end.
  *   <li>{@link #finalizeMigration}: every migration entry, in every address space, becomes the
