@@ -5,6 +5,7 @@ import io.mmulab.api.ErrnoException;
 import io.mmulab.api.MmuNotifierEvent;
 import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.sync.SpinLock;
+import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.mm.Pte.PageKind;
 import io.mmulab.sim.mm.Pte.Present;
 import java.util.ArrayList;
@@ -349,26 +350,116 @@ final class PageOps {
         || (block & ~PageTable.HPAGE_MASK) != 0) {
       return false;
     }
+    return collapse(v, block, false) == Collapse.SUCCEEDED;
+  }
+
+  /** How a collapse of one block ended (the kernel's {@code scan_result}s that matter here). */
+  enum Collapse {
+    /** Collapsed. */
+    SUCCEEDED,
+    /** Already a huge mapping ({@code SCAN_PMD_MAPPED}). */
+    PMD_MAPPED,
+    /** An entry that is not a present anonymous base page, or no writable page at all. */
+    NOT_SUITABLE,
+    /** A page shared with another mapping or pinned ({@code SCAN_PAGE_COUNT}). */
+    PAGE_COUNT,
+    /** The entries changed before the switch. */
+    CHANGED
+  }
+
+  /**
+   * Kernel {@code madvise_collapse}: every aligned 2 MiB block inside {@code [start, end)} of the
+   * private anonymous VMAs there is collapsed (a block already huge counts as done). Unlike
+   * khugepaged it takes empty and zero-page entries (they read as zeros in the huge page) as long
+   * as one page of the block is present and writable. mmap lock held for write.
+   *
+   * @throws ErrnoException {@link Errno#EINVAL} for a VMA that may not have huge pages (not private
+   *     anonymous, or {@code MADV_NOHUGEPAGE}) or a block with unsuitable entries (swapped, device,
+   *     none writable); {@link Errno#EAGAIN} for a shared or pinned page or a block that changed;
+   *     {@link Errno#ENOMEM} if no huge page could be allocated; {@link Errno#ENOMEM} also if part
+   *     of the range is unmapped (after the rest was done)
+   */
+  void madviseCollapse(long start, long end) throws ErrnoException {
+    List<Vma> vmas = s.vmasIn(start, end);
+    for (Vma v : vmas) {
+      if (!v.isAnonymous() || v.isNoHugepage()) {
+        throw new ErrnoException(Errno.EINVAL, "MADV_COLLAPSE of " + v);
+      }
+    }
+    ErrnoException last = null;
+    long cursor = start;
+    boolean gap = false;
+    for (Vma v : vmas) {
+      gap |= v.start() > cursor;
+      cursor = v.end();
+      long from = (Math.max(start, v.start()) + SimMm.HPAGE_SIZE - 1) & PageTable.HPAGE_MASK;
+      long to = Math.min(end, v.end()) & PageTable.HPAGE_MASK;
+      for (long block = from; block < to; block += SimMm.HPAGE_SIZE) {
+        Collapse r;
+        try {
+          r = collapse(v, block, true);
+        } catch (ErrnoException e) {
+          last = e;
+          continue;
+        }
+        Errno errno =
+            switch (r) {
+              case SUCCEEDED, PMD_MAPPED -> null;
+              case PAGE_COUNT, CHANGED -> Errno.EAGAIN;
+              case NOT_SUITABLE -> Errno.EINVAL;
+            };
+        if (errno != null) {
+          last =
+              new ErrnoException(
+                  errno, "MADV_COLLAPSE of the block 0x" + Long.toHexString(block) + ": " + r);
+        }
+      }
+    }
+    if (last != null) {
+      throw last;
+    }
+    if (gap || cursor < end) {
+      throw new ErrnoException(Errno.ENOMEM, "MADV_COLLAPSE range has unmapped parts");
+    }
+  }
+
+  /**
+   * Kernel {@code collapse_huge_page} of one block of {@code v}; with {@code madv} (MADV_COLLAPSE)
+   * empty and zero-page entries are accepted.
+   */
+  private Collapse collapse(Vma v, long block, boolean madv) throws ErrnoException {
     long[] old = new long[PageTable.HPAGE_PAGES];
     SpinLock ptl = s.pt.ptl();
     ptl.lock();
     try {
+      if (s.pt.isHugeBlock(block)) {
+        return Collapse.PMD_MAPPED; // the huge zero page too, as in the kernel
+      }
+      boolean writable = false;
       for (int i = 0; i < old.length; i++) {
         long va = block + ((long) i << SimMm.PAGE_SHIFT);
-        if (!(s.pt.get(va) instanceof Present p
-            && p.kind() == PageKind.ANON
-            && p.exclusive()
-            && !p.huge()
-            && !p.protnone()
-            && s.memory.pincount(p.pfn()) == 0)) {
-          return false;
+        Pte e = s.pt.get(va);
+        if (madv && (e == null || e instanceof Present z && z.kind() == PageKind.ZERO)) {
+          old[i] = CoherencyChecker.NO_PFN;
+          continue;
         }
+        if (!(e instanceof Present p && p.kind() == PageKind.ANON && !p.huge() && !p.protnone())) {
+          return Collapse.NOT_SUITABLE;
+        }
+        boolean shared = madv ? s.memory.refcount(p.pfn()) != 1 : !p.exclusive();
+        if (shared || s.memory.pincount(p.pfn()) != 0) {
+          return Collapse.PAGE_COUNT;
+        }
+        writable |= p.writable();
         old[i] = p.pfn();
         try {
           s.mm.testYoung(va);
-        } catch (RuntimeException | Error e) {
-          s.machine.callbackFailures().add(e); // the collapse goes on, as if not young
+        } catch (RuntimeException | Error x) {
+          s.machine.callbackFailures().add(x); // the collapse goes on, as if not young
         }
+      }
+      if (madv && !writable) {
+        return Collapse.NOT_SUITABLE; // kernel SCAN_PAGE_RO
       }
     } finally {
       ptl.unlock();
@@ -381,20 +472,28 @@ final class PageOps {
         null,
         d -> {
           for (int i = 0; i < old.length; i++) {
-            if (!(s.pt.get(block + ((long) i << SimMm.PAGE_SHIFT)) instanceof Present p
-                && p.pfn() == old[i])) {
+            Pte e = s.pt.get(block + ((long) i << SimMm.PAGE_SHIFT));
+            boolean same =
+                old[i] == CoherencyChecker.NO_PFN
+                    ? e == null || e instanceof Present z && z.kind() == PageKind.ZERO
+                    : e instanceof Present p && p.pfn() == old[i];
+            if (!same) {
               return;
             }
           }
           for (int i = 0; i < old.length; i++) {
             long va = block + ((long) i << SimMm.PAGE_SHIFT);
-            Present p = (Present) s.pt.get(va);
-            s.memory.copy(old[i], head + i);
+            Pte e = s.pt.get(va);
+            boolean dirty = true;
+            if (e instanceof Present p && p.kind() == PageKind.ANON) {
+              s.memory.copy(old[i], head + i);
+              dirty = p.dirty();
+              s.release(v, va, p, d);
+            }
             s.pt.set(
                 va,
                 new Present(
-                    head + i, PageKind.ANON, v.isWritable(), p.dirty(), true, false, false, true));
-            s.release(v, va, p, d);
+                    head + i, PageKind.ANON, v.isWritable(), dirty, true, false, false, true));
           }
           done[0] = true;
         });
@@ -402,8 +501,10 @@ final class PageOps {
       for (int i = 0; i < PageTable.HPAGE_PAGES; i++) {
         s.memory.put(head + i);
       }
+      return Collapse.CHANGED;
     }
-    return done[0];
+    v.anonVma().set(true);
+    return Collapse.SUCCEEDED;
   }
 
   /**

@@ -205,19 +205,40 @@ public final class SimProcess implements UserProcess {
   }
 
   /**
-   * Gives advice (kernel {@code madvise}): CLEAR per VMA part of the range.
+   * Gives advice (kernel {@code madvise}): {@code DONTNEED} and {@code FREE} fire CLEAR per VMA
+   * part of the range (mmap lock for read); {@code HUGEPAGE} and {@code NOHUGEPAGE} change the
+   * VMAs' huge-page hint, splitting them at the range's ends, and fire nothing; {@code COLLAPSE}
+   * collapses every aligned 2 MiB block inside the range into a huge page now (CLEAR of each block;
+   * mmap lock for write, as khugepaged takes it).
    *
    * @param addr page-aligned
    * @param length bytes, rounded up to pages
    * @param advice what to do
-   * @throws ErrnoException {@link Errno#EINVAL} for a VMA the advice does not apply to, {@link
-   *     Errno#ENOMEM} if part of the range is unmapped (the rest is still done)
+   * @throws ErrnoException {@link Errno#EINVAL} for a VMA the advice does not apply to (and, for
+   *     {@code COLLAPSE}, a block with entries that cannot be collapsed), {@link Errno#EAGAIN} if
+   *     {@code COLLAPSE} met a shared or pinned page, {@link Errno#ENOMEM} if part of the range is
+   *     unmapped (the rest is still done) or no huge page could be allocated
    */
   public void madvise(long addr, long length, Madvise advice) throws ErrnoException {
     op(
         () -> {
           long len = checkRange(addr, length);
           Objects.requireNonNull(advice, "advice is null");
+          if (advice == Madvise.HUGEPAGE
+              || advice == Madvise.NOHUGEPAGE
+              || advice == Madvise.COLLAPSE) {
+            RwSemaphore lock = writeLock();
+            try {
+              if (advice == Madvise.COLLAPSE) {
+                pageOps.madviseCollapse(addr, addr + len);
+              } else {
+                vmaOps.hugepageAdvice(addr, len, advice == Madvise.HUGEPAGE);
+              }
+            } finally {
+              lock.upWrite();
+            }
+            return null;
+          }
           RwSemaphore lock = readLock();
           try {
             vmaOps.madvise(addr, len, advice);

@@ -61,7 +61,8 @@ public final class Vma {
   }
 
   /**
-   * Returns the mapping flags, {@link Mman} {@code MAP_*} bits ({@code MAP_FIXED} dropped).
+   * Returns the mapping flags, {@link Mman} {@code MAP_*} bits ({@code MAP_FIXED} dropped; {@code
+   * MAP_HUGE} and {@link #VM_NOHUGEPAGE} as {@code madvise} last set them).
    *
    * @return the flags
    */
@@ -139,6 +140,17 @@ public final class Vma {
     return (flags & MAP_HUGE) != 0;
   }
 
+  /**
+   * The flag {@code madvise(MADV_NOHUGEPAGE)} sets in {@link #flags()} (kernel {@code
+   * VM_NOHUGEPAGE}); no {@code mmap} flag has this bit.
+   */
+  public static final int VM_NOHUGEPAGE = 0x80_0000;
+
+  /** True after {@code MADV_NOHUGEPAGE}: no huge pages, and {@code MADV_COLLAPSE} refuses it. */
+  public boolean isNoHugepage() {
+    return (flags & VM_NOHUGEPAGE) != 0;
+  }
+
   /** True for {@code VM_READ}. */
   public boolean isReadable() {
     return (prot & PROT_READ) != 0;
@@ -170,6 +182,10 @@ public final class Vma {
   Vma withBounds(long newStart, long newEnd) {
     long newPgoff = pgoff + ((newStart - start) >>> SimMm.PAGE_SHIFT);
     return new Vma(newStart, newEnd, prot, flags, file, newPgoff, anonVma);
+  }
+
+  Vma withFlags(int newFlags) {
+    return new Vma(start, end, prot, newFlags, file, pgoff, anonVma);
   }
 
   Vma withProt(int newProt) {

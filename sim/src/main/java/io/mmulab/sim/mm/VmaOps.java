@@ -389,6 +389,8 @@ final class VmaOps {
                 !v.isPfnMap()
                     && !(v.isHugetlb() && (Math.max(addr, v.start()) & (v.hugetlbSize() - 1)) != 0);
             case FREE -> v.isAnonymous();
+            case HUGEPAGE, NOHUGEPAGE, COLLAPSE ->
+                throw new AssertionError(advice + " is not a page-table advice");
           };
       if (!ok) {
         throw new ErrnoException(Errno.EINVAL, "madvise(" + advice + ") on " + v);
@@ -409,11 +411,51 @@ final class VmaOps {
           "madvise(" + advice + ")",
           () -> s.splitPartialHugeBlocks(from, to),
           d -> {
-            switch (advice) {
-              case DONTNEED -> s.zap(v, from, to, d);
-              case FREE -> markFree(v, from, to, d);
+            if (advice == Madvise.DONTNEED) {
+              s.zap(v, from, to, d);
+            } else {
+              markFree(v, from, to, d);
             }
           });
+    }
+    if (gap || cursor < end) {
+      throw new ErrnoException(
+          Errno.ENOMEM,
+          "madvise range [0x"
+              + Long.toHexString(addr)
+              + ", 0x"
+              + Long.toHexString(end)
+              + ") has unmapped parts");
+    }
+  }
+
+  /**
+   * Kernel {@code hugepage_madvise} ({@code MADV_HUGEPAGE} if {@code on}, else {@code
+   * MADV_NOHUGEPAGE}): the VMAs are split at the range's ends and get or lose {@link Mman#MAP_HUGE}
+   * (and lose or get {@link Vma#VM_NOHUGEPAGE}); no entry changes. An unmapped gap is reported as
+   * {@code ENOMEM} after the mapped parts were done. mmap lock held for write.
+   *
+   * @throws ErrnoException {@link Errno#EINVAL} if an end cuts a hugetlb page
+   */
+  void hugepageAdvice(long addr, long len, boolean on) throws ErrnoException {
+    s.requireMmapWriteLock("madvise(HUGEPAGE)");
+    long end = addr + len;
+    checkHugetlbCuts(addr, end);
+    splitVmaAt(addr);
+    splitVmaAt(end);
+    long cursor = addr;
+    boolean gap = false;
+    for (Vma v : s.vmasIn(addr, end)) {
+      gap |= v.start() > cursor;
+      cursor = v.end();
+      if (v.isHugetlb() || v.isPfnMap() || v.isMixedMap()) {
+        continue; // the kernel sets the flag; nothing here reads it for these mappings
+      }
+      int flags =
+          on
+              ? (v.flags() | MAP_HUGE) & ~Vma.VM_NOHUGEPAGE
+              : (v.flags() & ~MAP_HUGE) | Vma.VM_NOHUGEPAGE;
+      s.vmas.put(v.start(), v.withFlags(flags));
     }
     if (gap || cursor < end) {
       throw new ErrnoException(
