@@ -1,7 +1,6 @@
 package io.mmulab.testkit.dmirror;
 
 import static io.mmulab.sim.mm.Mman.MAP_ANONYMOUS;
-import static io.mmulab.sim.mm.Mman.MAP_HUGE;
 import static io.mmulab.sim.mm.Mman.MAP_PRIVATE;
 import static io.mmulab.sim.mm.Mman.MAP_SHARED;
 import static io.mmulab.sim.mm.Mman.PROT_NONE;
@@ -98,10 +97,20 @@ class HmmSelftestsTest {
       return p.mmap(0, length, prot, flags);
     }
 
-    /** {@code ALIGN(ptr, PMD_SIZE)} inside a fresh mapping of {@code 2 * PMD_SIZE}. */
-    long alignedPmd(int prot, int flags) throws ErrnoException {
-      long raw = mmap(2 * PMD_SIZE, prot, flags);
-      return (raw + PMD_SIZE - 1) & -PMD_SIZE;
+    /**
+     * {@code map = ALIGN(ptr, PMD_SIZE)} inside a fresh private anonymous mapping of {@code 2 *
+     * PMD_SIZE}, then {@code madvise(map, PMD_SIZE, hint)} unless {@code hint} is null.
+     */
+    long alignedPmd(int prot, Madvise hint) throws ErrnoException {
+      return pmdAligned(mmap(2 * PMD_SIZE, prot, ANON), hint);
+    }
+
+    long pmdAligned(long raw, Madvise hint) throws ErrnoException {
+      long map = (raw + PMD_SIZE - 1) & -PMD_SIZE;
+      if (hint != null) {
+        p.madvise(map, PMD_SIZE, hint);
+      }
+      return map;
     }
 
     /** Writes word {@code i} = {@code i + base} at the first and last word of every page. */
@@ -283,7 +292,7 @@ class HmmSelftestsTest {
           int npages = useThp == 1 ? PMD_PAGES : HMM_BUFFER_PAGES;
           long a =
               useThp == 1
-                  ? h.alignedPmd(RW, ANON | MAP_HUGE)
+                  ? h.alignedPmd(RW, Madvise.HUGEPAGE)
                   : h.mmap(2L * npages * PAGE, RW, ANON);
           h.fill(a, npages);
           DmirrorCmd c = Hmm.negated(a, npages);
@@ -334,7 +343,7 @@ class HmmSelftestsTest {
   @EnumSource(Variant.class)
   void anon_write_huge(Variant v) throws Exception {
     try (Hmm h = new Hmm(v)) {
-      long a = h.alignedPmd(RW, ANON | MAP_HUGE);
+      long a = h.alignedPmd(RW, Madvise.HUGEPAGE);
       DmirrorCmd c = DmirrorCmd.withPages(a, PMD_PAGES);
       fillMirror(c, PMD_PAGES);
       Hmm.run(h.m, DmirrorCommand.WRITE, c);
@@ -780,7 +789,7 @@ class HmmSelftestsTest {
   @EnumSource(Variant.class)
   void migrate_anon_huge_empty(Variant v) throws Exception {
     try (Hmm h = new Hmm(v)) {
-      long a = h.alignedPmd(PROT_READ, ANON | MAP_HUGE);
+      long a = h.alignedPmd(PROT_READ, Madvise.HUGEPAGE);
       DmirrorCmd c = Hmm.run(h.m, DmirrorCommand.MIGRATE_TO_DEV, a, PMD_PAGES);
       assertThat(c.cpages()).isEqualTo(PMD_PAGES);
       Hmm.checkMirrorZero(c, PMD_PAGES);
@@ -791,7 +800,7 @@ class HmmSelftestsTest {
   @EnumSource(Variant.class)
   void migrate_anon_huge_zero(Variant v) throws Exception {
     try (Hmm h = new Hmm(v)) {
-      long a = h.alignedPmd(PROT_READ, ANON | MAP_HUGE);
+      long a = h.alignedPmd(PROT_READ, Madvise.HUGEPAGE);
       assertThat(h.p.load(a)).isZero(); // a read-only zero huge page
       DmirrorCmd c = Hmm.run(h.m, DmirrorCommand.MIGRATE_TO_DEV, a, PMD_PAGES);
       assertThat(c.cpages()).isEqualTo(PMD_PAGES);
@@ -806,12 +815,35 @@ class HmmSelftestsTest {
   @EnumSource(Variant.class)
   void migrate_anon_huge_free(Variant v) throws Exception {
     try (Hmm h = new Hmm(v)) {
-      long a = h.alignedPmd(RW, ANON | MAP_HUGE);
+      long a = h.alignedPmd(RW, Madvise.HUGEPAGE);
       h.fill(a, PMD_PAGES);
       DmirrorCmd c = Hmm.run(h.m, DmirrorCommand.MIGRATE_TO_DEV, a, PMD_PAGES);
       assertThat(c.cpages()).isEqualTo(PMD_PAGES);
       Hmm.checkMirror(c, 0, PMD_PAGES, 0);
       h.p.madvise(a, PMD_SIZE, Madvise.FREE);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(Variant.class)
+  void migrate_anon_huge_fault(Variant v) throws Exception {
+    try (Hmm h = new Hmm(v)) {
+      long a = h.alignedPmd(RW, null);
+      h.fill(a, PMD_PAGES);
+      h.p.madvise(a, PMD_SIZE, Madvise.COLLAPSE);
+      DmirrorCmd c = Hmm.run(h.m, DmirrorCommand.MIGRATE_TO_DEV, a, PMD_PAGES);
+      assertThat(c.cpages()).isEqualTo(PMD_PAGES);
+      Hmm.checkMirror(c, 0, PMD_PAGES, 0);
+      if (!v.coherent()) {
+        DmirrorCmd s = Hmm.run(h.m, DmirrorCommand.SNAPSHOT, a, PMD_PAGES);
+        assertThat(s.cpages()).isEqualTo(PMD_PAGES);
+        for (int i = 0; i < PMD_PAGES; i++) {
+          assertThat(s.perm(i))
+              .as("page %d", i)
+              .isEqualTo(DmirrorProt.DEV_PRIVATE_LOCAL | DmirrorProt.WRITE | DmirrorProt.PMD);
+        }
+      }
+      h.checkCpu(a, PMD_PAGES); // fault the pages back
     }
   }
 
@@ -823,7 +855,7 @@ class HmmSelftestsTest {
     for (int useThp = 0; useThp < 2; useThp++) {
       for (long offset : offsets) {
         try (Hmm h = new Hmm(v)) {
-          long a = h.alignedPmd(RW, ANON | (useThp == 1 ? MAP_HUGE : 0));
+          long a = h.alignedPmd(RW, useThp == 1 ? Madvise.HUGEPAGE : Madvise.NOHUGEPAGE);
           h.fill(a, PMD_PAGES);
           DmirrorCmd c = Hmm.run(h.m, DmirrorCommand.MIGRATE_TO_DEV, a, PMD_PAGES);
           assertThat(c.cpages()).isEqualTo(PMD_PAGES);
@@ -851,8 +883,8 @@ class HmmSelftestsTest {
               flags |= Mman.MREMAP_DONTUNMAP;
             }
             try (Hmm h = new Hmm(v)) {
-              long old = h.mmap(8 * PMD_SIZE, RW, ANON | (useThp == 1 ? MAP_HUGE : 0));
-              long map = (old + PMD_SIZE - 1) & -PMD_SIZE;
+              long old = h.mmap(8 * PMD_SIZE, RW, ANON);
+              long map = h.pmdAligned(old, useThp == 1 ? Madvise.HUGEPAGE : Madvise.NOHUGEPAGE);
               h.p.munmap(map + PMD_SIZE, 2 * PMD_SIZE);
               h.fill(map, PMD_PAGES);
               long ptr = map;
@@ -881,8 +913,8 @@ class HmmSelftestsTest {
   @EnumSource(Variant.class)
   void migrate_anon_huge_err(Variant v) throws Exception {
     try (Hmm h = new Hmm(v)) {
-      long old = h.mmap(2 * PMD_SIZE, RW, ANON | MAP_HUGE);
-      long a = (old + PMD_SIZE - 1) & -PMD_SIZE;
+      long old = h.mmap(2 * PMD_SIZE, RW, ANON);
+      long a = h.pmdAligned(old, Madvise.HUGEPAGE);
       h.fill(a, PMD_PAGES);
       h.failAllocOnce(); // force the THP allocation error
       DmirrorCmd c = Hmm.run(h.m, DmirrorCommand.MIGRATE_TO_DEV, a, PMD_PAGES);
@@ -890,8 +922,8 @@ class HmmSelftestsTest {
       Hmm.checkMirror(c, 0, PMD_PAGES, 0);
       assertThat(h.p.load(a + 8L * 2048)).isEqualTo(2048); // fault back one page
       h.p.munmap(old, 2 * PMD_SIZE);
-      old = h.mmap(2 * PMD_SIZE, RW, ANON | MAP_HUGE);
-      a = (old + PMD_SIZE - 1) & -PMD_SIZE;
+      old = h.mmap(2 * PMD_SIZE, RW, ANON);
+      a = h.pmdAligned(old, Madvise.HUGEPAGE);
       h.fill(a, PMD_PAGES);
       DmirrorCmd again = Hmm.run(h.m, DmirrorCommand.MIGRATE_TO_DEV, a, PMD_PAGES);
       assertThat(again.cpages()).isEqualTo(PMD_PAGES);
@@ -905,16 +937,16 @@ class HmmSelftestsTest {
   @EnumSource(Variant.class)
   void migrate_anon_huge_zero_err(Variant v) throws Exception {
     try (Hmm h = new Hmm(v)) {
-      long old = h.mmap(2 * PMD_SIZE, PROT_READ, ANON | MAP_HUGE);
-      long a = (old + PMD_SIZE - 1) & -PMD_SIZE;
+      long old = h.mmap(2 * PMD_SIZE, PROT_READ, ANON);
+      long a = h.pmdAligned(old, Madvise.HUGEPAGE);
       h.failAllocOnce();
       DmirrorCmd c = Hmm.run(h.m, DmirrorCommand.MIGRATE_TO_DEV, a, PMD_PAGES);
       assertThat(c.cpages()).isEqualTo(PMD_PAGES);
       Hmm.checkMirrorZero(c, PMD_PAGES);
       assertThat(h.p.load(a + 8L * 2048)).isZero(); // fault back one page
       h.p.munmap(old, 2 * PMD_SIZE);
-      old = h.mmap(2 * PMD_SIZE, PROT_READ, ANON | MAP_HUGE);
-      a = (old + PMD_SIZE - 1) & -PMD_SIZE;
+      old = h.mmap(2 * PMD_SIZE, PROT_READ, ANON);
+      a = h.pmdAligned(old, Madvise.HUGEPAGE);
       assertThat(h.p.load(a)).isZero(); // a zero THP
       h.failAllocOnce();
       DmirrorCmd again = Hmm.run(h.m, DmirrorCommand.MIGRATE_TO_DEV, a, PMD_PAGES);
@@ -941,7 +973,8 @@ class HmmSelftestsTest {
       for (long size : sizes) {
         for (int useThp = 1; useThp >= 0; useThp--) {
           int npages = (int) (size / PAGE);
-          long a = h.mmap(size, RW, ANON | (useThp == 1 ? MAP_HUGE : 0));
+          long a = h.mmap(size, RW, ANON);
+          h.p.madvise(a, size, useThp == 1 ? Madvise.HUGEPAGE : Madvise.NOHUGEPAGE);
           h.fill(a, npages);
           for (int i = 0; i <= iterations; i++) { // a warm-up round, then the timed ones
             Hmm.run(h.m, DmirrorCommand.MIGRATE_TO_DEV, a, npages);
