@@ -879,6 +879,42 @@ public final class SimProcess implements UserProcess {
   }
 
   /**
+   * Returns the {@code /proc/pid/pagemap} entry of the page at {@code va} as a privileged reader
+   * sees it (frame numbers shown): {@link Pagemap#PM_PRESENT} with the frame for a present page,
+   * {@link Pagemap#PM_SWAP} with type and offset for a swapped, device-private, device-exclusive or
+   * migration entry, 0 for nothing; see {@link Pagemap}. Takes the mmap lock for read unless the
+   * caller holds it.
+   *
+   * @param va any address in the page
+   * @return the 64-bit entry
+   */
+  public long pagemap(long va) {
+    RwSemaphore lock = mm.mmapLock();
+    boolean held = lock.isHeldByCurrentThread();
+    if (!held) {
+      lock.downRead();
+    }
+    try {
+      long page = va & -SimMm.PAGE_SIZE;
+      Vma vma = sim.findVma(page);
+      if (vma == null) {
+        return 0;
+      }
+      SpinLock ptl = sim.pt.ptl();
+      ptl.lock();
+      try {
+        return Pagemap.of(vma, sim.pt.get(page), sim.memory);
+      } finally {
+        ptl.unlock();
+      }
+    } finally {
+      if (!held) {
+        lock.upRead();
+      }
+    }
+  }
+
+  /**
    * Tells whether {@code va} is mapped by the huge zero page (a read fault in an empty, fully
    * covered 2 MiB block of a {@code MAP_HUGE} anonymous mapping maps it; a write splits it).
    *
