@@ -16,6 +16,7 @@ import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.sync.RwSemaphore;
 import io.mmulab.sim.mm.Madvise;
 import io.mmulab.sim.mm.Mman;
+import io.mmulab.sim.mm.Pagemap;
 import io.mmulab.sim.mm.SimFile;
 import io.mmulab.sim.mm.SimProcess;
 import java.util.concurrent.ThreadLocalRandom;
@@ -841,6 +842,11 @@ class HmmSelftestsTest {
           assertThat(s.perm(i))
               .as("page %d", i)
               .isEqualTo(DmirrorProt.DEV_PRIVATE_LOCAL | DmirrorProt.WRITE | DmirrorProt.PMD);
+        }
+        for (int i = 0; i < PMD_PAGES; i++) { // /proc/self/pagemap: a swap entry, not present
+          long entry = h.p.pagemap(a + i * PAGE);
+          assertThat(entry & Pagemap.PM_SWAP).as("page %d", i).isNotZero();
+          assertThat(Pagemap.isPresent(entry)).as("page %d", i).isFalse();
         }
       }
       h.checkCpu(a, PMD_PAGES); // fault the pages back
