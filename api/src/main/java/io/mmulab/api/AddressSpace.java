@@ -3,6 +3,7 @@ package io.mmulab.api;
 import io.mmulab.api.hmm.HmmRange;
 import io.mmulab.api.sync.Lockable;
 import io.mmulab.api.sync.RwSemaphore;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A process address space as a driver sees it (kernel {@code struct mm_struct}): the place to
@@ -64,7 +65,7 @@ public interface AddressSpace {
    * @throws ErrnoException as {@link #insertIntervalNotifier(long, long, MmuIntervalNotifierOps)}
    */
   MmuIntervalNotifier insertIntervalNotifier(
-      long start, long length, MmuIntervalNotifierOps ops, Lockable updateLock)
+      long start, long length, MmuIntervalNotifierOps ops, @Nullable Lockable updateLock)
       throws ErrnoException;
 
   /**
@@ -81,7 +82,7 @@ public interface AddressSpace {
    * @throws LockRuleViolation if the caller does not hold the mmap lock for write
    */
   MmuIntervalNotifier insertIntervalNotifierLocked(
-      long start, long length, MmuIntervalNotifierOps ops, Lockable updateLock)
+      long start, long length, MmuIntervalNotifierOps ops, @Nullable Lockable updateLock)
       throws ErrnoException;
 
   /**

@@ -1,6 +1,7 @@
 package io.mmulab.api;
 
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One invalidation as the subscribers see it (kernel {@code struct mmu_notifier_range}): the
@@ -24,7 +25,7 @@ public record MmuNotifierRange(
     long end,
     MmuNotifierEvent event,
     boolean blockable,
-    Object owner) {
+    @Nullable Object owner) {
 
   /** The exclusive end of the release range, kernel {@code ULONG_MAX}. */
   public static final long ULONG_MAX = -1L;

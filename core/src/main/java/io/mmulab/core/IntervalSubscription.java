@@ -6,6 +6,7 @@ import io.mmulab.api.LockRuleViolation;
 import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.api.MmuIntervalNotifierOps;
 import io.mmulab.api.sync.Lockable;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One interval subscription (kernel {@code struct mmu_interval_notifier}). The object is its own
@@ -20,11 +21,11 @@ import io.mmulab.api.sync.Lockable;
 final class IntervalSubscription extends IntervalTree.Node implements MmuIntervalNotifier {
   final MmuNotifierSubscriptions subscriptions;
   final MmuIntervalNotifierOps ops;
-  final Lockable updateLock;
+  final @Nullable Lockable updateLock;
   volatile long invalidateSeq;
 
-  IntervalSubscription deferredNext;
-  IntervalSubscription deferredPrev;
+  @Nullable IntervalSubscription deferredNext;
+  @Nullable IntervalSubscription deferredPrev;
   boolean onDeferredList;
   // Written under the subscriptions lock; volatile so readBegin can test it without the lock.
   volatile boolean removeCalled;
@@ -34,7 +35,7 @@ final class IntervalSubscription extends IntervalTree.Node implements MmuInterva
       long start,
       long last,
       MmuIntervalNotifierOps ops,
-      Lockable updateLock) {
+      @Nullable Lockable updateLock) {
     this.subscriptions = subscriptions;
     this.ops = ops;
     this.updateLock = updateLock;

@@ -1,6 +1,7 @@
 package io.mmulab.core;
 
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An augmented red-black interval tree with a cached leftmost node, following the semantics of the
@@ -31,9 +32,9 @@ public final class IntervalTree<N extends IntervalTree.Node> {
     private long start;
     private long last;
     private long subtreeLast;
-    private Node left;
-    private Node right;
-    private Node parent;
+    private @Nullable Node left;
+    private @Nullable Node right;
+    private @Nullable Node parent;
     private boolean red;
     private boolean inTree;
 
@@ -83,8 +84,8 @@ public final class IntervalTree<N extends IntervalTree.Node> {
   /** Deepest recursion {@link #checkInvariants} accepts; a valid tree is never this high. */
   private static final int MAX_CHECK_DEPTH = 130;
 
-  private Node root;
-  private Node leftmost;
+  private @Nullable Node root;
+  private @Nullable Node leftmost;
   private int size;
 
   /** Creates an empty tree. */
@@ -157,8 +158,8 @@ public final class IntervalTree<N extends IntervalTree.Node> {
     }
 
     // The node is replaced by relinking (never by copying payloads) so embedded members stay put.
-    Node child;
-    Node childParent;
+    @Nullable Node child;
+    @Nullable Node childParent;
     boolean removedBlack;
     if (n.left == null || n.right == null) {
       child = n.left != null ? n.left : n.right;
@@ -179,7 +180,7 @@ public final class IntervalTree<N extends IntervalTree.Node> {
       if (succ.parent == n) {
         childParent = succ;
       } else {
-        childParent = succ.parent;
+        childParent = Objects.requireNonNull(succ.parent, "successor below n has a parent");
         childParent.left = child;
         if (child != null) {
           child.parent = childParent;
@@ -216,11 +217,11 @@ public final class IntervalTree<N extends IntervalTree.Node> {
    * && queryStart <= last}. O(log n); O(1) when the root's subtree ends before the query or the
    * leftmost node starts after it.
    */
-  public N iterFirst(long queryStart, long queryLast) {
+  public @Nullable N iterFirst(long queryStart, long queryLast) {
     Node r = root;
     if (r == null
         || Long.compareUnsigned(r.subtreeLast, queryStart) < 0
-        || Long.compareUnsigned(leftmost.start, queryLast) > 0) {
+        || Long.compareUnsigned(Objects.requireNonNull(leftmost).start, queryLast) > 0) {
       return null;
     }
     return subtreeSearch(r, queryStart, queryLast);
@@ -233,7 +234,7 @@ public final class IntervalTree<N extends IntervalTree.Node> {
    *
    * @throws IllegalStateException if {@code node} is not in a tree
    */
-  public N iterNext(N node, long queryStart, long queryLast) {
+  public @Nullable N iterNext(N node, long queryStart, long queryLast) {
     Node cur = node;
     if (!cur.inTree) {
       throw new IllegalStateException("node is not in a tree");
@@ -274,7 +275,7 @@ public final class IntervalTree<N extends IntervalTree.Node> {
   }
 
   /** Returns the node with the smallest start (the first inserted among equals), or null. O(1). */
-  public N leftmost() {
+  public @Nullable N leftmost() {
     return cast(leftmost);
   }
 
@@ -317,8 +318,8 @@ public final class IntervalTree<N extends IntervalTree.Node> {
   /** In-order walk state for {@link #checkInvariants}. */
   private static final class Checker {
     long count;
-    Node first;
-    Node previous;
+    @Nullable Node first;
+    @Nullable Node previous;
 
     /** Checks the subtree at {@code n} and returns its black height. */
     int check(Node n, int depth) {
@@ -396,7 +397,7 @@ public final class IntervalTree<N extends IntervalTree.Node> {
   // Internals
 
   @SuppressWarnings("unchecked")
-  private N cast(Node n) {
+  private @Nullable N cast(@Nullable Node n) {
     return (N) n;
   }
 
@@ -420,8 +421,8 @@ public final class IntervalTree<N extends IntervalTree.Node> {
    * root. Stops early once a value is unchanged: the subtree lost only nodes whose removal did not
    * lower its maximum, so nothing above it changes either.
    */
-  private static void propagate(Node n, Node stop) {
-    while (n != stop) {
+  private static void propagate(@Nullable Node n, @Nullable Node stop) {
+    while (n != null && n != stop) {
       long value = computeSubtreeLast(n);
       if (n.subtreeLast == value) {
         break;
@@ -431,7 +432,7 @@ public final class IntervalTree<N extends IntervalTree.Node> {
     }
   }
 
-  private static Node successor(Node n) {
+  private static @Nullable Node successor(Node n) {
     if (n.right != null) {
       Node s = n.right;
       while (s.left != null) {
@@ -452,7 +453,7 @@ public final class IntervalTree<N extends IntervalTree.Node> {
    * Returns the leftmost node of the subtree at {@code n} that intersects the query, or null.
    * Requires {@code queryStart <= n.subtreeLast}.
    */
-  private N subtreeSearch(Node n, long queryStart, long queryLast) {
+  private @Nullable N subtreeSearch(Node n, long queryStart, long queryLast) {
     while (true) {
       Node left = n.left;
       if (left != null && Long.compareUnsigned(queryStart, left.subtreeLast) <= 0) {
@@ -475,7 +476,7 @@ public final class IntervalTree<N extends IntervalTree.Node> {
   }
 
   /** Makes {@code replacement} take {@code old}'s place under {@code old.parent}. */
-  private void replaceChild(Node old, Node replacement) {
+  private void replaceChild(Node old, @Nullable Node replacement) {
     Node p = old.parent;
     if (p == null) {
       root = replacement;
@@ -487,7 +488,7 @@ public final class IntervalTree<N extends IntervalTree.Node> {
   }
 
   private void rotateLeft(Node x) {
-    Node y = x.right;
+    Node y = Objects.requireNonNull(x.right, "rotateLeft needs a right child");
     x.right = y.left;
     if (y.left != null) {
       y.left.parent = x;
@@ -502,7 +503,7 @@ public final class IntervalTree<N extends IntervalTree.Node> {
   }
 
   private void rotateRight(Node x) {
-    Node y = x.left;
+    Node y = Objects.requireNonNull(x.left, "rotateRight needs a left child");
     x.left = y.right;
     if (y.right != null) {
       y.right.parent = x;
@@ -515,10 +516,12 @@ public final class IntervalTree<N extends IntervalTree.Node> {
     x.subtreeLast = computeSubtreeLast(x);
   }
 
-  private static boolean isRed(Node n) {
+  private static boolean isRed(@Nullable Node n) {
     return n != null && n.red;
   }
 
+  // A red parent is never the root, so it has a parent: the grandparent below exists.
+  @SuppressWarnings("NullAway")
   private void insertFixup(Node n) {
     while (true) {
       Node p = n.parent;
@@ -571,7 +574,10 @@ public final class IntervalTree<N extends IntervalTree.Node> {
    * Restores the red-black rules after a black node was unlinked. {@code n} (possibly null) is the
    * subtree that is one black short, {@code parent} its parent.
    */
-  private void eraseFixup(Node n, Node parent) {
+  // The red-black rules guarantee the nodes a fixup step touches (a red parent has a parent, a
+  // one-black-short subtree has a sibling, ...); NullAway cannot see through them.
+  @SuppressWarnings("NullAway")
+  private void eraseFixup(@Nullable Node n, @Nullable Node parent) {
     while (parent != null && !isRed(n)) {
       if (n == parent.left) {
         Node sibling = parent.right; // non-null: it carries the missing black height
@@ -629,7 +635,7 @@ public final class IntervalTree<N extends IntervalTree.Node> {
     }
   }
 
-  private static String describe(Node n) {
+  private static String describe(@Nullable Node n) {
     if (n == null) {
       return "null";
     }

@@ -22,6 +22,7 @@ import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The kernel side of one address space (kernel {@code struct mm_struct}): user and structure
@@ -104,7 +105,7 @@ public final class MmStruct implements AddressSpace {
 
   @Override
   public MmuIntervalNotifier insertIntervalNotifier(
-      long start, long length, MmuIntervalNotifierOps ops, Lockable updateLock)
+      long start, long length, MmuIntervalNotifierOps ops, @Nullable Lockable updateLock)
       throws ErrnoException {
     if (mmapLock.isHeldByCurrentThread()) {
       throw new LockRuleViolation(
@@ -122,7 +123,7 @@ public final class MmStruct implements AddressSpace {
 
   @Override
   public MmuIntervalNotifier insertIntervalNotifierLocked(
-      long start, long length, MmuIntervalNotifierOps ops, Lockable updateLock)
+      long start, long length, MmuIntervalNotifierOps ops, @Nullable Lockable updateLock)
       throws ErrnoException {
     requireMmapWriteLock("insertLocked");
     notifierRegistered = true;

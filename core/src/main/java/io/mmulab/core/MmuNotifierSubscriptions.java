@@ -22,6 +22,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The notifier state of one address space (kernel {@code struct mmu_notifier_subscriptions}): the
@@ -58,7 +59,7 @@ public final class MmuNotifierSubscriptions {
   private volatile long invalidateSeq = INITIAL_SEQ;
   private long activeInvalidateRanges;
   private final IntervalTree<IntervalSubscription> itree = new IntervalTree<>();
-  private IntervalSubscription deferredHead;
+  private @Nullable IntervalSubscription deferredHead;
   private int deferredCount;
 
   /**
@@ -67,11 +68,11 @@ public final class MmuNotifierSubscriptions {
    */
   private static final class Classic {
     final MmuNotifier notifier;
-    final MmuNotifierFactory<MmuNotifier> factory;
+    final @Nullable MmuNotifierFactory<MmuNotifier> factory;
     int users = 1;
     boolean listed = true;
 
-    Classic(MmuNotifier notifier, MmuNotifierFactory<MmuNotifier> factory) {
+    Classic(MmuNotifier notifier, @Nullable MmuNotifierFactory<MmuNotifier> factory) {
       this.notifier = notifier;
       this.factory = factory;
     }
@@ -120,7 +121,7 @@ public final class MmuNotifierSubscriptions {
   // Subscribing
 
   IntervalSubscription insert(
-      long start, long length, MmuIntervalNotifierOps ops, Lockable updateLock)
+      long start, long length, MmuIntervalNotifierOps ops, @Nullable Lockable updateLock)
       throws ErrnoException {
     if (ops == null) {
       throw new NullPointerException("ops is null");
@@ -213,7 +214,7 @@ public final class MmuNotifierSubscriptions {
   }
 
   @SuppressWarnings("unchecked")
-  void registerClassic(MmuNotifier notifier, MmuNotifierFactory<?> factory) {
+  void registerClassic(MmuNotifier notifier, @Nullable MmuNotifierFactory<?> factory) {
     synchronized (classicLock) {
       if (registered.containsKey(notifier)) {
         throw new IllegalArgumentException(notifier + " is already registered on " + mm.name());
@@ -451,7 +452,8 @@ public final class MmuNotifierSubscriptions {
    *
    * @return the last notifier that refused a non-blockable range, or null
    */
-  private MmuNotifier startClassic(ThreadState ts, MmuNotifierRange r, Throwable[] failure) {
+  private @Nullable MmuNotifier startClassic(
+      ThreadState ts, MmuNotifierRange r, Throwable[] failure) {
     if (classic.isEmpty()) {
       return null;
     }
@@ -735,7 +737,8 @@ public final class MmuNotifierSubscriptions {
    * @param failure what the window's start recorded, or null
    * @return {@code failure} with the ends' throwables added (or the first of them if it was null)
    */
-  private Throwable endClassic(ThreadState ts, MmuNotifierRange r, Throwable failure) {
+  private @Nullable Throwable endClassic(
+      ThreadState ts, MmuNotifierRange r, @Nullable Throwable failure) {
     if (classic.isEmpty()) {
       return failure;
     }
@@ -755,7 +758,7 @@ public final class MmuNotifierSubscriptions {
   }
 
   /** The first throwable, with {@code next} added as suppressed (once, never itself). */
-  static Throwable addFailure(Throwable first, Throwable next) {
+  static Throwable addFailure(@Nullable Throwable first, Throwable next) {
     if (first == null) {
       return next;
     }
@@ -765,7 +768,7 @@ public final class MmuNotifierSubscriptions {
     return first;
   }
 
-  private static void rethrowIfAny(Throwable t) {
+  private static void rethrowIfAny(@Nullable Throwable t) {
     if (t instanceof RuntimeException e) {
       throw e;
     }

@@ -8,6 +8,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The grace-period mechanism that protects classic notifiers (the kernel's {@code srcu} of {@code
@@ -57,7 +58,7 @@ final class NotifierSrcu {
 
   /** Ends the section {@code ticket}; runs the queued actions whose grace period is now over. */
   void readUnlock(long ticket) {
-    List<Runnable> due;
+    @Nullable List<Runnable> due;
     boolean wake;
     synchronized (this) {
       open.remove(ticket);
@@ -92,7 +93,7 @@ final class NotifierSrcu {
 
   /** Runs {@code action} once every section open now has ended (kernel {@code call_srcu}). */
   void callAfterGracePeriod(Runnable action) {
-    List<Runnable> due;
+    @Nullable List<Runnable> due;
     synchronized (this) {
       pending.add(new Pending(nextTicket, action));
       due = takeDue();
@@ -127,7 +128,7 @@ final class NotifierSrcu {
   }
 
   /** Caller holds the monitor. */
-  private List<Runnable> takeDue() {
+  private @Nullable List<Runnable> takeDue() {
     List<Runnable> due = null;
     while (!pending.isEmpty() && (open.isEmpty() || open.first() >= pending.peek().ticket())) {
       if (due == null) {
@@ -139,7 +140,7 @@ final class NotifierSrcu {
     return due;
   }
 
-  private void runDue(List<Runnable> due) {
+  private void runDue(@Nullable List<Runnable> due) {
     if (due == null) {
       return;
     }

@@ -4,6 +4,7 @@ import io.mmulab.api.MmuNotifier;
 import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.sync.Lockable;
 import java.util.ArrayList;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the lock rules know about one thread: the locks it holds, the invalidate callbacks it is
@@ -19,8 +20,8 @@ final class ThreadState {
    */
   record CallbackFrame(
       MmuNotifierSubscriptions subscriptions,
-      IntervalSubscription sub,
-      MmuNotifier classic,
+      @Nullable IntervalSubscription sub,
+      @Nullable MmuNotifier classic,
       MmuNotifierRange range,
       long curSeq) {
     String who() {
@@ -34,7 +35,7 @@ final class ThreadState {
    * suppressed), reported by the matching end once the window is closed.
    */
   record OpenWindow(
-      MmuNotifierSubscriptions subscriptions, MmuNotifierRange range, Throwable failure) {
+      MmuNotifierSubscriptions subscriptions, MmuNotifierRange range, @Nullable Throwable failure) {
     OpenWindow(MmuNotifierSubscriptions subscriptions, MmuNotifierRange range) {
       this(subscriptions, range, null);
     }
@@ -43,18 +44,19 @@ final class ThreadState {
   final ArrayList<Lockable> held = new ArrayList<>(4);
   final ArrayList<CallbackFrame> callbacks = new ArrayList<>(2);
   final ArrayList<OpenWindow> openWindows = new ArrayList<>(2);
-  OpenWindow lastFailedNonblockStart;
+  @Nullable OpenWindow lastFailedNonblockStart;
 
   static ThreadState current() {
     return CURRENT.get();
   }
 
-  CallbackFrame innermostCallback() {
+  @Nullable CallbackFrame innermostCallback() {
     return callbacks.isEmpty() ? null : callbacks.get(callbacks.size() - 1);
   }
 
   /** Finds and removes the newest open window matching {@code range}; null if there is none. */
-  OpenWindow takeOpenWindow(MmuNotifierSubscriptions subscriptions, MmuNotifierRange range) {
+  @Nullable OpenWindow takeOpenWindow(
+      MmuNotifierSubscriptions subscriptions, MmuNotifierRange range) {
     for (int i = openWindows.size() - 1; i >= 0; i--) {
       OpenWindow w = openWindows.get(i);
       if (w.subscriptions() == subscriptions && w.range().sameWindow(range)) {

@@ -1,6 +1,7 @@
 package io.mmulab.api.driver;
 
 import io.mmulab.api.ErrnoException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One device context of a driver bound to one process: the common verbs scenarios drive.
@@ -73,7 +74,7 @@ public interface DriverAdapter extends AutoCloseable {
    * @return the job's fence
    * @throws ErrnoException as the driver's submission path fails
    */
-  JobFence submit(long va, int words, long[] data) throws ErrnoException;
+  JobFence submit(long va, int words, long @Nullable [] data) throws ErrnoException;
 
   /**
    * Returns what the driver counted since this adapter was created: device faults handled,

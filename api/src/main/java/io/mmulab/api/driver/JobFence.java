@@ -1,6 +1,7 @@
 package io.mmulab.api.driver;
 
 import io.mmulab.api.ErrnoException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Completion of an asynchronous device job (kernel {@code struct dma_fence}), as scenarios see it.
@@ -26,5 +27,5 @@ public interface JobFence {
    *
    * @return the error, or null if the job succeeded or is not done
    */
-  ErrnoException error();
+  @Nullable ErrnoException error();
 }

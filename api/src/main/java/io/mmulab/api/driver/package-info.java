@@ -9,4 +9,7 @@
  * user memory through the adapter while the machine changes the address space, and the coherency
  * checker judges every access by the driver's {@link io.mmulab.api.driver.CoherencyModel}.
  */
+@NullMarked
 package io.mmulab.api.driver;
+
+import org.jspecify.annotations.NullMarked;

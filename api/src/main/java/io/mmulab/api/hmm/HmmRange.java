@@ -3,6 +3,7 @@ package io.mmulab.api.hmm;
 import io.mmulab.api.AddressSpace;
 import io.mmulab.api.MmuIntervalNotifier;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A request to {@link AddressSpace#hmmRangeFault} (kernel {@code struct hmm_range}): which pages,
@@ -22,7 +23,7 @@ public final class HmmRange {
   private final long[] hmmPfns;
   private final long defaultFlags;
   private final long pfnFlagsMask;
-  private final Object devPrivateOwner;
+  private final @Nullable Object devPrivateOwner;
   private final HmmPfnLayout layout;
   private long notifierSeq;
 
@@ -50,7 +51,7 @@ public final class HmmRange {
       long[] hmmPfns,
       long defaultFlags,
       long pfnFlagsMask,
-      Object devPrivateOwner,
+      @Nullable Object devPrivateOwner,
       HmmPfnLayout layout) {
     this.notifier = Objects.requireNonNull(notifier, "notifier is null");
     this.hmmPfns = Objects.requireNonNull(hmmPfns, "hmmPfns is null");
@@ -157,7 +158,7 @@ public final class HmmRange {
    *
    * @return the owner, or null
    */
-  public Object devPrivateOwner() {
+  public @Nullable Object devPrivateOwner() {
     return devPrivateOwner;
   }
 

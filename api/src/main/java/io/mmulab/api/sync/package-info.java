@@ -6,4 +6,7 @@
  * <p>Locks follow kernel semantics: none is recursive, and taking a lock the thread already holds
  * is reported as a self-deadlock rather than silently succeeding.
  */
+@NullMarked
 package io.mmulab.api.sync;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,11 +1,12 @@
 package io.mmulab.core.sync;
 
 import io.mmulab.api.sync.ThreadHandle;
+import org.jspecify.annotations.Nullable;
 
 /** A platform thread that keeps what its body threw, to rethrow it from {@link #join()}. */
 final class RealThreadHandle implements ThreadHandle {
   private final Thread thread;
-  private volatile Throwable failure;
+  private volatile @Nullable Throwable failure;
 
   private RealThreadHandle(String name, Runnable body) {
     this.thread =

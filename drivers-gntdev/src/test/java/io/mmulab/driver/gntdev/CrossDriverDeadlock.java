@@ -4,7 +4,6 @@ import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.DriverAdapter;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.driver.ViolationKind;
-import io.mmulab.api.sync.ThreadHandle;
 import io.mmulab.driver.radeon.RadeonFactory;
 import io.mmulab.testkit.scenario.Buffer;
 import io.mmulab.testkit.scenario.Scenario;
@@ -51,8 +50,7 @@ final class CrossDriverDeadlock implements Scenario {
         new RadeonFactory().create(DriverVariant.CONSOLIDATED, ctx.process(), ctx.machine());
     try {
       gpu.read(buf.va(1), 1); // binds the BO of page 1: its page stays pinned while bound
-      ThreadHandle munmap =
-          ctx.cpu("munmap", () -> ctx.process().munmap(buf.va(1), Buffer.pages(2)));
+      ctx.cpu("munmap", () -> ctx.process().munmap(buf.va(1), Buffer.pages(2)));
       ctx.spawn(
           "gpu",
           () -> {

@@ -147,7 +147,8 @@ class GntdevLincheckTest {
    */
   @BeforeAll
   static void instrumentOnce() {
-    catchThrowable(() -> Lincheck.runConcurrentTest(1, scenario(DriverVariant.LEGACY)));
+    Throwable unused =
+        catchThrowable(() -> Lincheck.runConcurrentTest(1, scenario(DriverVariant.LEGACY)));
   }
 
   @Test

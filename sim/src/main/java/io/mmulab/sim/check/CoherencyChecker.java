@@ -11,6 +11,7 @@ import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A passive observer of the simulated machine: it is told about every CPU page-table change, every
@@ -370,7 +371,7 @@ public final class CoherencyChecker {
    * @param deviceId the device
    * @param subscription the subscription, or null for all of the device's subscriptions
    */
-  public void subscriptionRemoved(String deviceId, String subscription) {
+  public void subscriptionRemoved(String deviceId, @Nullable String subscription) {
     lock.lock();
     try {
       long now =
@@ -444,7 +445,12 @@ public final class CoherencyChecker {
    * @param seq the {@code curSeq} the callback was given, for the trace
    */
   public void invalidateCallbackReturned(
-      String deviceId, String subscription, String mm, long start, long endExclusive, long seq) {
+      String deviceId,
+      @Nullable String subscription,
+      String mm,
+      long start,
+      long endExclusive,
+      long seq) {
     Objects.requireNonNull(mm, "mm is null");
     checkRange(start, endExclusive);
     lock.lock();
@@ -518,7 +524,12 @@ public final class CoherencyChecker {
    * @param writable whether the device may write through it
    */
   public void deviceMapped(
-      String deviceId, String subscription, String mm, long va, long pfn, boolean writable) {
+      String deviceId,
+      @Nullable String subscription,
+      String mm,
+      long va,
+      long pfn,
+      boolean writable) {
     Objects.requireNonNull(mm, "mm is null");
     lock.lock();
     try {

@@ -7,13 +7,14 @@ import static io.mmulab.sim.check.Format.pte;
 
 import java.util.HashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /** The checker's mirror of every address space's CPU page table, by page. */
 final class CpuPageTables {
   private final Map<String, Map<Long, CpuPte>> byMm = new HashMap<>();
 
   /** The entry for the page of {@code va}, or null if it never changed. */
-  CpuPte get(String mm, long va) {
+  @Nullable CpuPte get(String mm, long va) {
     Map<Long, CpuPte> ptes = byMm.get(mm);
     return ptes == null ? null : ptes.get(va >>> PAGE_SHIFT);
   }

@@ -4,6 +4,7 @@ import io.mmulab.api.driver.CoherencyModel;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One device (translation context) as the checker sees it: its model, subscriptions, translations
@@ -20,7 +21,7 @@ final class Device {
   private final Map<String, MmTranslations> mms = new HashMap<>();
 
   /** Null without an IOMMU. */
-  IommuMappings domain;
+  @Nullable IommuMappings domain;
 
   Device(String id, CoherencyModel model) {
     this.id = id;
@@ -45,7 +46,7 @@ final class Device {
    * callback of subscription {@code by} protects invalidated (see {@link
    * Translation#subscription}).
    */
-  void invalidate(String mm, long firstVpn, long lastVpn, long now, String by) {
+  void invalidate(String mm, long firstVpn, long lastVpn, long now, @Nullable String by) {
     MmTranslations m = mms.get(mm);
     if (m != null) {
       m.invalidate(firstVpn, lastVpn, now, by);
@@ -53,7 +54,7 @@ final class Device {
   }
 
   /** The translation of the page to the frame, live or else retired, or null. */
-  Translation lookup(String mm, long vpn, long pfn) {
+  @Nullable Translation lookup(String mm, long vpn, long pfn) {
     MmTranslations m = mms.get(mm);
     return m == null ? null : m.lookup(vpn, pfn);
   }
@@ -62,7 +63,7 @@ final class Device {
    * The live translation of the page to the frame, if no callback invalidated it: the device may
    * use it at any moment.
    */
-  Translation liveUninvalidated(String mm, long vpn, long pfn) {
+  @Nullable Translation liveUninvalidated(String mm, long vpn, long pfn) {
     MmTranslations m = mms.get(mm);
     Translation t = m == null ? null : m.live(vpn);
     return t == null || t.invalidatedTick != 0 || t.pfn != pfn ? null : t;

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Numbers the events, keeps the last ones in a ring and records violations with a rendering of that
@@ -21,7 +22,7 @@ final class EventLog {
   private final List<Violation> violations = new ArrayList<>();
   private long reported;
   private long tick;
-  private Consumer<String> journal;
+  private @Nullable Consumer<String> journal;
 
   EventLog(int traceLength, int maxViolations) {
     if (traceLength < 1) {
@@ -62,7 +63,7 @@ final class EventLog {
   }
 
   void violation(
-      ViolationKind kind, String deviceId, String mm, long va, long pfn, String message) {
+      ViolationKind kind, String deviceId, @Nullable String mm, long va, long pfn, String message) {
     reported++;
     if (journal != null) {
       journal.accept(

@@ -1,5 +1,7 @@
 package io.mmulab.sim.check;
 
+import org.jspecify.annotations.Nullable;
+
 /** The checker's view of one physical frame: its current generation and whether it is freed. */
 final class FrameMirror {
   /** Generation of a translation or IOMMU mapping made for a frame never reported. */
@@ -12,5 +14,5 @@ final class FrameMirror {
   long tick;
 
   /** Who allocated it, for messages; null if never reported allocated. */
-  String owner;
+  @Nullable String owner;
 }

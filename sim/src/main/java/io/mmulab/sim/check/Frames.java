@@ -2,18 +2,19 @@ package io.mmulab.sim.check;
 
 import java.util.HashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /** Every frame the checker heard of, by frame number. */
 final class Frames {
   private final Map<Long, FrameMirror> byPfn = new HashMap<>();
 
   /** The frame, or null if neither its allocation nor its free was reported. */
-  FrameMirror get(long pfn) {
+  @Nullable FrameMirror get(long pfn) {
     return byPfn.get(pfn);
   }
 
   /** The frame's current generation, or {@link FrameMirror#UNKNOWN_GENERATION}. */
-  static long generationOf(FrameMirror f) {
+  static long generationOf(@Nullable FrameMirror f) {
     return f == null ? FrameMirror.UNKNOWN_GENERATION : f.generation;
   }
 

@@ -7,6 +7,7 @@ import static io.mmulab.sim.check.Format.hex;
 import io.mmulab.api.driver.ViolationKind;
 import java.util.HashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The shadow-PTE rules a hypervisor's grant mappings are held to (the Xen grant device): the
@@ -78,7 +79,7 @@ final class GrantRule {
       long pfn,
       boolean writable,
       long handle,
-      CpuPte cpu,
+      @Nullable CpuPte cpu,
       long now) {
     if (byHandle.containsKey(handle)) {
       throw new IllegalStateException("grant handle " + handle + " mapped twice by the hypervisor");
@@ -107,7 +108,7 @@ final class GrantRule {
           va,
           pfn,
           "the hypervisor installs frame " + pfn + " into a slot whose entry is " + cpuPfn);
-    } else if (writable && !cpu.writable()) {
+    } else if (writable && cpu != null && !cpu.writable()) {
       log.violation(
           ViolationKind.PERMISSION,
           deviceId,

@@ -4,6 +4,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /** The frames mapped in one device's IOMMU domain, counted per generation they were mapped for. */
 final class IommuMappings {
@@ -11,7 +12,7 @@ final class IommuMappings {
   private final Map<Long, TreeMap<Long, Integer>> byPfn = new HashMap<>();
 
   /** Generations the frame is mapped for, with their mapping counts, or null if not mapped. */
-  NavigableMap<Long, Integer> generationsOf(long pfn) {
+  @Nullable NavigableMap<Long, Integer> generationsOf(long pfn) {
     return byPfn.get(pfn);
   }
 

@@ -4,6 +4,7 @@ import static io.mmulab.sim.check.CoherencyChecker.NO_PFN;
 import static io.mmulab.sim.check.Format.hex;
 
 import io.mmulab.api.driver.ViolationKind;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@link ViolationKind#LIFETIME}: nothing may happen through a context that is gone.
@@ -32,7 +33,7 @@ final class LifetimeRule {
    *
    * @param what the event in words, the start of the message
    */
-  void checkNotTornDown(Device d, String mm, long va, String what) {
+  void checkNotTornDown(Device d, @Nullable String mm, long va, String what) {
     if (d.tornDown) {
       reportTornDown(d, mm, va, what);
     }
@@ -53,7 +54,7 @@ final class LifetimeRule {
   }
 
   /** An invalidate callback entered or returning. */
-  void checkCallback(Device d, String subscription, String mm, long start) {
+  void checkCallback(Device d, @Nullable String subscription, String mm, long start) {
     checkNotTornDown(d, mm, start, "invalidate callback");
     if (subscription != null) {
       Subscription s = d.subs.get(subscription);
@@ -80,7 +81,7 @@ final class LifetimeRule {
     }
   }
 
-  private void reportTornDown(Device d, String mm, long va, String what) {
+  private void reportTornDown(Device d, @Nullable String mm, long va, String what) {
     log.violation(
         ViolationKind.LIFETIME,
         d.id,

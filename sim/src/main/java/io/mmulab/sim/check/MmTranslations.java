@@ -4,6 +4,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One device's translations of one address space: the live one of each page, and the retired ones
@@ -37,7 +38,7 @@ final class MmTranslations {
    * Marks every live and retired translation of pages {@code firstVpn..lastVpn} that the callback
    * of {@code by} protects invalidated.
    */
-  void invalidate(long firstVpn, long lastVpn, long now, String by) {
+  void invalidate(long firstVpn, long lastVpn, long now, @Nullable String by) {
     for (Translation t : live.subMap(firstVpn, true, lastVpn, true).values()) {
       t.invalidate(now, by);
     }
@@ -49,12 +50,12 @@ final class MmTranslations {
   }
 
   /** The live translation of the page, or null. */
-  Translation live(long vpn) {
+  @Nullable Translation live(long vpn) {
     return live.get(vpn);
   }
 
   /** The translation of the page to the frame, live or else retired, or null. */
-  Translation lookup(long vpn, long pfn) {
+  @Nullable Translation lookup(long vpn, long pfn) {
     Translation t = live.get(vpn);
     if (t != null && t.pfn == pfn) {
       return t;

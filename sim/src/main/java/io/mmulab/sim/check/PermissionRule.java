@@ -1,6 +1,7 @@
 package io.mmulab.sim.check;
 
 import io.mmulab.api.driver.ViolationKind;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@link ViolationKind#PERMISSION} for the coherent models ({@code SHADOW_PTE}, {@code
@@ -22,7 +23,8 @@ final class PermissionRule {
   }
 
   /** {@code cpu} is the CPU entry at {@code va}, null if it never changed. */
-  void checkMapping(Device d, String mm, long va, long pfn, boolean writable, CpuPte cpu) {
+  void checkMapping(
+      Device d, String mm, long va, long pfn, boolean writable, @Nullable CpuPte cpu) {
     if (cpu != null && cpu.pfn() == pfn && writable && !cpu.writable()) {
       log.violation(
           ViolationKind.PERMISSION,
@@ -57,7 +59,8 @@ final class PermissionRule {
    * A write through {@code t} (null if none was recorded); {@code cpu} is the CPU entry at {@code
    * va}, null if it never changed.
    */
-  void checkWrite(Device d, String mm, long va, long pfn, Translation t, CpuPte cpu) {
+  void checkWrite(
+      Device d, String mm, long va, long pfn, @Nullable Translation t, @Nullable CpuPte cpu) {
     if (t != null && !t.writable) {
       log.violation(ViolationKind.PERMISSION, d.id, mm, va, pfn, "writes through read-only " + t);
     } else if (cpu != null && cpu.pfn() == pfn && !cpu.writable()) {

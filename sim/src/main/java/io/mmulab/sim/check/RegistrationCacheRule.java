@@ -3,6 +3,7 @@ package io.mmulab.sim.check;
 import static io.mmulab.sim.check.CoherencyChecker.NO_OP;
 
 import io.mmulab.api.driver.ViolationKind;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@link ViolationKind#STALE_USE} for {@code REGISTRATION_CACHE} devices: no new use of an
@@ -26,7 +27,14 @@ final class RegistrationCacheRule {
    * if it never changed.
    */
   void checkAccess(
-      Device d, long operation, String mm, long va, long pfn, Translation t, CpuPte cpu, long now) {
+      Device d,
+      long operation,
+      String mm,
+      long va,
+      long pfn,
+      @Nullable Translation t,
+      @Nullable CpuPte cpu,
+      long now) {
     long use = operation == NO_OP ? now : operation;
     if (t != null && t.invalidatedTick != 0 && t.invalidatedTick < use) {
       log.violation(

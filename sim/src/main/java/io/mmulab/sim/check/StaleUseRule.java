@@ -3,6 +3,7 @@ package io.mmulab.sim.check;
 import static io.mmulab.sim.check.Format.pte;
 
 import io.mmulab.api.driver.ViolationKind;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@link ViolationKind#STALE_USE} for the coherent models ({@code SHADOW_PTE}, {@code FENCE_WAIT}):
@@ -27,7 +28,7 @@ final class StaleUseRule {
   }
 
   /** {@code cpu} is the CPU entry at {@code va}, null if it never changed. */
-  void checkMapping(Device d, String mm, long va, long pfn, CpuPte cpu) {
+  void checkMapping(Device d, String mm, long va, long pfn, @Nullable CpuPte cpu) {
     if (cpu != null && cpu.pfn() != pfn) {
       log.violation(
           ViolationKind.STALE_USE,
@@ -70,7 +71,14 @@ final class StaleUseRule {
    * An access at event {@code now} through {@code t} (null if none was recorded); {@code cpu} is
    * the CPU entry at {@code va}, null if it never changed.
    */
-  void checkAccess(Device d, String mm, long va, long pfn, Translation t, CpuPte cpu, long now) {
+  void checkAccess(
+      Device d,
+      String mm,
+      long va,
+      long pfn,
+      @Nullable Translation t,
+      @Nullable CpuPte cpu,
+      long now) {
     if (t != null && t.invalidatedTick != 0 && t.invalidatedTick < now) {
       log.violation(
           ViolationKind.STALE_USE,
@@ -89,7 +97,7 @@ final class StaleUseRule {
   }
 
   /** The message for a use of {@code pfn} while the CPU entry maps another frame (or none). */
-  static String cpuMapsAnother(String user, long pfn, Translation t, CpuPte cpu) {
+  static String cpuMapsAnother(String user, long pfn, @Nullable Translation t, CpuPte cpu) {
     return user
         + " uses frame "
         + pfn

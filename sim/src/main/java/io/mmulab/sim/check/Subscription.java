@@ -1,18 +1,20 @@
 package io.mmulab.sim.check;
 
+import org.jspecify.annotations.Nullable;
+
 /** One interval subscription of a device, and when its {@code remove()} returned. */
 final class Subscription {
   final String name;
 
   /** Null for a subscription whose removal was reported but never its insertion. */
-  final String mm;
+  final @Nullable String mm;
 
   final long start;
   final long end;
   boolean removed;
   long removedTick;
 
-  Subscription(String name, String mm, long start, long end) {
+  Subscription(String name, @Nullable String mm, long start, long end) {
     this.name = name;
     this.mm = mm;
     this.start = start;

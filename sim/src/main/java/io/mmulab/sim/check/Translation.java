@@ -3,6 +3,8 @@ package io.mmulab.sim.check;
 import static io.mmulab.sim.check.CoherencyChecker.PAGE_SHIFT;
 import static io.mmulab.sim.check.Format.hex;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * What one {@code deviceMapped} recorded: a device entry from a page of an address space to a
  * frame, with the frame's generation then and the events that made, unmapped and invalidated it.
@@ -16,7 +18,7 @@ final class Translation {
   final long mappedTick;
 
   /** The subscription whose callback alone invalidates it, or null: any callback of the device. */
-  final String subscription;
+  final @Nullable String subscription;
 
   /** The event of the first callback that invalidated it, 0 if none did. */
   long invalidatedTick;
@@ -31,7 +33,7 @@ final class Translation {
       long generation,
       boolean writable,
       long mappedTick,
-      String subscription) {
+      @Nullable String subscription) {
     this.mm = mm;
     this.subscription = subscription;
     this.va = va;
@@ -46,7 +48,7 @@ final class Translation {
   }
 
   /** Marks it invalidated by a callback of {@code by} (null: unnamed), if that one protects it. */
-  void invalidate(long now, String by) {
+  void invalidate(long now, @Nullable String by) {
     if (invalidatedTick == 0 && (subscription == null || by == null || subscription.equals(by))) {
       invalidatedTick = now;
     }

@@ -5,6 +5,7 @@ import static io.mmulab.sim.check.FrameMirror.UNKNOWN_GENERATION;
 
 import io.mmulab.api.driver.ViolationKind;
 import java.util.NavigableMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@link ViolationKind#USE_AFTER_FREE}: nobody touches a frame after its last reference was
@@ -27,19 +28,20 @@ final class UseAfterFreeRule {
   }
 
   /** A CPU or kernel access; {@code who} is the violation's device id. */
-  void checkHostAccess(String who, String mm, long va, long pfn, FrameMirror f) {
+  void checkHostAccess(
+      String who, @Nullable String mm, long va, long pfn, @Nullable FrameMirror f) {
     if (f != null && f.freed) {
       log.violation(ViolationKind.USE_AFTER_FREE, who, mm, va, pfn, freed("accesses", pfn, f));
     }
   }
 
-  void checkMapping(Device d, String mm, long va, long pfn, FrameMirror f) {
+  void checkMapping(Device d, String mm, long va, long pfn, @Nullable FrameMirror f) {
     if (f != null && f.freed) {
       log.violation(ViolationKind.USE_AFTER_FREE, d.id, mm, va, pfn, freed("maps", pfn, f));
     }
   }
 
-  void checkDomainMap(Device d, long pfn, FrameMirror f) {
+  void checkDomainMap(Device d, long pfn, @Nullable FrameMirror f) {
     if (f != null && f.freed) {
       log.violation(
           ViolationKind.USE_AFTER_FREE,
@@ -56,7 +58,8 @@ final class UseAfterFreeRule {
    *
    * @return whether it reported a violation, for {@link #checkDomainAccess}
    */
-  boolean checkAccess(Device d, String mm, long va, long pfn, Translation t, FrameMirror f) {
+  boolean checkAccess(
+      Device d, String mm, long va, long pfn, @Nullable Translation t, @Nullable FrameMirror f) {
     if (f != null && f.freed) {
       log.violation(ViolationKind.USE_AFTER_FREE, d.id, mm, va, pfn, freed("accesses", pfn, f));
       return true;
@@ -94,7 +97,7 @@ final class UseAfterFreeRule {
    * #checkAccess} already reported it.
    */
   void checkDomainAccess(
-      Device d, String mm, long va, long pfn, FrameMirror f, boolean alreadyReported) {
+      Device d, String mm, long va, long pfn, @Nullable FrameMirror f, boolean alreadyReported) {
     if (alreadyReported || f == null || d.domain == null) {
       return;
     }

@@ -3,6 +3,7 @@ package io.mmulab.sim.check;
 import io.mmulab.api.driver.ViolationKind;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One broken rule, as the {@link CoherencyChecker} saw it.
@@ -19,7 +20,7 @@ import java.util.Objects;
 public record Violation(
     ViolationKind kind,
     String deviceId,
-    String mm,
+    @Nullable String mm,
     long va,
     long pfn,
     String message,

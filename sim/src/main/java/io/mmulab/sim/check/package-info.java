@@ -5,4 +5,7 @@
  * io.mmulab.sim.check.CoherencyChecker} records each event and hands it to one package-private
  * class per rule family.
  */
+@NullMarked
 package io.mmulab.sim.check;
+
+import org.jspecify.annotations.NullMarked;

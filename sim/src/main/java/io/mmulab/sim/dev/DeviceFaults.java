@@ -3,6 +3,7 @@ package io.mmulab.sim.dev;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.sched.DeterministicRuntime;
 import io.mmulab.sim.sched.FaultInjector;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The device fault knobs of a runtime: those of the deterministic runtime's {@link FaultInjector},
@@ -11,9 +12,9 @@ import io.mmulab.sim.sched.FaultInjector;
 final class DeviceFaults {
   private static final DeviceFaults NONE = new DeviceFaults(null);
 
-  private final FaultInjector injector; // null: no faults
+  private final @Nullable FaultInjector injector; // null: no faults
 
-  private DeviceFaults(FaultInjector injector) {
+  private DeviceFaults(@Nullable FaultInjector injector) {
     this.injector = injector;
   }
 

@@ -10,6 +10,7 @@ import io.mmulab.sim.mem.PhysicalMemory;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One device translation context (a GPU VM, an RDMA MR's MTT, a grant map), which is one device of
@@ -77,8 +78,8 @@ public final class DeviceMmu {
   private final String deviceId;
   private final String mm;
   private final CoherencyModel model;
-  private final IommuDomain domain; // null: no IOMMU
-  private final FaultQueue faultQueue; // null: faults are not replayable
+  private final @Nullable IommuDomain domain; // null: no IOMMU
+  private final @Nullable FaultQueue faultQueue; // null: faults are not replayable
   private final SpinLock ptLock;
   private final SpinLock dmaLock;
 
@@ -121,8 +122,8 @@ public final class DeviceMmu {
     private final String deviceId;
     private final String mm;
     private CoherencyModel model = CoherencyModel.SHADOW_PTE;
-    private IommuDomain domain;
-    private FaultQueue faultQueue;
+    private @Nullable IommuDomain domain;
+    private @Nullable FaultQueue faultQueue;
 
     private Builder(SyncRuntime runtime, PhysicalMemory memory, String deviceId, String mm) {
       this.runtime = Objects.requireNonNull(runtime, "runtime is null");
@@ -224,7 +225,7 @@ public final class DeviceMmu {
    *
    * @return the domain, or null
    */
-  public IommuDomain iommu() {
+  public @Nullable IommuDomain iommu() {
     return domain;
   }
 
@@ -233,7 +234,7 @@ public final class DeviceMmu {
    *
    * @return the queue, or null
    */
-  public FaultQueue faultQueue() {
+  public @Nullable FaultQueue faultQueue() {
     return faultQueue;
   }
 
@@ -262,7 +263,7 @@ public final class DeviceMmu {
    * @param writable whether the device may write through the entry
    * @param subscription the checker's name of the entry's subscription, or null
    */
-  public void map(long va, long pfn, boolean writable, String subscription) {
+  public void map(long va, long pfn, boolean writable, @Nullable String subscription) {
     long vpn = va >>> PAGE_SHIFT;
     ptLock.lock();
     try {
@@ -392,7 +393,7 @@ public final class DeviceMmu {
    * @param va an address
    * @return the entry, or null
    */
-  public Translation lookup(long va) {
+  public @Nullable Translation lookup(long va) {
     ptLock.lock();
     try {
       return pageTable.get(va >>> PAGE_SHIFT);
@@ -407,7 +408,7 @@ public final class DeviceMmu {
    * @param va an address
    * @return the cached translation, or null
    */
-  public Translation tlbEntry(long va) {
+  public @Nullable Translation tlbEntry(long va) {
     ptLock.lock();
     try {
       return tlb.get(va >>> PAGE_SHIFT);
@@ -631,7 +632,7 @@ public final class DeviceMmu {
   }
 
   /** TLB hit, or a page-table walk that fills the TLB; null if no usable entry. Under ptLock. */
-  private Translation walk(long vpn, boolean write) {
+  private @Nullable Translation walk(long vpn, boolean write) {
     Translation t = tlb.get(vpn);
     if (t != null && (t.writable() || !write)) {
       return t;

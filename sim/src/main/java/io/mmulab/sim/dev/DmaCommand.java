@@ -2,6 +2,7 @@ package io.mmulab.sim.dev;
 
 import java.util.Arrays;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One command of a {@link DmaJob}: read {@link #words()} consecutive words from {@link #va()}, or
@@ -21,11 +22,11 @@ public final class DmaCommand {
   }
 
   private final Kind kind;
-  private final DeviceMmu mmu;
+  private final @Nullable DeviceMmu mmu; // null: WAIT
   private final long va;
-  private final long[] data; // WRITE only
+  private final long @Nullable [] data; // WRITE only
   private final int words;
-  private final DmaFence gate; // WAIT only
+  private final @Nullable DmaFence gate; // WAIT only
 
   private DmaCommand(DmaFence gate) {
     this.kind = Kind.WAIT;
@@ -36,7 +37,7 @@ public final class DmaCommand {
     this.gate = Objects.requireNonNull(gate, "gate is null");
   }
 
-  private DmaCommand(Kind kind, DeviceMmu mmu, long va, long[] data, int words) {
+  private DmaCommand(Kind kind, DeviceMmu mmu, long va, long @Nullable [] data, int words) {
     this.kind = kind;
     this.gate = null;
     this.mmu = Objects.requireNonNull(mmu, "mmu is null");
@@ -91,7 +92,7 @@ public final class DmaCommand {
    *
    * @return the gate, or null for a read or write
    */
-  public DmaFence gate() {
+  public @Nullable DmaFence gate() {
     return gate;
   }
 
@@ -109,7 +110,7 @@ public final class DmaCommand {
    *
    * @return the device page table the command goes through; null for a {@link Kind#WAIT}
    */
-  public DeviceMmu mmu() {
+  public @Nullable DeviceMmu mmu() {
     return mmu;
   }
 
@@ -136,23 +137,23 @@ public final class DmaCommand {
    *
    * @return a copy, or null for a read
    */
-  public long[] data() {
+  public long @Nullable [] data() {
     return data == null ? null : data.clone();
   }
 
   /** The data without copying, for the engine. */
   long[] dataRef() {
-    return data;
+    return Objects.requireNonNull(data, "a WRITE command has data");
   }
 
   @Override
   public String toString() {
     if (kind == Kind.WAIT) {
-      return "WAIT " + gate.name();
+      return "WAIT " + Objects.requireNonNull(gate).name();
     }
     return kind
         + " "
-        + mmu.deviceId()
+        + Objects.requireNonNull(mmu).deviceId()
         + " 0x"
         + Long.toHexString(va)
         + " x"

@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.jctools.queues.MpscArrayQueue;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A DMA engine: a command ring of {@link DmaJob}s (a JCTools {@link MpscArrayQueue}) filled by any
@@ -217,7 +218,7 @@ public final class DmaEngine {
    * @return the job's fence
    * @throws IllegalStateException as {@link #submit(DmaJob)}
    */
-  public DmaFence submit(DmaJob job, Consumer<DmaFence> beforeQueued) {
+  public DmaFence submit(DmaJob job, @Nullable Consumer<DmaFence> beforeQueued) {
     Objects.requireNonNull(job, "job is null");
     submitting.incrementAndGet();
     try {
@@ -353,7 +354,7 @@ public final class DmaEngine {
   }
 
   /** Runs the commands of {@code job}; returns the error that stopped it, or null. */
-  private ErrnoException runJob(DmaJob job) {
+  private @Nullable ErrnoException runJob(DmaJob job) {
     if (state.get() == CANCELLING) {
       return cancelled(job);
     }
@@ -365,37 +366,40 @@ public final class DmaEngine {
         }
         DmaCommand c = cmds.get(i);
         if (c.kind() == DmaCommand.Kind.WAIT) {
-          c.gate().waitSignaled();
+          Objects.requireNonNull(c.gate(), "a WAIT command has a gate").waitSignaled();
           continue;
         }
-        long op = job.operation(c.mmu());
+        DeviceMmu mmu = Objects.requireNonNull(c.mmu(), "a READ or WRITE command has an MMU");
+        long op = job.operation(mmu);
         if (c.kind() == DmaCommand.Kind.READ) {
           long[] words = new long[c.words()];
-          c.mmu().readLongs(op, c.va(), words);
+          mmu.readLongs(op, c.va(), words);
           job.setResult(i, words);
         } else {
-          c.mmu().writeLongs(op, c.va(), c.dataRef());
+          mmu.writeLongs(op, c.va(), c.dataRef());
         }
       }
       return null;
     } catch (ErrnoException e) {
       return e;
     } catch (RuntimeException e) {
-      job.fence().signal(new ErrnoException(Errno.EFAULT, job + " crashed the engine: " + e));
+      Objects.requireNonNull(job.fence(), "a queued job was submitted")
+          .signal(new ErrnoException(Errno.EFAULT, job + " crashed the engine: " + e));
       failed.incrementAndGet();
       throw e;
     }
   }
 
   /** Signals the job's fence after the injected completion delay. */
-  private void finish(DmaJob job, ErrnoException error) {
+  private void finish(DmaJob job, @Nullable ErrnoException error) {
     int delay = faults.dmaCompletionDelaySteps();
     for (int i = 0; i < delay; i++) {
       runtime.yieldPoint(
           name + " holds back completion of " + job + " (" + (i + 1) + "/" + delay + ")");
     }
-    runtime.yieldPoint(name + " before signalling " + job.fence().name());
-    if (job.fence().signal(error)) {
+    DmaFence fence = Objects.requireNonNull(job.fence(), "a queued job was submitted");
+    runtime.yieldPoint(name + " before signalling " + fence.name());
+    if (fence.signal(error)) {
       (error == null ? completed : failed).incrementAndGet();
     }
   }

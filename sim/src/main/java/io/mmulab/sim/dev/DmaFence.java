@@ -7,6 +7,7 @@ import io.mmulab.api.sync.WaitQueue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A one-shot completion of asynchronous device work (kernel {@code struct dma_fence}), named by its
@@ -45,7 +46,7 @@ public final class DmaFence {
   private final WaitQueue waiters;
 
   private volatile boolean signaled;
-  private volatile ErrnoException error;
+  private volatile @Nullable ErrnoException error;
   private final List<Runnable> callbacks = new ArrayList<>(); // guarded by lock
 
   /**
@@ -108,7 +109,7 @@ public final class DmaFence {
    * @param failure why the work failed, or null for success
    * @return true if this call signaled the fence
    */
-  public boolean signal(ErrnoException failure) {
+  public boolean signal(@Nullable ErrnoException failure) {
     boolean signalledNow = false;
     lock.lock();
     try {
@@ -147,7 +148,7 @@ public final class DmaFence {
    *
    * @return the error, or null if not signaled or signaled successfully
    */
-  public ErrnoException error() {
+  public @Nullable ErrnoException error() {
     return error;
   }
 

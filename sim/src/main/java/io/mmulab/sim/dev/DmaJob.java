@@ -6,6 +6,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A unit of work for a {@link DmaEngine}: commands run in order, then the job's fence signals (with
@@ -22,8 +23,8 @@ public final class DmaJob {
   private final long[][] results;
 
   // Set once by submit, before the job is published to the ring.
-  private volatile DmaFence fence;
-  private Map<DeviceMmu, Long> operations;
+  private volatile @Nullable DmaFence fence;
+  private @Nullable Map<DeviceMmu, Long> operations;
 
   private DmaJob(String name, List<DmaCommand> commands) {
     this.name = name;
@@ -135,7 +136,7 @@ public final class DmaJob {
    *
    * @return the fence, or null before submission
    */
-  public DmaFence fence() {
+  public @Nullable DmaFence fence() {
     return fence;
   }
 
@@ -144,7 +145,7 @@ public final class DmaJob {
    *
    * @return the fence's error; null if not done or successful
    */
-  public ErrnoException error() {
+  public @Nullable ErrnoException error() {
     DmaFence f = fence;
     return f == null ? null : f.error();
   }
@@ -182,8 +183,9 @@ public final class DmaJob {
     }
     Map<DeviceMmu, Long> ops = new IdentityHashMap<>();
     for (DmaCommand c : commands) {
-      if (c.mmu() != null && !ops.containsKey(c.mmu())) {
-        ops.put(c.mmu(), c.mmu().beginOperation());
+      DeviceMmu mmu = c.mmu();
+      if (mmu != null && !ops.containsKey(mmu)) {
+        ops.put(mmu, mmu.beginOperation());
       }
     }
     operations = ops;
@@ -192,7 +194,8 @@ public final class DmaJob {
 
   /** The checker operation of {@code mmu} for this job. */
   long operation(DeviceMmu mmu) {
-    return operations.get(mmu);
+    Long operation = Objects.requireNonNull(operations, "job not submitted").get(mmu);
+    return Objects.requireNonNull(operation, "the MMU is not one of the job's");
   }
 
   /** Stores the words read by command {@code index}; engine thread, before the fence signals. */

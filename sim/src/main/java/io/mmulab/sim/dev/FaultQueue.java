@@ -9,6 +9,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A device's replayable page-fault buffer (nouveau's fault buffer, mlx5's page-fault event queue):
@@ -55,7 +56,7 @@ public final class FaultQueue {
   private volatile boolean closed; // written under lock
   private boolean handlerStarted;
 
-  private volatile ThreadHandle handler; // set once, by startHandler after spawning
+  private volatile @Nullable ThreadHandle handler; // set once, by startHandler after spawning
   private final ThreadLocal<Boolean> inHandler = ThreadLocal.withInitial(() -> false);
 
   /**

@@ -13,4 +13,7 @@
  * deterministic scheduler, and reports to the {@link io.mmulab.sim.check.CoherencyChecker} of its
  * {@link io.mmulab.sim.mem.PhysicalMemory}.
  */
+@NullMarked
 package io.mmulab.sim.dev;
+
+import org.jspecify.annotations.NullMarked;

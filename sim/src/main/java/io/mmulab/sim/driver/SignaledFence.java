@@ -2,6 +2,7 @@ package io.mmulab.sim.driver;
 
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.driver.JobFence;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The fence of a job that already ran: a driver without a job queue runs the job inside {@code
@@ -10,7 +11,7 @@ import io.mmulab.api.driver.JobFence;
  *
  * @param error why the job failed, or null if it succeeded
  */
-public record SignaledFence(ErrnoException error) implements JobFence {
+public record SignaledFence(@Nullable ErrnoException error) implements JobFence {
   /** The fence of a job that succeeded. */
   public static final SignaledFence OK = new SignaledFence(null);
 
@@ -20,7 +21,7 @@ public record SignaledFence(ErrnoException error) implements JobFence {
    * @param error why the job failed, or null if it succeeded
    * @return {@link #OK} if {@code error} is null, else a fence carrying it
    */
-  public static SignaledFence of(ErrnoException error) {
+  public static SignaledFence of(@Nullable ErrnoException error) {
     return error == null ? OK : new SignaledFence(error);
   }
 

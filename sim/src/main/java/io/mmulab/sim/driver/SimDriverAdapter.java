@@ -8,6 +8,7 @@ import io.mmulab.api.driver.DriverCounters;
 import io.mmulab.api.driver.JobFence;
 import io.mmulab.sim.dev.DmaFence;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the adapters of the simulated drivers share: the driver's name, {@link #counters()} from its
@@ -149,7 +150,7 @@ public abstract class SimDriverAdapter implements DriverAdapter {
     }
 
     @Override
-    public ErrnoException error() {
+    public @Nullable ErrnoException error() {
       return fence.error();
     }
   }

@@ -7,4 +7,7 @@
  * per machine, so replays name devices and locks identically) and {@link
  * io.mmulab.sim.driver.SignaledFence} (the fence of a job that already ran).
  */
+@NullMarked
 package io.mmulab.sim.driver;
+
+import org.jspecify.annotations.NullMarked;

@@ -7,6 +7,7 @@ import io.mmulab.api.sync.SpinLock;
 import io.mmulab.sim.mem.PhysicalMemory;
 import io.mmulab.sim.mm.SimProcess;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A userptr buffer object over the user range {@code [start, start + size)}: its {@link DmaResv},
@@ -39,7 +40,7 @@ public final class GpuBo {
   private final SpinLock lock;
 
   // Guarded by lock.
-  private long[] pfns; // null: no pages held
+  private long @Nullable [] pfns; // null: no pages held
   private boolean pinned;
   private boolean writable;
   private Placement placement = Placement.CPU;
@@ -144,7 +145,7 @@ public final class GpuBo {
    *
    * @return a copy, or null if it holds none
    */
-  public long[] pfns() {
+  public long @Nullable [] pfns() {
     lock.lock();
     try {
       return pfns == null ? null : pfns.clone();

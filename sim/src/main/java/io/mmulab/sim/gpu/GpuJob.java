@@ -7,6 +7,7 @@ import io.mmulab.sim.dev.DmaJob;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A GPU batch: reads and writes of user addresses (GPU VA == user VA) and waits on fences, run in
@@ -16,11 +17,12 @@ import java.util.Objects;
  * (the remaining commands do not run).
  */
 public final class GpuJob {
-  private record Cmd(DmaCommand.Kind kind, long va, long[] data, int words, DmaFence gate) {}
+  private record Cmd(
+      DmaCommand.Kind kind, long va, long @Nullable [] data, int words, @Nullable DmaFence gate) {}
 
   private final String name;
   private final List<Cmd> cmds;
-  private volatile DmaJob dmaJob; // set once by submit
+  private volatile @Nullable DmaJob dmaJob; // set once by submit
 
   private GpuJob(String name, List<Cmd> cmds) {
     this.name = name;
@@ -127,7 +129,7 @@ public final class GpuJob {
    *
    * @return the fence, or null before submission
    */
-  public DmaFence fence() {
+  public @Nullable DmaFence fence() {
     DmaJob j = dmaJob;
     return j == null ? null : j.fence();
   }
@@ -137,7 +139,7 @@ public final class GpuJob {
    *
    * @return the fence's error; null if not done or successful
    */
-  public ErrnoException error() {
+  public @Nullable ErrnoException error() {
     DmaJob j = dmaJob;
     return j == null ? null : j.error();
   }
@@ -167,8 +169,8 @@ public final class GpuJob {
     for (Cmd c : cmds) {
       switch (c.kind()) {
         case READ -> b.read(vm.mmu(), c.va(), c.words());
-        case WRITE -> b.write(vm.mmu(), c.va(), c.data());
-        case WAIT -> b.await(c.gate());
+        case WRITE -> b.write(vm.mmu(), c.va(), Objects.requireNonNull(c.data()));
+        case WAIT -> b.await(Objects.requireNonNull(c.gate()));
       }
     }
     DmaJob j = b.build();

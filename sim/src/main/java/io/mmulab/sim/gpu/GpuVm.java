@@ -3,6 +3,7 @@ package io.mmulab.sim.gpu;
 import io.mmulab.sim.dev.DeviceMmu;
 import io.mmulab.sim.dev.FaultQueue;
 import io.mmulab.sim.mm.SimProcess;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A GPU virtual address space for one process (kernel: an i915 ppGTT, a radeon VM, a nouveau SVM
@@ -23,7 +24,7 @@ public final class GpuVm {
   private final SimProcess process;
   private final int index;
   private final DeviceMmu mmu;
-  private final FaultQueue faultQueue; // null: faults not replayable
+  private final @Nullable FaultQueue faultQueue; // null: faults not replayable
   private final DmaResv resv;
 
   GpuVm(SimGpu gpu, SimProcess process, int index) {
@@ -101,7 +102,7 @@ public final class GpuVm {
    *
    * @return the queue, or null if the GPU's faults are not replayable
    */
-  public FaultQueue faultQueue() {
+  public @Nullable FaultQueue faultQueue() {
     return faultQueue;
   }
 

@@ -6,4 +6,7 @@
  * io.mmulab.sim.gpu.DmaResv} (reservation objects) and {@link io.mmulab.sim.gpu.GpuJob}. See the
  * "GPU" section of the module README.
  */
+@NullMarked
 package io.mmulab.sim.gpu;
+
+import org.jspecify.annotations.NullMarked;

@@ -108,7 +108,10 @@ public final class Psm {
           setUpLocked(page, 1);
           tid = tids.get(page);
         }
-        if (wire.deliver(tid, (int) (va - page), payload)) {
+        if (wire.deliver(
+            Objects.requireNonNull(tid, "setUpLocked programs the page's TID"),
+            (int) (va - page),
+            payload)) {
           return;
         }
         // Dropped: the driver cleared the TID; free it now and set the page up again.

@@ -7,6 +7,7 @@ import io.mmulab.api.sync.WaitQueue;
 import io.mmulab.sim.mem.PhysicalMemory;
 import java.util.ArrayDeque;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The send DMA engine: a descriptor ring the driver posts to and one engine thread (started with
@@ -34,7 +35,7 @@ public final class SdmaEngine {
   private final ArrayDeque<SdmaDescriptor> queue = new ArrayDeque<>(); // guarded by ring
   private volatile boolean stopping; // written under ring
   private volatile int queued; // written under ring; read by the thread's wait condition
-  private ThreadHandle thread; // set by start, read by shutdown (the owner's thread)
+  private @Nullable ThreadHandle thread; // set by start, read by shutdown (the owner's thread)
 
   /**
    * Creates an engine with an empty ring and no thread yet.

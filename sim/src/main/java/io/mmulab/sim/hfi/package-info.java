@@ -11,4 +11,7 @@
  * packet and every descriptor is an operation begun when the hardware takes it, and each of its
  * accesses is judged as of then.
  */
+@NullMarked
 package io.mmulab.sim.hfi;
+
+import org.jspecify.annotations.NullMarked;

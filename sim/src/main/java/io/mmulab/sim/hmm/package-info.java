@@ -4,4 +4,7 @@
  * kernel had it once in {@code mm/hmm.c} for every driver. See the "Legacy hmm" section of the
  * module README.
  */
+@NullMarked
 package io.mmulab.sim.hmm;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,5 +1,7 @@
 package io.mmulab.sim.mem;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A snapshot of one frame's bookkeeping, taken under the frame's lock.
  *
@@ -11,4 +13,9 @@ package io.mmulab.sim.mem;
  * @param owner who allocated the current (or last) generation
  */
 public record FrameInfo(
-    long pfn, FrameState state, long generation, int refcount, int pincount, String owner) {}
+    long pfn,
+    FrameState state,
+    long generation,
+    int refcount,
+    int pincount,
+    @Nullable String owner) {}

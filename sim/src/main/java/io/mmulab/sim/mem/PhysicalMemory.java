@@ -9,6 +9,7 @@ import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The simulated physical memory: page frames named by a {@code long pfn}, each with contents, a
@@ -100,7 +101,7 @@ public final class PhysicalMemory {
   private int allocated;
 
   // Set once when a hypervisor is created on the machine; read at every unpin.
-  private volatile Runnable unpinListener;
+  private volatile @Nullable Runnable unpinListener;
 
   /**
    * Creates a memory of {@code budget} frames (besides the zero page) with its own checker.
@@ -1114,10 +1115,10 @@ public final class PhysicalMemory {
     long generation;
     int refcount;
     int pincount;
-    String owner;
+    @Nullable String owner;
 
     /** Null: all zero if allocated, all poison if freed. */
-    long[] words;
+    long @Nullable [] words;
 
     Frame(long pfn) {
       this.pfn = pfn;

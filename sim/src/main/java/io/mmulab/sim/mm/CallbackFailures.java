@@ -1,6 +1,7 @@
 package io.mmulab.sim.mm;
 
 import io.mmulab.api.MmuNotifier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the notifier callbacks of the mm operation running on this thread threw, held until the
@@ -20,8 +21,23 @@ final class CallbackFailures {
     T run() throws E;
   }
 
+  /** The body of an mm operation that returns nothing. */
+  @FunctionalInterface
+  interface VoidOp<E extends Exception> {
+    void run() throws E;
+  }
+
   /** The current thread's first throwable; a one-element array while an operation runs. */
   private final ThreadLocal<Throwable[]> current = new ThreadLocal<>();
+
+  /** Like {@link #collect} for a body that returns nothing. */
+  <E extends Exception> void run(VoidOp<E> op) throws E {
+    collect(
+        () -> {
+          op.run();
+          return Boolean.TRUE;
+        });
+  }
 
   /**
    * Runs {@code op} as an mm operation, then rethrows what its callbacks threw.
@@ -58,7 +74,7 @@ final class CallbackFailures {
    *
    * @param failure the throwable, or null for nothing
    */
-  void add(Throwable failure) {
+  void add(@Nullable Throwable failure) {
     if (failure == null) {
       return;
     }

@@ -4,6 +4,7 @@ import io.mmulab.sim.mem.FrameState;
 import io.mmulab.sim.mem.PhysicalMemory;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Which frames of one machine are pages of device-coherent memory ({@code ZONE_DEVICE} pages of a
@@ -35,7 +36,7 @@ final class DeviceCoherentPages {
   }
 
   /** The coherent pagemap whose page {@code pfn} is now, or null for system memory. */
-  DevicePagemap pagemapOf(long pfn) {
+  @Nullable DevicePagemap pagemapOf(long pfn) {
     Owner o = pages.isEmpty() ? null : pages.get(pfn);
     if (o == null) {
       return null;

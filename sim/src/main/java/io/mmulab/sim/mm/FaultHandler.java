@@ -10,6 +10,7 @@ import io.mmulab.sim.mm.Pte.PageKind;
 import io.mmulab.sim.mm.Pte.Present;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The page-fault handler (kernel {@code handle_mm_fault}): one pass resolves one reason the entry
@@ -73,7 +74,8 @@ final class FaultHandler {
   }
 
   /** One step; true if a huge mapping was split and the base-page path must run. */
-  private boolean step(Vma vma, long va, Pte e, boolean pmdNone, boolean write, boolean unshare)
+  private boolean step(
+      Vma vma, long va, @Nullable Pte e, boolean pmdNone, boolean write, boolean unshare)
       throws ErrnoException {
     if (e == null) {
       faultNone(vma, va, write, pmdNone);
@@ -147,7 +149,7 @@ final class FaultHandler {
       }
       return;
     }
-    SimFile file = vma.file();
+    SimFile file = vma.backingFile();
     long pfn = file.getPage(vma.fileIndex(va));
     s.rt.yieldPoint("fault: after page-cache lookup");
     if (vma.isShared()) {
@@ -330,7 +332,7 @@ final class FaultHandler {
       }
       // Kernel do_huge_pmd_wp_page: the huge zero page is never reused; the block is split (512
       // entries of the base zero page) below and the write faults on the base entry.
-      boolean reusable = ((Present) s.pt.get(block)).kind() != PageKind.ZERO;
+      boolean reusable = !(s.pt.get(block) instanceof Present leaf && leaf.kind() == PageKind.ZERO);
       List<Map.Entry<Long, Pte>> all = s.pt.entries(block, block + PageTable.HPAGE_SIZE);
       for (Map.Entry<Long, Pte> e : all) {
         Present p = (Present) e.getValue();

@@ -64,13 +64,12 @@ final class Forker {
     } else if (cow) {
       // Simplification: a huge mapping holding a pinned page is split before the copy (the kernel
       // splits it inside the copy loop); pinned exclusive pages get their copies allocated here.
-      int pinned = 0;
       for (long block : parent.hugeBlocksIn(v.start(), v.end())) {
         if (pinnedPages(block, block + PageTable.HPAGE_SIZE) > 0) {
           parent.splitHugeBlock(block);
         }
       }
-      pinned = pinnedPages(v.start(), v.end());
+      int pinned = pinnedPages(v.start(), v.end());
       try {
         for (int i = 0; i < pinned; i++) {
           spare.add(parent.memory.alloc(child.owner("fork copy", v.start())));

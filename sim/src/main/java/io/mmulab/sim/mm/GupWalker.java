@@ -6,6 +6,7 @@ import io.mmulab.api.Gup;
 import io.mmulab.api.sync.SpinLock;
 import io.mmulab.sim.mm.Pte.PageKind;
 import io.mmulab.sim.mm.Pte.Present;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code get_user_pages_remote} / {@code pin_user_pages_remote}: per page, find the VMA and check
@@ -66,7 +67,7 @@ final class GupWalker {
       }
       boolean got = false;
       long pfn = -1;
-      DevicePagemap unpinnable = null;
+      @Nullable DevicePagemap unpinnable = null;
       SpinLock ptl = s.pt.ptl();
       ptl.lock();
       try {

@@ -13,6 +13,8 @@ import io.mmulab.api.hmm.HmmRange;
 import io.mmulab.api.sync.SpinLock;
 import io.mmulab.sim.mm.Pte.PageKind;
 import io.mmulab.sim.mm.Pte.Present;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code hmm_range_fault} (docs/notifier.md, "hmmRangeFault"), rule for rule:
@@ -164,13 +166,14 @@ final class HmmWalker {
       return DONE;
     }
     if (huge) {
-      long cpuFlags = leaf.protnone() ? 0 : VALID | (leaf.writable() ? WRITE : 0);
-      int order = leaf.protnone() ? 0 : PageTable.HPAGE_ORDER;
+      Present hugeLeaf = Objects.requireNonNull(leaf, "a huge block maps a present leaf");
+      long cpuFlags = hugeLeaf.protnone() ? 0 : VALID | (hugeLeaf.writable() ? WRITE : 0);
+      int order = hugeLeaf.protnone() ? 0 : PageTable.HPAGE_ORDER;
       int required = needFault(range, addr, next, cpuFlags);
       if (required != 0) {
         return fault(vma, addr, next, required);
       }
-      long pfn = leaf.pfn() + ((addr - block) >>> SimMm.PAGE_SHIFT);
+      long pfn = hugeLeaf.pfn() + ((addr - block) >>> SimMm.PAGE_SHIFT);
       HmmPfnLayout layout = range.layout();
       for (long a = addr; a < next; a += SimMm.PAGE_SIZE, pfn++) {
         out(range, index(range, a), layout.encode(pfn, cpuFlags, order));
@@ -201,17 +204,17 @@ final class HmmWalker {
     } finally {
       ptl.unlock();
     }
-    long cpuFlags =
-        e instanceof Present p && !p.protnone() ? VALID | (p.writable() ? WRITE : 0) : 0;
+    Present leaf = e instanceof Present p && !p.protnone() ? p : null;
+    long cpuFlags = leaf == null ? 0 : VALID | (leaf.writable() ? WRITE : 0);
     int required = needFault(range, addr, next, cpuFlags);
     if (required != 0) {
       return fault(vma, addr, next, required);
     }
-    if (cpuFlags == 0) {
+    if (leaf == null) {
       fill(range, addr, next, 0);
       return DONE;
     }
-    long pfn = ((Present) e).pfn() + ((addr - start) >>> SimMm.PAGE_SHIFT);
+    long pfn = leaf.pfn() + ((addr - start) >>> SimMm.PAGE_SHIFT);
     HmmPfnLayout layout = range.layout();
     for (long a = addr; a < next; a += SimMm.PAGE_SIZE, pfn++) {
       out(range, index(range, a), layout.encode(pfn, cpuFlags, vma.hugetlbOrder()));
@@ -340,7 +343,7 @@ final class HmmWalker {
     return (int) ((addr - range.start()) >>> SimMm.PAGE_SHIFT);
   }
 
-  private Vma firstVmaFrom(long addr) {
+  private @Nullable Vma firstVmaFrom(long addr) {
     Vma v = s.findVma(addr);
     if (v != null) {
       return v;

@@ -6,6 +6,7 @@ import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.mem.PhysicalMemory;
 import java.util.ArrayDeque;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The machine's hugetlb pool (kernel {@code hstate}s of 2 MiB and 1 GiB): pages of physically
@@ -25,8 +26,8 @@ final class HugetlbPool {
 
   private final PhysicalMemory memory;
   private final SpinLock lock;
-  private final Hstate pmd = new Hstate(PMD_ORDER);
-  private final Hstate pud = new Hstate(PUD_ORDER);
+  private final Hstate pmd = new Hstate();
+  private final Hstate pud = new Hstate();
 
   HugetlbPool(SyncRuntime runtime, PhysicalMemory memory) {
     this.memory = memory;
@@ -35,14 +36,9 @@ final class HugetlbPool {
 
   /** The pages of one size: free heads, the total and how many free pages are reserved. */
   private static final class Hstate {
-    final int order;
     final ArrayDeque<Long> free = new ArrayDeque<>();
     int total;
     int reserved;
-
-    Hstate(int order) {
-      this.order = order;
-    }
   }
 
   private Hstate hstate(int order) {
@@ -160,7 +156,7 @@ final class HugetlbPool {
    *
    * @return the page, or null if no page is free for it
    */
-  Page alloc(int order, Vma.AnonVma owner, boolean useReservation) {
+  @Nullable Page alloc(int order, Vma.AnonVma owner, boolean useReservation) {
     Hstate h = hstate(order);
     boolean reserved = false;
     long head;

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One migration of a range inside one VMA (kernel {@code struct migrate_vma} with {@code
@@ -87,11 +88,11 @@ public final class MigrateVma {
   private static final class Page {
     boolean migrate;
     long src = CoherencyChecker.NO_PFN;
-    DevicePagemap srcPagemap;
-    Pte original;
+    @Nullable DevicePagemap srcPagemap;
+    @Nullable Pte original;
     boolean installed;
     long dst = CoherencyChecker.NO_PFN;
-    DevicePagemap dstPagemap;
+    @Nullable DevicePagemap dstPagemap;
     boolean migrated;
 
     /** Heads a PMD-sized unit ({@code MIGRATE_PFN_COMPOUND}). */
@@ -157,11 +158,10 @@ public final class MigrateVma {
     try {
       mm.machine
           .callbackFailures()
-          .collect(
+          .run(
               () -> {
                 m.collect(end, flags);
                 m.unmapShared();
-                return null;
               });
     } catch (RuntimeException | Error e) {
       // The caller gets no migration to finalize: put every page back before reporting.
@@ -250,7 +250,7 @@ public final class MigrateVma {
     return true;
   }
 
-  private void take(long va, Page pg, Pte original, long pfn, DevicePagemap pagemap) {
+  private void take(long va, Page pg, Pte original, long pfn, @Nullable DevicePagemap pagemap) {
     pg.migrate = true;
     pg.src = pfn;
     pg.srcPagemap = pagemap;
@@ -344,7 +344,8 @@ public final class MigrateVma {
    */
   private void putBack(int i) {
     Page pg = pages[i];
-    endEntry(new Remote(s, address(i), (Present) pg.original), i, CoherencyChecker.NO_PFN);
+    Present original = (Present) Objects.requireNonNull(pg.original, "a collected page");
+    endEntry(new Remote(s, address(i), original), i, CoherencyChecker.NO_PFN);
     for (Remote r : pg.remotes) {
       endEntry(r, i, CoherencyChecker.NO_PFN);
     }
@@ -563,7 +564,7 @@ public final class MigrateVma {
     s.machine.deviceCoherentPages().add(pfn, pagemap);
   }
 
-  private void setDst(int i, long pfn, DevicePagemap pagemap) {
+  private void setDst(int i, long pfn, @Nullable DevicePagemap pagemap) {
     if (stage != 0) {
       throw new IllegalStateException("destinations are set between setup and pages()");
     }
@@ -617,10 +618,11 @@ public final class MigrateVma {
               continue;
             }
             boolean w = vma.isWritable();
+            DevicePagemap pm = pg.dstPagemap;
             s.pt.set(
                 va,
-                isPrivate(pg.dstPagemap)
-                    ? new Pte.DevicePrivate(pg.dst, pg.dstPagemap, w, false)
+                pm != null && !pm.isCoherent()
+                    ? new Pte.DevicePrivate(pg.dst, pm, w, false)
                     : Present.anon(pg.dst, w, w));
             pg.migrated = true;
             anon[0] = true;
@@ -643,10 +645,9 @@ public final class MigrateVma {
     stage = 2;
     s.machine
         .callbackFailures()
-        .collect(
+        .run(
             () -> {
               finalizeEntries();
-              return null;
             });
   }
 
@@ -715,7 +716,9 @@ public final class MigrateVma {
                 && d.pfn() == pages[i].dst;
       }
       for (int i = head; complete && i < head + PageTable.HPAGE_PAGES; i++) {
-        s.pt.set(address(i), ((Pte.DevicePrivate) s.pt.get(address(i))).withHuge(true));
+        if (s.pt.get(address(i)) instanceof Pte.DevicePrivate d) {
+          s.pt.set(address(i), d.withHuge(true));
+        }
       }
     }
   }
@@ -735,8 +738,9 @@ public final class MigrateVma {
 
   private Pte destinationEntry(Page pg) {
     boolean w = srcWritable(pg);
-    if (isPrivate(pg.dstPagemap)) {
-      return new Pte.DevicePrivate(pg.dst, pg.dstPagemap, w, false);
+    DevicePagemap pm = pg.dstPagemap;
+    if (pm != null && !pm.isCoherent()) {
+      return new Pte.DevicePrivate(pg.dst, pm, w, false);
     }
     boolean dirty = pg.original instanceof Present p ? p.dirty() : w;
     if (!pg.remotes.isEmpty()) {
@@ -762,12 +766,12 @@ public final class MigrateVma {
     deferred.add(() -> put(pfn, pm));
   }
 
-  private static boolean isPrivate(DevicePagemap pagemap) {
+  private static boolean isPrivate(@Nullable DevicePagemap pagemap) {
     return pagemap != null && !pagemap.isCoherent();
   }
 
-  private void put(long pfn, DevicePagemap pagemap) {
-    if (isPrivate(pagemap)) {
+  private void put(long pfn, @Nullable DevicePagemap pagemap) {
+    if (pagemap != null && !pagemap.isCoherent()) {
       s.putDevicePage(pfn, pagemap);
     } else {
       s.memory.put(pfn);

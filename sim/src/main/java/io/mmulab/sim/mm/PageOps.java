@@ -235,7 +235,7 @@ final class PageOps {
             d -> {
               if (s.pt.get(va) instanceof Present p && p.kind() == PageKind.FILE) {
                 if (p.dirty()) {
-                  v.file().markDirty(v.fileIndex(va));
+                  v.backingFile().markDirty(v.fileIndex(va));
                 }
                 s.pt.set(va, p.withWritable(false).withDirty(false));
                 cleaned[0] = true;
@@ -439,7 +439,7 @@ final class PageOps {
       for (int i = 0; i < old.length; i++) {
         long va = block + ((long) i << SimMm.PAGE_SHIFT);
         Pte e = s.pt.get(va);
-        if (madv && (e == null || e instanceof Present z && z.kind() == PageKind.ZERO)) {
+        if (madv && (e == null || (e instanceof Present z && z.kind() == PageKind.ZERO))) {
           old[i] = CoherencyChecker.NO_PFN;
           continue;
         }
@@ -475,7 +475,7 @@ final class PageOps {
             Pte e = s.pt.get(block + ((long) i << SimMm.PAGE_SHIFT));
             boolean same =
                 old[i] == CoherencyChecker.NO_PFN
-                    ? e == null || e instanceof Present z && z.kind() == PageKind.ZERO
+                    ? e == null || (e instanceof Present z && z.kind() == PageKind.ZERO)
                     : e instanceof Present p && p.pfn() == old[i];
             if (!same) {
               return;

@@ -11,6 +11,7 @@ import java.util.NavigableSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.LongPredicate;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The CPU page table of one address space: one {@link Pte} per base page, plus which 2 MiB blocks
@@ -55,7 +56,7 @@ final class PageTable {
     return ptl;
   }
 
-  Pte get(long va) {
+  @Nullable Pte get(long va) {
     assertLocked();
     return entries.get(va);
   }
@@ -65,7 +66,7 @@ final class PageTable {
    * write permission it sees changed, and tells the classic notifiers' secondary TLBs if an entry
    * that was there changed (kernel {@code arch_invalidate_secondary_tlbs}, inside this lock).
    */
-  void set(long va, Pte pte) {
+  void set(long va, @Nullable Pte pte) {
     assertLocked();
     Pte old = pte == null ? entries.remove(va) : entries.put(va, pte);
     long oldPfn = old == null ? CoherencyChecker.NO_PFN : old.checkerPfn();

@@ -2,6 +2,7 @@ package io.mmulab.sim.mm;
 
 import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.mem.PhysicalMemory;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The 64-bit entries of {@link SimProcess#pagemap} in the layout of Linux's {@code
@@ -122,7 +123,7 @@ public final class Pagemap {
    * an anonymous page that is exclusive or referenced by this mapping alone, a file page referenced
    * by its cache and this mapping alone (pins not counted).
    */
-  static long of(Vma vma, Pte pte, PhysicalMemory memory) {
+  static long of(Vma vma, @Nullable Pte pte, PhysicalMemory memory) {
     if (pte == null || vma.isPfnMap()) {
       return 0;
     }

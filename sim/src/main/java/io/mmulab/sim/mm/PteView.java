@@ -1,5 +1,7 @@
 package io.mmulab.sim.mm;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A snapshot of one CPU page-table entry, for tests, reports and drivers that inspect the CPU page
  * table (as a {@code PROTECTION_PAGE} subscriber must).
@@ -24,7 +26,7 @@ public record PteView(
     boolean anon,
     boolean exclusive,
     boolean protnone,
-    Object owner) {
+    @Nullable Object owner) {
 
   /** The kind of entry. */
   public enum Type {
@@ -50,7 +52,7 @@ public record PteView(
   static final PteView NONE =
       new PteView(Type.NONE, -1, false, false, 0, false, false, false, null);
 
-  static PteView of(Pte pte) {
+  static PteView of(@Nullable Pte pte) {
     if (pte == null) {
       return NONE;
     }

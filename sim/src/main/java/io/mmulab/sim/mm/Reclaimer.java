@@ -8,6 +8,8 @@ import io.mmulab.sim.mm.Pte.Present;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Page reclaim of one address space's range, as {@code MADV_PAGEOUT} drives it: {@code
@@ -74,7 +76,7 @@ final class Reclaimer {
     }
   }
 
-  private Mode mode(Present p) {
+  private @Nullable Mode mode(Present p) {
     if (p.kind() == PageKind.ANON) {
       if (!p.exclusive() || s.memory.pincount(p.pfn()) > 0) {
         return null;
@@ -120,13 +122,14 @@ final class Reclaimer {
     if (slot[0] != null) {
       s.machine.swap().writeback(slot[0]);
     } else if (done[0] && mode == Mode.FILE) {
-      vma.file().evict(vma.fileIndex(va), p.pfn());
+      vma.backingFile().evict(vma.fileIndex(va), p.pfn());
     }
     return done[0] ? 1 : 0;
   }
 
   /** Unmaps one page; ptl held. Returns the swap slot for a swapped page. */
-  private SwapSpace.Slot unmap(Vma vma, long va, Present p, Mode mode, SimMm.Deferred d) {
+  private SwapSpace.@Nullable Slot unmap(
+      @Nullable Vma vma, long va, Present p, Mode mode, SimMm.Deferred d) {
     switch (mode) {
       case SWAP -> {
         SwapSpace.Slot slot = s.machine.swap().add(p.pfn());
@@ -140,7 +143,7 @@ final class Reclaimer {
         return null;
       }
       case FILE -> {
-        s.release(vma, va, p, d);
+        s.release(Objects.requireNonNull(vma, "a file page is unmapped with its VMA"), va, p, d);
         s.pt.set(va, null);
         return null;
       }
@@ -173,14 +176,15 @@ final class Reclaimer {
         d -> {
           for (Map.Entry<Long, Pte> e : snapshot) {
             if (!e.getValue().equals(s.pt.get(e.getKey()))
-                || mode((Present) e.getValue()) != Mode.SWAP
-                    && mode((Present) e.getValue()) != Mode.DISCARD) {
+                || (mode((Present) e.getValue()) != Mode.SWAP
+                    && mode((Present) e.getValue()) != Mode.DISCARD)) {
               return;
             }
           }
           for (Map.Entry<Long, Pte> e : snapshot) {
             Present p = (Present) e.getValue();
-            SwapSpace.Slot slot = unmap(null, e.getKey(), p, mode(p), d);
+            Mode mode = Objects.requireNonNull(mode(p), "checked SWAP or DISCARD above");
+            SwapSpace.Slot slot = unmap(null, e.getKey(), p, mode, d);
             if (slot != null) {
               slots.add(slot);
             }

@@ -12,6 +12,7 @@ import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The simulated machine's memory side: physical memory (with its coherency checker), the page cache
@@ -33,7 +34,7 @@ public final class SimMachine implements Machine {
   private final CallbackFailures callbackFailures = new CallbackFailures();
   private final AtomicLong hugeZero = new AtomicLong(NO_HUGE_ZERO);
   private final HugetlbPool hugetlb;
-  private XenHypervisor xen; // created on first use, guarded by this
+  private @Nullable XenHypervisor xen; // created on first use, guarded by this
 
   /** {@link #hugeZeroPage} before the first successful allocation. */
   static final long NO_HUGE_ZERO = -1;
@@ -201,14 +202,13 @@ public final class SimMachine implements Machine {
       throw new IllegalArgumentException(
           "truncate of " + file + " (" + file.pages() + " pages) to " + newPages);
     }
-    callbackFailures.collect(
+    callbackFailures.run(
         () -> {
           file.setSize(newPages);
           for (SimProcess p : processes) {
             p.truncateMapping(file, newPages);
           }
           file.dropPagesFrom(newPages);
-          return null;
         });
   }
 

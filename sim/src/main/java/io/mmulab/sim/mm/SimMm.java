@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The simulated memory manager of one address space: its VMAs, its CPU page table, and the kernel's
@@ -147,10 +148,9 @@ public final class SimMm implements MmBackend {
   public void hmmRangeFault(HmmRange range) throws ErrnoException {
     machine
         .callbackFailures()
-        .collect(
+        .run(
             () -> {
               hmm.hmmRangeFault(range);
-              return null;
             });
   }
 
@@ -164,7 +164,7 @@ public final class SimMm implements MmBackend {
   @Override
   public void exitMmap() {
     CallbackFailures failures = machine.callbackFailures();
-    failures.collect(
+    failures.run(
         () -> {
           // The core has called every other release and closed the RELEASE window already.
           try {
@@ -173,7 +173,6 @@ public final class SimMm implements MmBackend {
             failures.add(e);
           }
           teardown();
-          return null;
         });
   }
 
@@ -338,7 +337,7 @@ public final class SimMm implements MmBackend {
   // VMA tree (mmap lock held)
 
   /** The VMA containing {@code va}, or null. */
-  Vma findVma(long va) {
+  @Nullable Vma findVma(long va) {
     Map.Entry<Long, Vma> e = vmas.floorEntry(va);
     return e != null && e.getValue().contains(va) ? e.getValue() : null;
   }
@@ -409,10 +408,11 @@ public final class SimMm implements MmBackend {
    * throws changes none of it: the core calls the others and rethrows from the end, and the
    * throwable goes to {@link CallbackFailures} once the frees are done.
    */
-  void invalidate(MmuNotifierRange range, String op, Runnable beforeChange, PteChange change) {
+  void invalidate(
+      MmuNotifierRange range, String op, @Nullable Runnable beforeChange, PteChange change) {
     mm.invalidateRangeStart(range);
     Deferred deferred = new Deferred();
-    Throwable failure = null;
+    @Nullable Throwable failure = null;
     try {
       rt.yieldPoint(op + ": between invalidate start and PTE change");
       if (beforeChange != null) {
@@ -434,7 +434,7 @@ public final class SimMm implements MmBackend {
   }
 
   /** The end of a window; what its callbacks threw is returned, not thrown. */
-  private Throwable end(MmuNotifierRange range) {
+  private @Nullable Throwable end(MmuNotifierRange range) {
     try {
       mm.invalidateRangeEnd(range);
       return null;
@@ -462,7 +462,7 @@ public final class SimMm implements MmBackend {
       return false;
     }
     Deferred deferred = new Deferred();
-    Throwable failure = null;
+    @Nullable Throwable failure = null;
     try {
       rt.yieldPoint(op + ": between invalidate start and PTE change");
       SpinLock ptl = pt.ptl();

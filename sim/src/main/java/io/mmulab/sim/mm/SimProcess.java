@@ -11,6 +11,7 @@ import io.mmulab.core.MmStruct;
 import io.mmulab.sim.mm.Pte.Present;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A simulated process: a name, an address space ({@link #mm()}, which drivers see as their {@code
@@ -138,7 +139,7 @@ public final class SimProcess implements UserProcess {
    * @return the address
    * @throws ErrnoException {@link Errno#EINVAL} for bad arguments, {@link Errno#ENOMEM} if no room
    */
-  public long mmap(long addr, long length, int prot, int flags, SimFile file, long offset)
+  public long mmap(long addr, long length, int prot, int flags, @Nullable SimFile file, long offset)
       throws ErrnoException {
     return op(
         () -> {
@@ -162,7 +163,7 @@ public final class SimProcess implements UserProcess {
    *     inside a hugetlb page
    */
   public void munmap(long addr, long length) throws ErrnoException {
-    op(
+    opVoid(
         () -> {
           long len = checkRange(addr, length);
           RwSemaphore lock = writeLock();
@@ -176,7 +177,6 @@ public final class SimProcess implements UserProcess {
               lock.upRead();
             }
           }
-          return null;
         });
   }
 
@@ -191,7 +191,7 @@ public final class SimProcess implements UserProcess {
    *     Errno#EINVAL} for bad arguments
    */
   public void mprotect(long addr, long length, int prot) throws ErrnoException {
-    op(
+    opVoid(
         () -> {
           long len = checkRange(addr, length);
           RwSemaphore lock = writeLock();
@@ -200,7 +200,6 @@ public final class SimProcess implements UserProcess {
           } finally {
             lock.upWrite();
           }
-          return null;
         });
   }
 
@@ -220,7 +219,7 @@ public final class SimProcess implements UserProcess {
    *     unmapped (the rest is still done) or no huge page could be allocated
    */
   public void madvise(long addr, long length, Madvise advice) throws ErrnoException {
-    op(
+    opVoid(
         () -> {
           long len = checkRange(addr, length);
           Objects.requireNonNull(advice, "advice is null");
@@ -237,7 +236,7 @@ public final class SimProcess implements UserProcess {
             } finally {
               lock.upWrite();
             }
-            return null;
+            return;
           }
           RwSemaphore lock = readLock();
           try {
@@ -245,7 +244,6 @@ public final class SimProcess implements UserProcess {
           } finally {
             lock.upRead();
           }
-          return null;
         });
   }
 
@@ -258,7 +256,7 @@ public final class SimProcess implements UserProcess {
    * @throws ErrnoException {@link Errno#EINVAL} for bad arguments
    */
   public void numaProtect(long addr, long length) throws ErrnoException {
-    op(
+    opVoid(
         () -> {
           long len = checkRange(addr, length);
           RwSemaphore lock = readLock();
@@ -267,7 +265,6 @@ public final class SimProcess implements UserProcess {
           } finally {
             lock.upRead();
           }
-          return null;
         });
   }
 
@@ -284,7 +281,7 @@ public final class SimProcess implements UserProcess {
   public SimProcess fork(String childName) throws ErrnoException {
     SimProcess child = machine.newProcess(childName);
     try {
-      op(
+      opVoid(
           () -> {
             RwSemaphore lock = writeLock();
             try {
@@ -292,7 +289,6 @@ public final class SimProcess implements UserProcess {
             } finally {
               lock.upWrite();
             }
-            return null;
           });
     } catch (ErrnoException | RuntimeException | Error e) {
       // A failed copy, or a callback that threw once the copy completed: the caller gets no
@@ -945,6 +941,10 @@ public final class SimProcess implements UserProcess {
   /** Runs an mm operation; what its callbacks threw is rethrown once it has completed. */
   private <T, E extends Exception> T op(CallbackFailures.Op<T, E> body) throws E {
     return machine.callbackFailures().collect(body);
+  }
+
+  private <E extends Exception> void opVoid(CallbackFailures.VoidOp<E> body) throws E {
+    machine.callbackFailures().run(body);
   }
 
   private RwSemaphore writeLock() {

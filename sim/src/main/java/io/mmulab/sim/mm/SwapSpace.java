@@ -6,6 +6,7 @@ import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.mem.PhysicalMemory;
 import java.util.HashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Swap space with its swap cache. A slot is created when reclaim unmaps an anonymous page: the page
@@ -32,7 +33,7 @@ final class SwapSpace {
     final long id;
     int count = 1;
     long pfn;
-    byte[] data;
+    byte @Nullable [] data;
 
     Slot(long id, long pfn) {
       this.id = id;

@@ -8,6 +8,9 @@ import static io.mmulab.sim.mm.Mman.MAP_SHARED;
 import static io.mmulab.sim.mm.Mman.PROT_READ;
 import static io.mmulab.sim.mm.Mman.PROT_WRITE;
 
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
 /**
  * One virtual memory area (kernel {@code vm_area_struct}): {@code [start, end)}, its protection,
  * its kind and what backs it. Immutable: a split or protection change replaces the object in the
@@ -19,11 +22,18 @@ public final class Vma {
   private final long end;
   private final int prot;
   private final int flags;
-  private final SimFile file;
+  private final @Nullable SimFile file;
   private final long pgoff;
   private final AnonVma anonVma;
 
-  Vma(long start, long end, int prot, int flags, SimFile file, long pgoff, AnonVma anonVma) {
+  Vma(
+      long start,
+      long end,
+      int prot,
+      int flags,
+      @Nullable SimFile file,
+      long pgoff,
+      AnonVma anonVma) {
     this.start = start;
     this.end = end;
     this.prot = prot;
@@ -75,8 +85,13 @@ public final class Vma {
    *
    * @return the file, or null for private anonymous and raw pfn mappings
    */
-  public SimFile file() {
+  public @Nullable SimFile file() {
     return file;
+  }
+
+  /** The file behind this mapping, for a caller that found a file page in it. */
+  SimFile backingFile() {
+    return Objects.requireNonNull(file, () -> this + " has no file");
   }
 
   /**

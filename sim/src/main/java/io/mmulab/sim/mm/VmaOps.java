@@ -19,6 +19,7 @@ import io.mmulab.sim.mm.Pte.PageKind;
 import io.mmulab.sim.mm.Pte.Present;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The VMA-level system calls of one address space: {@code mmap}, {@code munmap}, {@code mprotect},
@@ -37,7 +38,7 @@ final class VmaOps {
   // ---------------------------------------------------------------------------------------------
   // mmap / munmap
 
-  long mmap(long addr, long length, int prot, int flags, SimFile file, long offset)
+  long mmap(long addr, long length, int prot, int flags, @Nullable SimFile file, long offset)
       throws ErrnoException {
     s.requireMmapWriteLock("mmap");
     if (length <= 0 || length > SimMm.TASK_SIZE) {
@@ -337,7 +338,7 @@ final class VmaOps {
         });
   }
 
-  private static Pte numaEntry(Pte pte) {
+  private static @Nullable Pte numaEntry(Pte pte) {
     if (pte instanceof Present p
         && (p.kind() == PageKind.ANON || p.kind() == PageKind.FILE)
         && !p.protnone()) {
@@ -346,7 +347,7 @@ final class VmaOps {
     return null;
   }
 
-  private static Pte protectedEntry(Vma vma, Pte pte) {
+  private static @Nullable Pte protectedEntry(Vma vma, Pte pte) {
     if (pte instanceof Present p) {
       boolean writable;
       if (!vma.isWritable()) {

@@ -4,4 +4,7 @@
  * fire the kernel's invalidations, {@code getUserPages}, {@code hmmRangeFault}, migration, device
  * memory and the OOM reaper.
  */
+@NullMarked
 package io.mmulab.sim.mm;
+
+import org.jspecify.annotations.NullMarked;

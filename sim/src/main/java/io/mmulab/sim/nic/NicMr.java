@@ -3,6 +3,7 @@ package io.mmulab.sim.nic;
 import io.mmulab.api.AddressSpace;
 import io.mmulab.sim.dev.DeviceMmu;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An explicit memory region, or a child of an implicit one: a translation table over {@code [start,
@@ -24,8 +25,8 @@ public final class NicMr implements NicMemoryRegion {
   private final long end;
   private final boolean writable;
   private final DeviceMmu mmu;
-  private final NicImplicitMr parent;
-  private final String subscription;
+  private final @Nullable NicImplicitMr parent;
+  private final @Nullable String subscription;
 
   NicMr(
       int key,
@@ -33,8 +34,8 @@ public final class NicMr implements NicMemoryRegion {
       long end,
       boolean writable,
       DeviceMmu mmu,
-      NicImplicitMr parent,
-      String subscription) {
+      @Nullable NicImplicitMr parent,
+      @Nullable String subscription) {
     this.key = key;
     this.start = start;
     this.end = end;
@@ -83,7 +84,7 @@ public final class NicMr implements NicMemoryRegion {
    *
    * @return the name, or null if not declared
    */
-  public String subscription() {
+  public @Nullable String subscription() {
     return subscription;
   }
 

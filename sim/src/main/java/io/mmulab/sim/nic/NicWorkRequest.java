@@ -1,6 +1,7 @@
 package io.mmulab.sim.nic;
 
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A work request the NIC executes against a memory region: an RDMA READ (the NIC reads {@code
@@ -13,7 +14,8 @@ import java.util.Objects;
  * @param words how many words, at least 1
  * @param data the words to write; null for a read
  */
-public record NicWorkRequest(Opcode opcode, NicMemoryRegion mr, long va, int words, long[] data) {
+public record NicWorkRequest(
+    Opcode opcode, NicMemoryRegion mr, long va, int words, long @Nullable [] data) {
   /** The operations the simulated NIC executes. */
   public enum Opcode {
     /** The NIC reads the region. */

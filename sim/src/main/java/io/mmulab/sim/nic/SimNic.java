@@ -16,6 +16,7 @@ import io.mmulab.sim.mm.SimMachine;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A simulated RDMA NIC (mlx5-like): memory regions with translation tables, one queue pair whose
@@ -204,7 +205,7 @@ public final class SimNic {
     }
   }
 
-  private NicMemoryRegion regionOf(DeviceMmu mmu) {
+  private @Nullable NicMemoryRegion regionOf(DeviceMmu mmu) {
     lock.lock();
     try {
       return regions.get(mmu);
@@ -282,7 +283,9 @@ public final class SimNic {
     }
     DmaJob.Builder b = DmaJob.builder(wr.opcode() + " " + mr.key());
     DmaJob job =
-        (write ? b.write(mr.mmu(), wr.va(), wr.data()) : b.read(mr.mmu(), wr.va(), wr.words()))
+        (write
+                ? b.write(mr.mmu(), wr.va(), Objects.requireNonNull(wr.data(), "a WRITE has data"))
+                : b.read(mr.mmu(), wr.va(), wr.words()))
             .build();
     qp.submit(job);
     return job;

@@ -12,4 +12,7 @@
  * io.mmulab.sim.dev.DmaEngine} with one engine thread, the fault events a {@link
  * io.mmulab.sim.dev.FaultQueue}.
  */
+@NullMarked
 package io.mmulab.sim.nic;
+
+import org.jspecify.annotations.NullMarked;

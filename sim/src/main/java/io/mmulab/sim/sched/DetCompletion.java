@@ -3,6 +3,7 @@ package io.mmulab.sim.sched;
 import io.mmulab.api.sync.Completion;
 import io.mmulab.core.LockDep;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A counted completion of the deterministic runtime, like {@code RealCompletion}: {@code done}
@@ -19,13 +20,13 @@ final class DetCompletion implements Completion, Waitable {
 
   // Trace labels, each built on first use: a primitive may be used thousands of times a run, or
   // never.
-  private String completeLabel;
-  private String completeAllLabel;
-  private String waitingForLabel;
-  private String waitForCompletionLabel;
-  private String waitForCompletionTimedOutLabel;
-  private String blockedOnLabel;
-  private String completedLabel;
+  private @Nullable String completeLabel;
+  private @Nullable String completeAllLabel;
+  private @Nullable String waitingForLabel;
+  private @Nullable String waitForCompletionLabel;
+  private @Nullable String waitForCompletionTimedOutLabel;
+  private @Nullable String blockedOnLabel;
+  private @Nullable String completedLabel;
 
   DetCompletion(Scheduler s, String name) {
     this.s = s;

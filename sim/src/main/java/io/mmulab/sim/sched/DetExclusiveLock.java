@@ -4,6 +4,7 @@ import io.mmulab.api.sync.ExclusiveLock;
 import io.mmulab.core.LockDep;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A non-recursive exclusive lock of the deterministic runtime. Reports to {@link LockDep} exactly
@@ -17,16 +18,16 @@ abstract class DetExclusiveLock implements ExclusiveLock, Waitable {
   private final Scheduler s;
   private final String name;
   private final boolean sleeping;
-  private SimThread owner; // baton holder only
+  private @Nullable SimThread owner; // baton holder only
 
   // Trace labels, each built on first use: a primitive may be used thousands of times a run, or
   // never.
-  private String lockLabel;
-  private String trylockLabel;
-  private String trylockFailedLabel;
-  private String acquiredLabel;
-  private String blockedLabel;
-  private String unlockLabel;
+  private @Nullable String lockLabel;
+  private @Nullable String trylockLabel;
+  private @Nullable String trylockFailedLabel;
+  private @Nullable String acquiredLabel;
+  private @Nullable String blockedLabel;
+  private @Nullable String unlockLabel;
 
   DetExclusiveLock(Scheduler s, String name, boolean sleeping) {
     this.s = s;

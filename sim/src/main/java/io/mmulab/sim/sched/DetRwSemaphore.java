@@ -7,6 +7,7 @@ import io.mmulab.core.LockDep;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A reader-writer semaphore of the deterministic runtime: many readers or one writer, and a waiting
@@ -28,24 +29,24 @@ final class DetRwSemaphore implements RwSemaphore, Waitable {
   private final String name;
   // baton holder only:
   private final List<SimThread> readers = new ArrayList<>(2);
-  private SimThread writer;
+  private @Nullable SimThread writer;
   private final List<SimThread> writersWaiting = new ArrayList<>(1);
 
   // Trace labels, each built on first use: a primitive may be used thousands of times a run, or
   // never.
-  private String downReadLabel;
-  private String blockedOnReadLabel;
-  private String acquiredReadLabel;
-  private String downReadTrylockLabel;
-  private String downReadTrylockFailedLabel;
-  private String upReadLabel;
-  private String downWriteLabel;
-  private String blockedOnWriteLabel;
-  private String acquiredWriteLabel;
-  private String downWriteTrylockLabel;
-  private String downWriteTrylockFailedLabel;
-  private String upWriteLabel;
-  private String downgradeLabel;
+  private @Nullable String downReadLabel;
+  private @Nullable String blockedOnReadLabel;
+  private @Nullable String acquiredReadLabel;
+  private @Nullable String downReadTrylockLabel;
+  private @Nullable String downReadTrylockFailedLabel;
+  private @Nullable String upReadLabel;
+  private @Nullable String downWriteLabel;
+  private @Nullable String blockedOnWriteLabel;
+  private @Nullable String acquiredWriteLabel;
+  private @Nullable String downWriteTrylockLabel;
+  private @Nullable String downWriteTrylockFailedLabel;
+  private @Nullable String upWriteLabel;
+  private @Nullable String downgradeLabel;
 
   DetRwSemaphore(Scheduler s, String name) {
     this.s = s;

@@ -5,6 +5,7 @@ import io.mmulab.core.LockDep;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A wait queue of the deterministic runtime. {@code waitEvent} has a scheduling point before every
@@ -20,10 +21,10 @@ final class DetWaitQueue implements WaitQueue, Waitable {
 
   // Trace labels, each built on first use: a primitive may be used thousands of times a run, or
   // never.
-  private String waitingOnLabel;
-  private String waitLabel;
-  private String blockedOnLabel;
-  private String wakeUpAllLabel;
+  private @Nullable String waitingOnLabel;
+  private @Nullable String waitLabel;
+  private @Nullable String blockedOnLabel;
+  private @Nullable String wakeUpAllLabel;
 
   DetWaitQueue(Scheduler s, String name) {
     this.s = s;

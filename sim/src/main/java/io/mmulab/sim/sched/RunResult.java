@@ -2,6 +2,7 @@ package io.mmulab.sim.sched;
 
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a deterministic run produced. {@code config} and {@code choices} replay it exactly ({@link
@@ -26,10 +27,10 @@ public record RunResult(
     Outcome outcome,
     Trace trace,
     List<Integer> choices,
-    Throwable failure,
-    String failedThread,
+    @Nullable Throwable failure,
+    @Nullable String failedThread,
     String report,
-    String stall,
+    @Nullable String stall,
     long steps,
     long virtualNanos,
     SchedulerConfig config) {

@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The heart of the deterministic runtime: thread states, the baton, the trace, the choices, virtual
@@ -65,7 +66,7 @@ final class Scheduler {
   private final FaultInjector faults;
 
   /** The baton holder: written only by the holder (or the runner before and after the run). */
-  private volatile SimThread current;
+  private volatile @Nullable SimThread current;
 
   /** Set once by the holder that ends the run; read by the runner. */
   private volatile boolean over;
@@ -74,10 +75,10 @@ final class Scheduler {
   private boolean started;
 
   /** The thread that called {@link #run}. */
-  private Thread runner;
+  private @Nullable Thread runner;
 
   /** The run's own carrier of virtual threads, or null (platform threads, or the shared pool). */
-  private RunCarrier carrier;
+  private @Nullable RunCarrier carrier;
 
   private final List<SimThread> threads = new ArrayList<>();
 
@@ -102,11 +103,11 @@ final class Scheduler {
   private long steps;
   private volatile long now;
 
-  private Outcome outcome;
-  private Throwable failure;
-  private String failedThread;
-  private String report;
-  private String stall;
+  private @Nullable Outcome outcome;
+  private @Nullable Throwable failure;
+  private @Nullable String failedThread;
+  private @Nullable String report;
+  private @Nullable String stall;
 
   private final Waitable sleepTarget = waiter -> "its sleep to end at " + waiter.deadline + " ns";
 
@@ -164,13 +165,13 @@ final class Scheduler {
     long finalSteps = steps;
     long finalNow = now;
     List<String> leaked = teardown();
-    String text = report;
+    String text = Objects.requireNonNull(report, "endRun built the report");
     if (!leaked.isEmpty()) {
       text +=
           "  WARNING: simulated threads that did not unwind after being killed: " + leaked + "\n";
     }
     return new RunResult(
-        outcome,
+        Objects.requireNonNull(outcome, "a finished run has an outcome"),
         finalTrace,
         finalChoices,
         failure,
@@ -317,7 +318,7 @@ final class Scheduler {
   }
 
   /** Returns the calling simulated thread of this scheduler, or null. */
-  SimThread currentOrNull() {
+  @Nullable SimThread currentOrNull() {
     SimThread t = CURRENT.get();
     return t != null && t.scheduler == this ? t : null;
   }
@@ -360,7 +361,7 @@ final class Scheduler {
     }
   }
 
-  private void finish(SimThread self, Throwable thrown) {
+  private void finish(SimThread self, @Nullable Throwable thrown) {
     self.state = State.DONE;
     live.remove(self);
     self.failure = thrown;
@@ -411,7 +412,7 @@ final class Scheduler {
    * Blocks the caller on {@code on} until another thread wakes it ({@link #wakeAll}), a spurious
    * wake-up hits it, or virtual time reaches {@code deadline}. Callers re-check their condition.
    */
-  void block(SimThread self, String label, Waitable on, String mode, long deadline) {
+  void block(SimThread self, String label, Waitable on, @Nullable String mode, long deadline) {
     self.state = State.BLOCKED;
     self.blockedOn = on;
     self.blockMode = mode;
@@ -483,7 +484,7 @@ final class Scheduler {
   }
 
   /** Picks among the runnable threads: the caller first, then the others in creation order. */
-  private SimThread pick(SimThread self) {
+  private @Nullable SimThread pick(SimThread self) {
     if (candidates.length < live.size() + 1) {
       candidates = new SimThread[Math.max(live.size() + 1, candidates.length * 2)];
     }
@@ -537,7 +538,7 @@ final class Scheduler {
     for (SimThread t : live) {
       if (t.state == State.RUNNABLE) {
         anyRunnable = true;
-      } else if (t.state == State.BLOCKED && t.blockedOn.spuriousWakeable()) {
+      } else if (t.state == State.BLOCKED && t.waitable().spuriousWakeable()) {
         sleepers.add(t);
       }
     }
@@ -545,7 +546,7 @@ final class Scheduler {
       return;
     }
     SimThread t = sleepers.get(faults.spuriousTarget(sleepers.size()));
-    trace(t, "spurious wake-up (" + t.blockedOn.describeWait(t) + ")");
+    trace(t, "spurious wake-up (" + t.waitable().describeWait(t) + ")");
     wake(t);
   }
 
@@ -573,7 +574,7 @@ final class Scheduler {
    * Ends the run with {@code result} (the first end wins), wakes the runner and, unless {@code
    * self} is done, parks {@code self} until it is killed.
    */
-  private void endRun(SimThread self, Outcome result, Throwable thrown) {
+  private void endRun(SimThread self, Outcome result, @Nullable Throwable thrown) {
     if (outcome == null) {
       outcome = result;
       failure = thrown;
@@ -602,7 +603,7 @@ final class Scheduler {
         .append(" ns (seed ")
         .append(config.seed())
         .append(")");
-    switch (outcome) {
+    switch (Objects.requireNonNull(outcome, "a finished run has an outcome")) {
       case OK -> sb.append(": every simulated thread finished");
       case FAILED -> sb.append(": thread ").append(failedThread).append(" threw ").append(failure);
       case DEADLOCK -> sb.append(": no simulated thread can run and none has a deadline");
@@ -668,7 +669,7 @@ final class Scheduler {
       while (cur != null && cur.state == State.BLOCKED && !path.contains(cur)) {
         path.add(cur);
         SimThread next = null;
-        for (SimThread h : cur.blockedOn.blockers(cur)) {
+        for (SimThread h : cur.waitable().blockers(cur)) {
           if (h != cur && h.state == State.BLOCKED) {
             next = h;
             break;
@@ -700,7 +701,7 @@ final class Scheduler {
       case DONE -> t.failure == null ? "finished" : "failed with " + t.failure;
       case BLOCKED ->
           "waits for "
-              + t.blockedOn.describeWait(t)
+              + t.waitable().describeWait(t)
               + (t.deadline == SimThread.NO_DEADLINE || t.blockedOn == sleepTarget
                   ? ""
                   : " (times out at " + t.deadline + " ns)");

@@ -2,7 +2,9 @@ package io.mmulab.sim.sched;
 
 import io.mmulab.api.sync.ThreadHandle;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.Executor;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One simulated thread: a Java thread of the run's {@link ThreadKind} plus the scheduler's view of
@@ -25,17 +27,22 @@ final class SimThread implements Waitable, ThreadHandle {
   final Thread java;
 
   State state = State.RUNNABLE;
-  Waitable blockedOn;
-  String blockMode;
+  @Nullable Waitable blockedOn;
+  @Nullable String blockMode;
   long deadline = NO_DEADLINE;
   String lastLabel = "(not started)";
-  Throwable failure;
+  @Nullable Throwable failure;
 
   /** Set by the runner at teardown; read by this thread at every runtime call. */
   volatile boolean killRequested;
 
   SimThread(
-      Scheduler scheduler, int id, String name, Runnable body, ThreadKind kind, Executor carrier) {
+      Scheduler scheduler,
+      int id,
+      String name,
+      Runnable body,
+      ThreadKind kind,
+      @Nullable Executor carrier) {
     this.scheduler = scheduler;
     this.id = id;
     this.name = name;
@@ -75,5 +82,10 @@ final class SimThread implements Waitable, ThreadHandle {
   @Override
   public String toString() {
     return name;
+  }
+
+  /** What this thread, which is BLOCKED, waits on. */
+  Waitable waitable() {
+    return Objects.requireNonNull(blockedOn, () -> name + " is not blocked");
   }
 }

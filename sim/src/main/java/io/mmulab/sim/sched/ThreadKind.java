@@ -5,7 +5,9 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.reflect.Constructor;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.concurrent.Executor;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The kind of Java thread that carries each simulated thread. The schedule is the scheduler's alone
@@ -36,19 +38,19 @@ public enum ThreadKind {
   public static final String PROPERTY = "mmulab.sim.threads";
 
   /** {@code Thread.ofVirtual()}, or null where the JDK has no virtual threads. */
-  private static final MethodHandle OF_VIRTUAL;
+  private static final @Nullable MethodHandle OF_VIRTUAL;
 
   /** {@code Thread.Builder.name(String)}. */
-  private static final MethodHandle NAME;
+  private static final @Nullable MethodHandle NAME;
 
   /** {@code Thread.Builder.unstarted(Runnable)}. */
-  private static final MethodHandle UNSTARTED;
+  private static final @Nullable MethodHandle UNSTARTED;
 
   /** {@code Thread.isVirtual()}, or null before JDK 21. */
-  private static final MethodHandle IS_VIRTUAL;
+  private static final @Nullable MethodHandle IS_VIRTUAL;
 
   /** The JDK's virtual-thread builder on a given carrier executor, or null where not open. */
-  private static final MethodHandle OF_VIRTUAL_ON;
+  private static final @Nullable MethodHandle OF_VIRTUAL_ON;
 
   static {
     MethodHandle ofVirtual = null;
@@ -78,7 +80,7 @@ public enum ThreadKind {
     OF_VIRTUAL_ON = ofVirtual == null ? null : builderOnCarrier();
   }
 
-  private static MethodHandle builderOnCarrier() {
+  private static @Nullable MethodHandle builderOnCarrier() {
     try {
       Constructor<?> c =
           Class.forName("java.lang.ThreadBuilders$VirtualThreadBuilder")
@@ -168,7 +170,7 @@ public enum ThreadKind {
    * Returns a new, unstarted daemon thread of this kind; a virtual one runs on {@code carrier} when
    * that is not null.
    */
-  Thread newThread(String name, Runnable body, Executor carrier) {
+  Thread newThread(String name, Runnable body, @Nullable Executor carrier) {
     if (this == PLATFORM) {
       Thread t = new Thread(null, body, name, 0);
       t.setDaemon(true);
@@ -179,9 +181,13 @@ public enum ThreadKind {
           "virtual threads need JDK 21 or later; this is Java " + Runtime.version().feature());
     }
     try {
-      Object builder = carrier == null ? OF_VIRTUAL.invoke() : OF_VIRTUAL_ON.invoke(carrier);
-      builder = NAME.invoke(builder, name);
-      return (Thread) UNSTARTED.invoke(builder, body);
+      // virtualAvailable() said the builder handles exist; a carrier is given only where open.
+      Object builder =
+          carrier == null
+              ? Objects.requireNonNull(OF_VIRTUAL).invoke()
+              : Objects.requireNonNull(OF_VIRTUAL_ON, "no carrier builder").invoke(carrier);
+      builder = Objects.requireNonNull(NAME).invoke(builder, name);
+      return (Thread) Objects.requireNonNull(UNSTARTED).invoke(builder, body);
     } catch (RuntimeException | Error e) {
       throw e;
     } catch (Throwable impossible) {

@@ -9,6 +9,7 @@ import io.mmulab.sim.sched.DeterministicRuntime;
 import java.util.ArrayDeque;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One DMA channel of the card: a bounded descriptor queue served in order by one engine thread.
@@ -42,7 +43,7 @@ public final class ScifDmaChannel {
       long peerOffset,
       int words,
       boolean toPeer,
-      Runnable interrupt) {}
+      @Nullable Runnable interrupt) {}
 
   private final SyncRuntime runtime;
   private final PhysicalMemory memory;
@@ -60,7 +61,7 @@ public final class ScifDmaChannel {
   private long submitted;
   private boolean stopping;
 
-  private ThreadHandle engine;
+  private @Nullable ThreadHandle engine;
 
   ScifDmaChannel(
       SyncRuntime runtime,
@@ -166,7 +167,7 @@ public final class ScifDmaChannel {
       long peerOffset,
       int words,
       boolean toPeer,
-      Runnable interrupt) {
+      @Nullable Runnable interrupt) {
     while (true) {
       irq.waitEvent(this::hasSpace);
       lock.lock();

@@ -9,4 +9,7 @@
  * checker judges it; destroying a window the channel still has descriptors for throws. See the
  * "SCIF" section of the module README.
  */
+@NullMarked
 package io.mmulab.sim.scif;
+
+import org.jspecify.annotations.NullMarked;

@@ -6,4 +6,7 @@
  * coherency checker sees every mapping and unmapping and holds the mapping driver to the shadow-PTE
  * rules.
  */
+@NullMarked
 package io.mmulab.sim.xen;
+
+import org.jspecify.annotations.NullMarked;

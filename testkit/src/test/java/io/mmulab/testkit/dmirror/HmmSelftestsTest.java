@@ -74,7 +74,6 @@ class HmmSelftestsTest {
 
   /** A kernel test's fixture: the machine, {@code self->fd} ({@link #m}) and, for hmm2, fd1. */
   private static final class Hmm implements AutoCloseable {
-    final Variant variant;
     final DmirrorFixture f;
     final SimProcess p;
     final DmirrorMirror m;
@@ -85,7 +84,6 @@ class HmmSelftestsTest {
     }
 
     Hmm(Variant variant, int frames) throws ErrnoException {
-      this.variant = variant;
       this.f =
           new DmirrorFixture(
               DriverVariant.CONSOLIDATED, io.mmulab.core.sync.RealSyncRuntime.get(), frames);

@@ -209,7 +209,7 @@ final class Hfi1Adapter extends SimDriverAdapter {
 
     @Override
     public boolean waitTimeout(long timeoutNanos) {
-      return ds.isEmpty() || engine.await(ds.get(ds.size() - 1), timeoutNanos) && isSignaled();
+      return ds.isEmpty() || (engine.await(ds.get(ds.size() - 1), timeoutNanos) && isSignaled());
     }
 
     @Override
