@@ -1,6 +1,8 @@
 package io.mmulab.bench;
 
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -51,10 +53,10 @@ public class FootprintBenchmark {
     @Param({"8"})
     public int drivers;
 
-    DispatchShapes.Consolidated subscriptions;
-    IntervalTreeCheck tree;
+    DispatchShapes.@Nullable Consolidated subscriptions; // the per-subscription benchmark's
+    @Nullable IntervalTreeCheck tree; // the per-node benchmark's
     String benchmark;
-    Footprint.Result last;
+    Footprint.@Nullable Result last;
 
     /** Builds the full graph of the benchmark being run. */
     @Setup(Level.Trial)
@@ -102,7 +104,7 @@ public class FootprintBenchmark {
    */
   @Benchmark
   public long perSubscription(Graphs g) {
-    g.last = Footprint.subscriptions(g.subscriptions);
+    g.last = Footprint.subscriptions(Objects.requireNonNull(g.subscriptions, "set up"));
     return g.last.fullBytes();
   }
 
@@ -113,7 +115,7 @@ public class FootprintBenchmark {
    */
   @Benchmark
   public long perTreeNode(Graphs g) {
-    g.last = Footprint.treeNodes(g.tree);
+    g.last = Footprint.treeNodes(Objects.requireNonNull(g.tree, "set up"));
     return g.last.fullBytes();
   }
 }

@@ -79,7 +79,10 @@ class CompilerChecksTest {
     assertThat(r.success()).isFalse();
     assertThat(r.errors())
         .anySatisfy(
-            e -> assertThat(e).contains("[NullAway]").contains("dereferenced expression s"));
+            e ->
+                assertThat(e)
+                    .contains("[NullAway]")
+                    .contains("dereferenced expression 's' is @Nullable"));
   }
 
   @Test

@@ -2,6 +2,7 @@ package io.mmulab.cli;
 
 import io.mmulab.sim.check.Violation;
 import io.mmulab.testkit.scenario.ScenarioRun;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The run that first showed something: a declared race, or an undeclared failure.
@@ -10,7 +11,7 @@ import io.mmulab.testkit.scenario.ScenarioRun;
  * @param violation the violation to draw, or null for a failure without one (a deadlock, say)
  * @param what one line saying what it showed
  */
-record Finding(ScenarioRun run, Violation violation, String what) {
+record Finding(ScenarioRun run, @Nullable Violation violation, String what) {
   /**
    * Returns the run's seed.
    *
@@ -26,7 +27,7 @@ record Finding(ScenarioRun run, Violation violation, String what) {
    * @param other another finding of the same thing, or null
    * @return this or {@code other}
    */
-  Finding earliest(Finding other) {
+  Finding earliest(@Nullable Finding other) {
     return other == null || seed() <= other.seed() ? this : other;
   }
 }

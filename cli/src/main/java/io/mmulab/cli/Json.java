@@ -5,6 +5,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A minimal JSON writer for the CLI's summaries: maps (insertion order kept), iterables, strings,
@@ -120,7 +121,7 @@ final class Json {
    *     null
    * @throws IllegalArgumentException naming the offset and what was expected there
    */
-  static Object read(String text) {
+  static @Nullable Object read(String text) {
     Reader r = new Reader(text);
     Object value = r.value();
     r.skipSpace();
@@ -139,7 +140,7 @@ final class Json {
       this.s = s;
     }
 
-    Object value() {
+    @Nullable Object value() {
       skipSpace();
       if (pos >= s.length()) {
         throw error("a value");
@@ -253,7 +254,7 @@ final class Json {
       }
     }
 
-    private Object literal(String word, Object value) {
+    private @Nullable Object literal(String word, @Nullable Object value) {
       if (!s.startsWith(word, pos)) {
         throw error("a value");
       }

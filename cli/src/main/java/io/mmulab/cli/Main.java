@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ExecutionException;
@@ -124,7 +125,7 @@ public final class Main implements Runnable {
       PrintWriter err,
       boolean terminal,
       Map<String, String> env,
-      Path cliJar,
+      @Nullable Path cliJar,
       String... args) {
     Main main = new Main();
     main.terminal = terminal;
@@ -188,7 +189,8 @@ public final class Main implements Runnable {
   private static int oneLine(ParameterException e, String[] args) {
     CommandLine cmd = e.getCommandLine();
     PrintWriter err = cmd.getErr();
-    String message = e.getMessage().replace(System.lineSeparator(), " ").replace('\n', ' ');
+    String message =
+        String.valueOf(e.getMessage()).replace(System.lineSeparator(), " ").replace('\n', ' ');
     if (e instanceof UnmatchedArgumentException u
         && cmd.getParent() == null
         && !u.getUnmatched().isEmpty()

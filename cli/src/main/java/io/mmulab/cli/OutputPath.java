@@ -9,6 +9,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine;
 import picocli.CommandLine.ParameterException;
 
@@ -35,7 +36,7 @@ final class OutputPath {
       throw refused(cmd, option, file, "it is a directory");
     }
     Path parent = abs.getParent();
-    if (Files.exists(parent) && !Files.isDirectory(parent)) {
+    if (parent != null && Files.exists(parent) && !Files.isDirectory(parent)) {
       throw refused(cmd, option, file, parent + " is not a directory");
     }
     try {
@@ -97,7 +98,7 @@ final class OutputPath {
    * @param e the failure
    * @return such as {@code "Permission denied"}
    */
-  static String reason(IOException e) {
+  static @Nullable String reason(IOException e) {
     if (e instanceof FileSystemException f && f.getReason() != null) {
       return f.getReason();
     }

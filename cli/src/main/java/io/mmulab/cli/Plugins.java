@@ -22,6 +22,7 @@ import java.util.Set;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Driver plugins outside the CLI's own jar, as Maven and Trino load theirs: each jar gets its own
@@ -49,7 +50,7 @@ final class Plugins {
    * @param cliJar the jar the CLI runs from, or null when it runs from class folders
    * @return the paths, possibly none
    */
-  static List<Path> defaults(Map<String, String> env, Path cliJar) {
+  static List<Path> defaults(Map<String, String> env, @Nullable Path cliJar) {
     String named = env.get(ENV);
     if (named != null && !named.isBlank()) {
       return List.of(Path.of(named));
@@ -68,7 +69,7 @@ final class Plugins {
    *
    * @return the jar
    */
-  static Path cliJar() {
+  static @Nullable Path cliJar() {
     try {
       Path p = Path.of(Plugins.class.getProtectionDomain().getCodeSource().getLocation().toURI());
       return Files.isRegularFile(p) ? p : null;

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -58,7 +59,7 @@ final class ReplayCommand implements Callable<Integer> {
       names = "--html",
       paramLabel = "FILE",
       description = "Also write a self-contained HTML page with the swimlane timeline.")
-  private Path html;
+  private @Nullable Path html;
 
   /**
    * Returns the command line that replays a run.

@@ -12,6 +12,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The HTML report of {@code mmulab run}: the summary table, the problems, and the story of each
@@ -134,7 +135,7 @@ final class Report {
   private record Section(String id, String title, String html) {}
 
   private static Section section(
-      String id, String kind, Tally t, List<Finding> found, DeclaredRace race) {
+      String id, String kind, Tally t, List<Finding> found, @Nullable DeclaredRace race) {
     Finding f = found.get(0);
     String who = t.driver().name() + "/" + Catalog.name(t.variant());
     List<String> facts = new ArrayList<>();

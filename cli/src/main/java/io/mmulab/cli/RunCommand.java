@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -228,7 +229,7 @@ final class RunCommand implements Callable<Integer> {
   }
 
   /** Writes the HTML report; returns its path, or null (said on stderr) if it cannot. */
-  private String writeReport(Summary summary, PrintWriter err) {
+  private @Nullable String writeReport(Summary summary, PrintWriter err) {
     try {
       return Report.write(reportDir, summary).toString();
     } catch (IOException e) {

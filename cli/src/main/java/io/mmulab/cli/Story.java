@@ -11,10 +11,12 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The causal chain of a race, picked from a journaled trace ({@link
@@ -184,7 +186,7 @@ final class Story {
   }
 
   /** Returns the thread of the story's first invalidation step, or null if it has none. */
-  String invalidator() {
+  @Nullable String invalidator() {
     for (Step s : steps) {
       if (s.role() == Role.INVALIDATION || s.role() == Role.PTE) {
         return s.entry().thread();
@@ -293,7 +295,7 @@ final class Story {
     List<int[]> waitsFor = new ArrayList<>();
     lastWait.forEach(
         (thread, i) -> {
-          if (last.get(thread).equals(i)) {
+          if (i.equals(last.get(thread))) {
             p.keep(i, Role.WAIT);
             String on = lockName(entries.get(i).label().substring(BLOCKED_ON.length()));
             int held =
@@ -327,7 +329,7 @@ final class Story {
    * @param invalidator the thread whose invalidation the race ignored, or null
    * @return the story
    */
-  static Story ofFixed(List<TraceEntry> entries, long va, String invalidator) {
+  static Story ofFixed(List<TraceEntry> entries, long va, @Nullable String invalidator) {
     Picker p = new Picker(entries);
     long page = va & PAGE_MASK;
     int center = p.firstAfter(-1, i -> p.isCollision(i) && p.onPage(i, page));
@@ -462,7 +464,7 @@ final class Story {
       return entries.get(i).label();
     }
 
-    boolean sameThread(int i, String thread) {
+    boolean sameThread(int i, @Nullable String thread) {
       return entries.get(i).thread().equals(thread);
     }
 
@@ -727,7 +729,11 @@ final class Story {
         Integer a = picked.ceilingKey(w[0]);
         Integer b = picked.floorKey(w[1]);
         if (a != null && b != null && a <= b) {
-          windows.add(new Window(position.get(a), position.get(b), "invalidation window"));
+          windows.add(
+              new Window(
+                  Objects.requireNonNull(position.get(a)),
+                  Objects.requireNonNull(position.get(b)),
+                  "invalidation window"));
         }
       }
       return new Story(title, steps, windows, arrows, List.of(), entries.size());

@@ -3,6 +3,7 @@ package io.mmulab.cli;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Draws a {@link Story} as an SVG swimlane: time flows down, one lane per thread, one row per event
@@ -66,7 +67,7 @@ final class StorySvg {
       sb.append(Html.esc(w.caption())).append("</text>\n");
     }
     for (String l : story.lanes()) {
-      int x = STEP_W + lane.get(l) * LANE_W;
+      int x = STEP_W + laneOf(lane, l) * LANE_W;
       sb.append("<rect class=\"lane-h\" x=\"").append(x + 1).append("\" y=\"1\" width=\"");
       sb.append(LANE_W - 2).append("\" height=\"").append(HEAD_H - 4).append("\"/>");
       sb.append("<text class=\"lane-t\" x=\"").append(x + 6).append("\" y=\"16\">");
@@ -77,7 +78,7 @@ final class StorySvg {
     }
     for (int k = 0; k < steps.size(); k++) {
       Story.Step s = steps.get(k);
-      int x = STEP_W + lane.get(s.entry().thread()) * LANE_W;
+      int x = STEP_W + laneOf(lane, s.entry().thread()) * LANE_W;
       sb.append("<g class=\"st r-").append(s.role().css()).append("\"><title>#");
       sb.append(s.entry().step()).append(' ').append(Html.esc(s.entry().thread())).append(": ");
       sb.append(Html.esc(s.text())).append("</title><text class=\"no\" x=\"4\" y=\"");
@@ -112,8 +113,8 @@ final class StorySvg {
 
   private static void arrow(
       StringBuilder sb, Story.Arrow a, List<Story.Step> steps, int[] y, Map<String, Integer> lane) {
-    int fromLane = lane.get(steps.get(a.from()).entry().thread());
-    int toLane = lane.get(steps.get(a.to()).entry().thread());
+    int fromLane = laneOf(lane, steps.get(a.from()).entry().thread());
+    int toLane = laneOf(lane, steps.get(a.to()).entry().thread());
     boolean right = toLane >= fromLane;
     int x1 = STEP_W + fromLane * LANE_W + (right ? 4 + BOX_W : 4);
     int x2 =
@@ -162,5 +163,10 @@ final class StorySvg {
   static String fit(String s, int px) {
     int max = (int) (px / CHAR_W);
     return s.length() <= max ? s : s.substring(0, Math.max(1, max - 1)) + "…";
+  }
+
+  /** The lane of {@code thread}: every thread drawn was given one. */
+  private static int laneOf(Map<String, Integer> lanes, String thread) {
+    return Objects.requireNonNull(lanes.get(thread), thread);
   }
 }

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The result of {@code mmulab run}: one tally per driver variant, the real-thread load of each
@@ -150,7 +151,7 @@ record Summary(
    * @param reportPath where the HTML report was written, or null
    * @return the JSON text
    */
-  String renderJson(String reportPath) {
+  String renderJson(@Nullable String reportPath) {
     Map<String, Object> root = new LinkedHashMap<>();
     Map<String, Object> budget = new LinkedHashMap<>();
     budget.put("seeds", seeds.toString());

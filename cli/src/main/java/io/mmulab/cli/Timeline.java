@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A run's trace laid out for a race picture: one lane per simulated thread, the invalidation
@@ -79,7 +80,7 @@ final class Timeline {
    * @param from index of the entry that blocked it
    * @param to index of the last entry during which it waited
    */
-  record Wait(String thread, String on, int from, int to) {
+  record Wait(String thread, @Nullable String on, int from, int to) {
     /** Returns the wait's caption. */
     String caption() {
       return thread + " waits for " + on;

@@ -8,6 +8,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Draws a run as the swimlane picture of a race report: time flows down, one lane per simulated
@@ -51,7 +53,7 @@ final class TimelineHtml {
       String heading,
       List<String> facts,
       RunResult run,
-      Violation violation,
+      @Nullable Violation violation,
       int marked,
       boolean fullTrace) {
     Timeline t = Timeline.of(run.trace(), marked);
@@ -105,7 +107,8 @@ final class TimelineHtml {
     sb.append("<span class=\"dim\">grey: lock operations</span></p>\n");
   }
 
-  private static void picture(StringBuilder sb, String id, Timeline t, Violation violation) {
+  private static void picture(
+      StringBuilder sb, String id, Timeline t, @Nullable Violation violation) {
     int size = t.entries().size();
     int to = t.marked() >= 0 ? Math.min(size, t.marked() + 1 + ROWS_AFTER_MARK) : size;
     int from = Math.max(0, to - MAX_ROWS);
@@ -136,7 +139,7 @@ final class TimelineHtml {
     sb.append("<div class=\"scroll\">\n<div class=\"lanes\"><svg width=\"").append(width);
     sb.append("\" height=\"26\" role=\"img\" aria-label=\"lanes\">");
     for (Timeline.Lane lane : t.lanes()) {
-      int x = STEP_W + laneIndex.get(lane.thread()) * LANE_W;
+      int x = STEP_W + laneOf(laneIndex, lane.thread()) * LANE_W;
       sb.append("<rect x=\"").append(x + 1).append("\" y=\"1\" width=\"").append(LANE_W - 2);
       sb.append("\" height=\"24\" fill=\"#eef1f5\"/>");
       sb.append("<text class=\"lane-title\" x=\"").append(x + 6).append("\" y=\"17\">");
@@ -164,7 +167,7 @@ final class TimelineHtml {
     for (int i = from; i < to; i++) {
       TraceEntry e = t.entries().get(i);
       int y = (i - from) * ROW_H;
-      int x = STEP_W + laneIndex.get(e.thread()) * LANE_W;
+      int x = STEP_W + laneOf(laneIndex, e.thread()) * LANE_W;
       if (i == t.marked()) {
         mark(sb, id, x, y, lanesEnd, captionX, violation);
       }
@@ -190,7 +193,7 @@ final class TimelineHtml {
     String color = BAND_COLORS[slot % BAND_COLORS.length];
     int y0 = (Math.max(b.from(), from) - from) * ROW_H;
     int y1 = (Math.min(b.to(), to - 1) - from + 1) * ROW_H;
-    int owner = STEP_W + laneIndex.get(b.thread()) * LANE_W;
+    int owner = STEP_W + laneOf(laneIndex, b.thread()) * LANE_W;
     int bar = lanesEnd + 8 + slot * BAR_GAP;
     sb.append("<g><title>").append(Html.esc(b.caption())).append("</title>");
     rect(sb, STEP_W, y0, lanesEnd - STEP_W, y1 - y0, color, ".08");
@@ -209,7 +212,7 @@ final class TimelineHtml {
       StringBuilder sb, Timeline.Wait w, int from, int to, Map<String, Integer> laneIndex) {
     int y0 = (Math.max(w.from(), from) - from) * ROW_H;
     int y1 = (Math.min(w.to(), to - 1) - from + 1) * ROW_H;
-    int x = STEP_W + laneIndex.get(w.thread()) * LANE_W + LANE_W - 6;
+    int x = STEP_W + laneOf(laneIndex, w.thread()) * LANE_W + LANE_W - 6;
     sb.append("<g class=\"wait\"><title>").append(Html.esc(w.caption())).append("</title>");
     rect(sb, x, y0, 4, y1 - y0, "#e08a00", ".8");
     sb.append("</g>\n");
@@ -223,7 +226,13 @@ final class TimelineHtml {
   }
 
   private static void mark(
-      StringBuilder sb, String id, int x, int y, int lanesEnd, int captionX, Violation v) {
+      StringBuilder sb,
+      String id,
+      int x,
+      int y,
+      int lanesEnd,
+      int captionX,
+      @Nullable Violation v) {
     sb.append("<rect id=\"").append(id).append("-mark\" x=\"").append(STEP_W + 1);
     sb.append("\" y=\"").append(y).append("\" width=\"").append(lanesEnd - STEP_W - 2);
     sb.append("\" height=\"").append(ROW_H).append("\" fill=\"#b3261e\" fill-opacity=\".08\"");
@@ -289,5 +298,10 @@ final class TimelineHtml {
   private static String fit(String s, int px) {
     int max = (int) (px / CHAR_W);
     return s.length() <= max ? s : s.substring(0, Math.max(1, max - 1)) + "…";
+  }
+
+  /** The lane of {@code thread}: every thread drawn was given one. */
+  private static int laneOf(Map<String, Integer> lanes, String thread) {
+    return Objects.requireNonNull(lanes.get(thread), thread);
   }
 }

@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How a driver answers the OOM reaper, with nothing else running: the fixed script behind each
@@ -57,7 +58,7 @@ public final class OomReapProbe {
       boolean usedKept,
       boolean untouchedKept,
       List<Long> readsAfterReap,
-      Errno readAfterMunmap,
+      @Nullable Errno readAfterMunmap,
       List<Violation> violations) {
     /** Copies. */
     public Result {

@@ -6,6 +6,7 @@ import io.mmulab.testkit.scenario.Scenarios;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One seed of one scenario on one variant, to run alone: {@code
@@ -91,7 +92,7 @@ public record SeedReplay(DriverVariant variant, String scenario, long seed) {
     return "-D" + PROPERTY + "=" + variant + ":" + scenario + ":" + seed;
   }
 
-  private static IllegalArgumentException bad(String text, String why) {
+  private static IllegalArgumentException bad(String text, @Nullable String why) {
     return new IllegalArgumentException("-D" + PROPERTY + "=" + text + ": " + why);
   }
 }

@@ -16,6 +16,7 @@ import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
 import io.mmulab.sim.mm.Vma;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The grant device every variant shares, bound to the process that opened it: the verbs are the
@@ -235,7 +236,7 @@ final class GntdevAdapter extends SimDriverAdapter {
     return false;
   }
 
-  private static Vma vmaAt(SimProcess p, long va) {
+  private static @Nullable Vma vmaAt(SimProcess p, long va) {
     for (Vma v : p.vmas()) {
       if (Long.compareUnsigned(va, v.start()) >= 0 && Long.compareUnsigned(va, v.end()) < 0) {
         return v;
@@ -279,7 +280,7 @@ final class GntdevAdapter extends SimDriverAdapter {
 
   /** No job queue: the access runs now and its fence is returned signaled. */
   @Override
-  public JobFence submit(long va, int words, long[] data) throws ErrnoException {
+  public JobFence submit(long va, int words, long @Nullable [] data) throws ErrnoException {
     checkJob(va, words, data);
     ErrnoException error = null;
     try {

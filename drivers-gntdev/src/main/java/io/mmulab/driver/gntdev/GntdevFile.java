@@ -11,6 +11,7 @@ import io.mmulab.sim.driver.DriverStats;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One open of the grant device ({@code struct gntdev_priv}) and what each variant does differently:
@@ -114,7 +115,7 @@ abstract class GntdevFile {
   }
 
   /** The map in {@code as} whose VMA covers {@code va}, or null. */
-  GntdevGrantMap findMap(AddressSpace as, long va) {
+  @Nullable GntdevGrantMap findMap(AddressSpace as, long va) {
     lock.lock();
     try {
       for (GntdevGrantMap m : maps) {

@@ -4,6 +4,7 @@ import io.mmulab.api.AddressSpace;
 import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.api.sync.SpinLock;
 import java.util.concurrent.atomic.AtomicLongArray;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One grant map ({@code struct gntdev_grant_map}): {@code count} pages from {@code start} of one
@@ -37,7 +38,7 @@ final class GntdevGrantMap {
   int users = 1;
 
   /** AS_MERGED and CONSOLIDATED: the map's interval notifier, null once removed. */
-  MmuIntervalNotifier notifier;
+  @Nullable MmuIntervalNotifier notifier;
 
   /** Whether a VMA maps the map ({@code map->vma != NULL}); cleared by the VMA's close. */
   volatile boolean vma = true;

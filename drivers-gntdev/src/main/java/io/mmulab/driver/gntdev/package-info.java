@@ -6,4 +6,7 @@
  * synchronous unmap) and {@link io.mmulab.driver.gntdev.GntdevConsolidated} (with the 2022
  * asynchronous unmap). See {@code MIGRATION.md}.
  */
+@NullMarked
 package io.mmulab.driver.gntdev;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,6 +1,7 @@
 package io.mmulab.driver.vhost;
 
 import io.mmulab.api.ErrnoException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The variant-specific half of the metadata acceleration: how maps are prefetched, how the worker
@@ -17,7 +18,7 @@ interface VhostAccel {
    * @param out receives the word read
    * @return false if no map is published: the caller copies through the page table instead
    */
-  boolean access(VhostRing r, long va, boolean write, long value, long[] out);
+  boolean access(VhostRing r, long va, boolean write, long value, long @Nullable [] out);
 
   /** {@code VHOST_SET_VRING_ADDR}: the rings move to new addresses. */
   void setVringAddr(VhostUaddr desc, VhostUaddr avail, VhostUaddr used) throws ErrnoException;

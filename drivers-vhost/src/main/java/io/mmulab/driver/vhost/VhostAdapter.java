@@ -11,6 +11,7 @@ import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
 import io.mmulab.sim.mm.Vma;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One vhost device of the VMM process, driven through the SPI's verbs, each run as one item of work
@@ -175,7 +176,7 @@ public final class VhostAdapter extends SimDriverAdapter {
 
   /** A job is one kick of the worker: done when this returns, its error carried by the fence. */
   @Override
-  public JobFence submit(long va, int words, long[] data) throws ErrnoException {
+  public JobFence submit(long va, int words, long @Nullable [] data) throws ErrnoException {
     checkJob(va, words, data);
     ErrnoException error = null;
     try {
@@ -194,7 +195,7 @@ public final class VhostAdapter extends SimDriverAdapter {
    * Until the VMM configured the queue: the rings over the first mapping of two pages or more
    * ({@code va} null, at creation), else over the one holding {@code va}, if it has two pages.
    */
-  private void placeRings(Long va) throws ErrnoException {
+  private void placeRings(@Nullable Long va) throws ErrnoException {
     if (dev.vq.configured()) {
       return;
     }

@@ -13,6 +13,8 @@ import io.mmulab.api.sync.Mutex;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A hypothetical design: the kernel never converted vhost — the acceleration was reverted before
@@ -131,7 +133,7 @@ final class VhostConsolidated implements VhostAccel {
   }
 
   @Override
-  public boolean access(VhostRing r, long va, boolean write, long value, long[] out) {
+  public boolean access(VhostRing r, long va, boolean write, long value, long @Nullable [] out) {
     accessLock.lock(); // announced before the map is loaded
     try {
       VhostMap map = vq.map(r);
@@ -141,7 +143,7 @@ final class VhostConsolidated implements VhostAccel {
       if (write) {
         map.write(va, value);
       } else {
-        out[0] = map.read(va);
+        Objects.requireNonNull(out, "a read has somewhere to put the word")[0] = map.read(va);
       }
       return true;
     } finally {

@@ -7,6 +7,7 @@ import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.driver.DriverStats;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One vhost device bound to the VMM process (after {@code VHOST_SET_OWNER}): one virtqueue and the
@@ -82,7 +83,7 @@ final class VhostDevice {
   }
 
   private boolean fast(
-      VhostAccel accel, VhostRing r, long va, boolean write, long value, long[] out) {
+      VhostAccel accel, VhostRing r, long va, boolean write, long value, long @Nullable [] out) {
     if (vq.map(r) == null) {
       accel.prefetch(r); // as the worker does before it processes the ring
     }

@@ -2,6 +2,7 @@ package io.mmulab.driver.vhost;
 
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.hmm.HmmRange;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the device reaches of the VMM's memory, and what it tells the coherency checker: the
@@ -34,7 +35,7 @@ interface VhostHw {
    * A map of {@code va -> pfn} was published, invalidated only by {@code subscription}'s callbacks
    * (null: any).
    */
-  void mapped(String subscription, long va, long pfn, boolean writable);
+  void mapped(@Nullable String subscription, long va, long pfn, boolean writable);
 
   /** The maps of every page of {@code [start, end)} were unpublished. */
   void unmapped(long start, long end);

@@ -6,6 +6,8 @@ import io.mmulab.api.MmuNotifier;
 import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.sync.WaitQueue;
 import io.mmulab.sim.vhost.Linux53Notifier;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The acceleration as merged for 5.3-rc1 (7f466032dc9e) with its fix series: one classic notifier
@@ -82,7 +84,7 @@ final class VhostLegacy implements VhostAccel, MmuNotifier {
   }
 
   @Override
-  public boolean access(VhostRing r, long va, boolean write, long value, long[] out) {
+  public boolean access(VhostRing r, long va, boolean write, long value, long @Nullable [] out) {
     VhostMap map = vq.map(r);
     if (map == null) {
       return false;
@@ -97,7 +99,7 @@ final class VhostLegacy implements VhostAccel, MmuNotifier {
       if (write) {
         map.write(va, value);
       } else {
-        out[0] = map.read(va);
+        Objects.requireNonNull(out, "a read has somewhere to put the word")[0] = map.read(va);
       }
     } finally {
       ref++;

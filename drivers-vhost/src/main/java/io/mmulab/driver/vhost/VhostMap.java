@@ -1,6 +1,7 @@
 package io.mmulab.driver.vhost;
 
 import io.mmulab.api.AddressSpace;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A published direct map of one ring (kernel {@code struct vhost_map}): the frames behind the
@@ -13,13 +14,18 @@ final class VhostMap {
   final VhostUaddr uaddr;
   private final long[] pfns;
   private final VhostDevice dev;
-  private final String subscription;
+  private final @Nullable String subscription;
 
   /**
    * @param subscription the checker subscription whose callbacks alone invalidate the map, or null
    *     for any callback of the device
    */
-  VhostMap(VhostDevice dev, String subscription, VhostRing ring, VhostUaddr uaddr, long[] pfns) {
+  VhostMap(
+      VhostDevice dev,
+      @Nullable String subscription,
+      VhostRing ring,
+      VhostUaddr uaddr,
+      long[] pfns) {
     this.dev = dev;
     this.subscription = subscription;
     this.ring = ring;

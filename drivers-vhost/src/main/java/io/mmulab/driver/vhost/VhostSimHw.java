@@ -10,6 +10,7 @@ import io.mmulab.sim.mem.PhysicalMemory;
 import io.mmulab.sim.mm.PteView;
 import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@link VhostHw} on the simulated machine: its physical memory, the VMM's page table, the checker.
@@ -81,7 +82,7 @@ final class VhostSimHw implements VhostHw {
   }
 
   @Override
-  public void mapped(String subscription, long va, long pfn, boolean writable) {
+  public void mapped(@Nullable String subscription, long va, long pfn, boolean writable) {
     checker.deviceMapped(id, subscription, mmName, va, pfn, writable);
   }
 

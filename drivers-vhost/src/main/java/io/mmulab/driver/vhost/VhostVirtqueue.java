@@ -4,6 +4,7 @@ import io.mmulab.api.sync.Mutex;
 import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One virtqueue's metadata state (the part of kernel {@code struct vhost_virtqueue} the
@@ -37,7 +38,7 @@ final class VhostVirtqueue {
   }
 
   /** The ring holding {@code va}, or null: the rings are disjoint. */
-  VhostRing ringOf(long va) {
+  @Nullable VhostRing ringOf(long va) {
     for (VhostRing r : VhostRing.values()) {
       VhostUaddr u = uaddr(r);
       if (u != null && u.contains(va)) {

@@ -8,6 +8,7 @@ import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.api.sync.ThreadHandle;
 import io.mmulab.api.sync.WaitQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The device's backend worker thread (kernel {@code vhost_worker}): it runs queued work one item at
@@ -24,8 +25,8 @@ final class VhostWorker {
   private static final class Item {
     final Work work;
     final Completion done;
-    ErrnoException error;
-    RuntimeException failure;
+    @Nullable ErrnoException error;
+    @Nullable RuntimeException failure;
 
     Item(Work work, Completion done) {
       this.work = work;

@@ -6,4 +6,7 @@
  * device); {@link io.mmulab.driver.vhost.VhostConsolidated} is our interval-notifier design, since
  * the kernel never converted it. See {@code MIGRATION.md}.
  */
+@NullMarked
 package io.mmulab.driver.vhost;
+
+import org.jspecify.annotations.NullMarked;

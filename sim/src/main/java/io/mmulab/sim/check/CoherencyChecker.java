@@ -413,7 +413,7 @@ public final class CoherencyChecker {
    * @param endExclusive exclusive end (unsigned)
    */
   public void invalidateCallbackEntered(
-      String deviceId, String subscription, String mm, long start, long endExclusive) {
+      String deviceId, @Nullable String subscription, String mm, long start, long endExclusive) {
     lock.lock();
     try {
       log.record(

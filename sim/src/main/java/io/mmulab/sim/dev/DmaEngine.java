@@ -383,8 +383,7 @@ public final class DmaEngine {
     } catch (ErrnoException e) {
       return e;
     } catch (RuntimeException e) {
-      Objects.requireNonNull(job.fence(), "a queued job was submitted")
-          .signal(new ErrnoException(Errno.EFAULT, job + " crashed the engine: " + e));
+      job.fence().signal(new ErrnoException(Errno.EFAULT, job + " crashed the engine: " + e));
       failed.incrementAndGet();
       throw e;
     }
@@ -397,7 +396,7 @@ public final class DmaEngine {
       runtime.yieldPoint(
           name + " holds back completion of " + job + " (" + (i + 1) + "/" + delay + ")");
     }
-    DmaFence fence = Objects.requireNonNull(job.fence(), "a queued job was submitted");
+    DmaFence fence = job.fence();
     runtime.yieldPoint(name + " before signalling " + fence.name());
     if (fence.signal(error)) {
       (error == null ? completed : failed).incrementAndGet();

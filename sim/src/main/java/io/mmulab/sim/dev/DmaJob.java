@@ -134,10 +134,15 @@ public final class DmaJob {
   /**
    * Returns the job's fence.
    *
-   * @return the fence, or null before submission
+   * @return the fence
+   * @throws IllegalStateException if the job was not submitted
    */
-  public @Nullable DmaFence fence() {
-    return fence;
+  public DmaFence fence() {
+    DmaFence f = fence;
+    if (f == null) {
+      throw new IllegalStateException("job " + name + " was not submitted");
+    }
+    return f;
   }
 
   /**

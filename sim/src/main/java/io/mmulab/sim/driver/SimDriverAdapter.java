@@ -81,7 +81,7 @@ public abstract class SimDriverAdapter implements DriverAdapter {
    * @throws IllegalArgumentException if {@code data} is not {@code words} long, or as {@link
    *     #checkWords} does
    */
-  protected static void checkJob(long va, int words, long[] data) {
+  protected static void checkJob(long va, int words, long @Nullable [] data) {
     if (data != null && data.length != words) {
       throw new IllegalArgumentException(data.length + " words of data for a job of " + words);
     }
@@ -124,7 +124,7 @@ public abstract class SimDriverAdapter implements DriverAdapter {
    * @param error why the job failed, or null if it succeeded
    * @return the fence
    */
-  protected static JobFence completed(ErrnoException error) {
+  protected static JobFence completed(@Nullable ErrnoException error) {
     return SignaledFence.of(error);
   }
 

@@ -4,6 +4,7 @@ import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.check.CoherencyChecker;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The HFI's receive array: one entry per TID, each the page a user buffer pinned and the frame
@@ -74,7 +75,7 @@ public final class RcvArray {
    *     device's
    * @throws IllegalArgumentException if {@code tid} is out of range or already programmed
    */
-  public void program(int tid, long va, long pfn, String subscription) {
+  public void program(int tid, long va, long pfn, @Nullable String subscription) {
     checkTid(tid);
     flush.lock();
     try {

@@ -10,6 +10,7 @@ import io.mmulab.sim.mm.Pte.PageKind;
 import io.mmulab.sim.mm.Pte.Present;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntFunction;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -189,20 +190,26 @@ final class FaultHandler {
       return false;
     }
     vma.anonVma().set(true);
+    mapBlock(
+        block, i -> new Present(head + i, PageKind.ZERO, false, false, false, false, false, true));
+    return true;
+  }
+
+  /** Installs the 512 entries {@code entry} gives if the block is still empty; ptl taken here. */
+  private boolean mapBlock(long block, IntFunction<Present> entry) {
     SpinLock ptl = s.pt.ptl();
     ptl.lock();
     try {
-      if (s.pt.isPmdNone(block)) {
-        for (int i = 0; i < PageTable.HPAGE_PAGES; i++) {
-          s.pt.set(
-              block + ((long) i << SimMm.PAGE_SHIFT),
-              new Present(head + i, PageKind.ZERO, false, false, false, false, false, true));
-        }
+      if (!s.pt.isPmdNone(block)) {
+        return false;
       }
+      for (int i = 0; i < PageTable.HPAGE_PAGES; i++) {
+        s.pt.set(block + ((long) i << SimMm.PAGE_SHIFT), entry.apply(i));
+      }
+      return true;
     } finally {
       ptl.unlock();
     }
-    return true;
   }
 
   /** Maps a new huge page over an empty block; false to fall back to base pages. */
@@ -213,22 +220,12 @@ final class FaultHandler {
     } catch (ErrnoException ex) {
       return false;
     }
-    boolean installed = false;
-    SpinLock ptl = s.pt.ptl();
-    ptl.lock();
-    try {
-      if (s.pt.isPmdNone(block)) {
-        for (int i = 0; i < PageTable.HPAGE_PAGES; i++) {
-          s.pt.set(
-              block + ((long) i << SimMm.PAGE_SHIFT),
-              new Present(
-                  head + i, PageKind.ANON, vma.isWritable(), true, true, false, false, true));
-        }
-        installed = true;
-      }
-    } finally {
-      ptl.unlock();
-    }
+    boolean installed =
+        mapBlock(
+            block,
+            i ->
+                new Present(
+                    head + i, PageKind.ANON, vma.isWritable(), true, true, false, false, true));
     if (installed) {
       vma.anonVma().set(true);
     } else {

@@ -420,13 +420,7 @@ final class VmaOps {
           });
     }
     if (gap || cursor < end) {
-      throw new ErrnoException(
-          Errno.ENOMEM,
-          "madvise range [0x"
-              + Long.toHexString(addr)
-              + ", 0x"
-              + Long.toHexString(end)
-              + ") has unmapped parts");
+      throw unmappedParts(addr, end);
     }
   }
 
@@ -459,14 +453,18 @@ final class VmaOps {
       s.vmas.put(v.start(), v.withFlags(flags));
     }
     if (gap || cursor < end) {
-      throw new ErrnoException(
-          Errno.ENOMEM,
-          "madvise range [0x"
-              + Long.toHexString(addr)
-              + ", 0x"
-              + Long.toHexString(end)
-              + ") has unmapped parts");
+      throw unmappedParts(addr, end);
     }
+  }
+
+  private static ErrnoException unmappedParts(long addr, long end) {
+    return new ErrnoException(
+        Errno.ENOMEM,
+        "madvise range [0x"
+            + Long.toHexString(addr)
+            + ", 0x"
+            + Long.toHexString(end)
+            + ") has unmapped parts");
   }
 
   /** Kernel {@code madvise_free_pte_range}; ptl held. */

@@ -121,7 +121,7 @@ public final class ScifDmaChannel {
       int words,
       long peerOffset,
       boolean toPeer,
-      Runnable interrupt) {
+      @Nullable Runnable interrupt) {
     Objects.requireNonNull(window, "window is null");
     long end = va + (long) words * Long.BYTES;
     if ((va & (Long.BYTES - 1)) != 0

@@ -165,6 +165,26 @@ class PhysicalMemoryTest {
   }
 
   @Test
+  void clear_zeroesAnAllocatedFrame_refusesTheZeroPage_reportsAFreedOne() throws ErrnoException {
+    long pfn = mem.alloc("x");
+    mem.writeLong(pfn, 8, 42);
+    mem.writeByte(pfn, 4095, (byte) 7);
+
+    mem.clear(pfn);
+
+    assertThat(mem.readLong(pfn, 8)).isZero();
+    assertThat(mem.readByte(pfn, 4095)).isZero();
+    assertThat(mem.refcount(pfn)).isEqualTo(1);
+    assertThatThrownBy(() -> mem.clear(PhysicalMemory.ZERO_PFN))
+        .isInstanceOf(IllegalStateException.class);
+    checker.assertClean();
+    mem.put(pfn);
+    mem.clear(pfn);
+    assertThat(checker.violations(ViolationKind.USE_AFTER_FREE)).hasSize(1);
+    assertThat(mem.rawReadLong(pfn, 8)).isEqualTo(PhysicalMemory.POISON);
+  }
+
+  @Test
   void zeroPage_isNeverFreedNorWritable() throws ErrnoException {
     long zero = PhysicalMemory.ZERO_PFN;
     mem.get(zero);

@@ -20,7 +20,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.mmulab.api.Errno;
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.hmm.HmmPfnLayout;
-import io.mmulab.api.hmm.HmmRange;
 import io.mmulab.core.sync.RealSyncRuntime;
 import io.mmulab.sim.mem.PhysicalMemory;
 import org.junit.jupiter.api.Test;
@@ -34,21 +33,6 @@ class HugeZeroPageTest {
 
   private long huge(int prot) throws ErrnoException {
     return f.proc.mmap(0, HPAGE, prot, ANON_PRIVATE | MAP_HUGE);
-  }
-
-  private long[] snapshot(SimProcess p, long a, long flags) throws ErrnoException {
-    MmFixture.Recorder r = MmFixture.recordWithSeq(p);
-    HmmRange range =
-        new HmmRange(
-            r.sub(), r.sub().readBegin(), a, a + HPAGE, new long[PAGES], flags, 0, null, L);
-    p.mm().mmapLock().downRead();
-    try {
-      p.mm().hmmRangeFault(range);
-    } finally {
-      p.mm().mmapLock().upRead();
-      r.sub().remove();
-    }
-    return range.hmmPfns();
   }
 
   @Test
@@ -96,7 +80,7 @@ class HugeZeroPageTest {
     long head = f.pfn(a);
     MmFixture.Recorder rec = MmFixture.record(f.proc);
 
-    long[] out = snapshot(f.proc, a, 0);
+    long[] out = MmFixture.hmmSnapshot(f.proc, a, HPAGE, 0);
 
     for (int i = 0; i < PAGES; i++) {
       assertThat(out[i] & (VALID | WRITE | ERROR)).as("entry %d", i).isEqualTo(VALID);
@@ -110,7 +94,7 @@ class HugeZeroPageTest {
   void hmmReadFaultOnAnEmptyBlock_mapsTheHugeZeroPage() throws ErrnoException {
     long a = huge(PROT_READ);
 
-    long[] out = snapshot(f.proc, a, REQ_FAULT);
+    long[] out = MmFixture.hmmSnapshot(f.proc, a, HPAGE, REQ_FAULT);
 
     assertThat(f.proc.isHugeZero(a)).isTrue();
     assertThat(L.order(out[7])).isEqualTo(9);
@@ -122,7 +106,7 @@ class HugeZeroPageTest {
     long a = huge(PROT_READ);
     f.proc.load(a);
 
-    assertThatThrownBy(() -> snapshot(f.proc, a, REQ_FAULT | REQ_WRITE))
+    assertThatThrownBy(() -> MmFixture.hmmSnapshot(f.proc, a, HPAGE, REQ_FAULT | REQ_WRITE))
         .isInstanceOfSatisfying(
             ErrnoException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EPERM));
     assertThat(f.proc.isHugeZero(a + HPAGE - PAGE)).isTrue();

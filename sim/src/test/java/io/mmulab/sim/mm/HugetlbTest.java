@@ -30,7 +30,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.mmulab.api.Errno;
 import io.mmulab.api.ErrnoException;
 import io.mmulab.api.hmm.HmmPfnLayout;
-import io.mmulab.api.hmm.HmmRange;
 import io.mmulab.core.sync.RealSyncRuntime;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.BeforeEach;
@@ -53,30 +52,6 @@ class HugetlbTest {
   private static void assertErrno(Errno errno, ThrowingCallable call) {
     assertThatThrownBy(call)
         .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.errno()).isEqualTo(errno));
-  }
-
-  private static long[] snapshot(SimProcess p, long a, long bytes, long flags)
-      throws ErrnoException {
-    MmFixture.Recorder r = MmFixture.recordWithSeq(p);
-    HmmRange range =
-        new HmmRange(
-            r.sub(),
-            r.sub().readBegin(),
-            a,
-            a + bytes,
-            new long[(int) (bytes / PAGE)],
-            flags,
-            0,
-            null,
-            L);
-    p.mm().mmapLock().downRead();
-    try {
-      p.mm().hmmRangeFault(range);
-    } finally {
-      p.mm().mmapLock().upRead();
-      r.sub().remove();
-    }
-    return range.hmmPfns();
   }
 
   @Test
@@ -159,7 +134,7 @@ class HugetlbTest {
     }
     long head = f.pfn(a);
 
-    long[] out = snapshot(f.proc, a, HPAGE, 0);
+    long[] out = MmFixture.hmmSnapshot(f.proc, a, HPAGE, 0);
     for (int i = 0; i < 512; i++) {
       assertThat(out[i] & (VALID | WRITE)).isEqualTo(VALID | WRITE);
       assertThat(L.order(out[i])).isEqualTo(PMD);
@@ -169,7 +144,7 @@ class HugetlbTest {
     MmFixture.Recorder rec = MmFixture.record(f.proc);
     f.proc.mprotect(a, HPAGE, PROT_READ);
     assertThat(rec.events()).containsExactly(ev(PROTECTION_VMA, a, a + HPAGE));
-    out = snapshot(f.proc, a, HPAGE, 0);
+    out = MmFixture.hmmSnapshot(f.proc, a, HPAGE, 0);
     for (int i = 0; i < 512; i++) {
       assertThat(out[i] & (VALID | WRITE)).isEqualTo(VALID);
       assertThat(L.order(out[i])).isEqualTo(PMD);
@@ -180,7 +155,7 @@ class HugetlbTest {
   void hmmWriteFault_faultsTheWholePageIn() throws ErrnoException {
     long a = f.proc.mmap(0, HPAGE, RW, HUGETLB);
 
-    long[] out = snapshot(f.proc, a + 8 * PAGE, 4 * PAGE, REQ_FAULT | REQ_WRITE);
+    long[] out = MmFixture.hmmSnapshot(f.proc, a + 8 * PAGE, 4 * PAGE, REQ_FAULT | REQ_WRITE);
 
     assertThat(L.order(out[0])).isEqualTo(PMD);
     assertThat(out[3] & (VALID | WRITE)).isEqualTo(VALID | WRITE);
@@ -300,7 +275,7 @@ class HugetlbTest {
     assertThat(first.pageShift()).isEqualTo(30);
     assertThat(first.pfn() % (1 << PUD)).isZero();
     assertThat(big.proc.pte(a + (1L << 30) - PAGE).pfn()).isEqualTo(first.pfn() + (1 << PUD) - 1);
-    long[] out = snapshot(big.proc, a + (1L << 29), 2 * PAGE, 0);
+    long[] out = MmFixture.hmmSnapshot(big.proc, a + (1L << 29), 2 * PAGE, 0);
     assertThat(L.order(out[0])).isEqualTo(PUD);
     assertThat(out[1] & (VALID | WRITE)).isEqualTo(VALID | WRITE);
     assertThat(big.proc.load(a + (1L << 29))).isEqualTo(9);

@@ -18,6 +18,8 @@ import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.api.MmuIntervalNotifierOps;
 import io.mmulab.api.MmuNotifierEvent;
 import io.mmulab.api.MmuNotifierRange;
+import io.mmulab.api.hmm.HmmPfnLayout;
+import io.mmulab.api.hmm.HmmRange;
 import io.mmulab.api.sync.Mutex;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.core.sync.RealSyncRuntime;
@@ -128,6 +130,34 @@ final class MmFixture {
   /** An expected blockable range with an owner. */
   static Tuple ev(MmuNotifierEvent event, long start, long end, Object owner) {
     return tuple(event, start, end, true, owner);
+  }
+
+  /**
+   * One {@code hmmRangeFault} of {@code [a, a + bytes)} of {@code p} in the mainline layout with
+   * {@code defaultFlags}, under the mmap lock, through a subscription made for it.
+   */
+  static long[] hmmSnapshot(SimProcess p, long a, long bytes, long defaultFlags)
+      throws ErrnoException {
+    Recorder r = recordWithSeq(p);
+    HmmRange range =
+        new HmmRange(
+            r.sub(),
+            r.sub().readBegin(),
+            a,
+            a + bytes,
+            new long[(int) (bytes / PAGE)],
+            defaultFlags,
+            0,
+            null,
+            HmmPfnLayout.MAINLINE);
+    p.mm().mmapLock().downRead();
+    try {
+      p.mm().hmmRangeFault(range);
+    } finally {
+      p.mm().mmapLock().upRead();
+      r.sub().remove();
+    }
+    return range.hmmPfns();
   }
 
   /** The frame behind {@code va}. */

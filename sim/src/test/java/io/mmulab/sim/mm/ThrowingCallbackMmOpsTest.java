@@ -92,6 +92,34 @@ class ThrowingCallbackMmOpsTest {
             w -> w.p.store(w.anon, 99)),
         op("clearSoftDirty", w -> w.p.clearSoftDirty()),
         op("mremap", w -> w.p.mremap(w.anon, 2 * PAGE, MREMAP_TARGET)),
+        op(
+            "mremap DONTUNMAP",
+            w ->
+                w.p.mremap(
+                    w.anon,
+                    2 * PAGE,
+                    2 * PAGE,
+                    Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED | Mman.MREMAP_DONTUNMAP,
+                    MREMAP_TARGET)),
+        op("mremap shrink", w -> w.p.mremap(w.anon, 4 * PAGE, 2 * PAGE, 0, 0)),
+        op(
+            "huge zero page write",
+            w -> {
+              w.block = w.p.mmap(0, HPAGE, RW, ANON_PRIVATE | Mman.MAP_HUGE);
+              w.p.load(w.block);
+              return w.p;
+            },
+            w -> w.p.store(w.block + PAGE, 5)),
+        op(
+            "hugetlb cow fault",
+            w -> {
+              w.f.machine.hugetlbPool(2, 0);
+              w.block = w.p.mmap(0, HPAGE, RW, ANON_PRIVATE | Mman.MAP_HUGETLB);
+              w.p.store(w.block, 1);
+              w.p.fork("child");
+              return w.p;
+            },
+            w -> w.p.store(w.block + PAGE, 5)),
         op("writeback", w -> w.p.writeback(w.shared, w.shared + 2 * PAGE)),
         op(
             "ksmMerge",
@@ -110,6 +138,16 @@ class ThrowingCallbackMmOpsTest {
               return w.p;
             },
             w -> w.p.collapseHugePage(w.block)),
+        op(
+            "madvise COLLAPSE",
+            w -> {
+              w.block = w.p.mmap(0, 2 * HPAGE, RW, ANON_PRIVATE) + HPAGE - 1 & -HPAGE;
+              for (long va = w.block; va < w.block + HPAGE; va += 8 * PAGE) {
+                w.p.store(va, va);
+              }
+              return w.p;
+            },
+            w -> w.p.madvise(w.block, HPAGE, Madvise.COLLAPSE)),
         op("compact", w -> w.p.compact(w.anon, w.anon + 4 * PAGE)),
         new Op("agePages", w -> w.p, w -> w.p.agePages(w.anon, w.anon + 4 * PAGE, true), true),
         op("truncate", w -> w.f.machine.truncate(w.file, 0)),

@@ -10,6 +10,7 @@ import io.mmulab.api.sync.ThreadHandle;
 import io.mmulab.api.sync.WaitQueue;
 import io.mmulab.core.sync.RealSyncRuntime;
 import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The real runtime, adapted for Lincheck model checking of a driver's own classes (Lincheck 3.7's
@@ -27,7 +28,7 @@ import java.util.function.BooleanSupplier;
  * </ul>
  */
 public final class ModelCheckedRuntime implements SyncRuntime {
-  private final Clock clock;
+  private final @Nullable Clock clock; // null: the real runtime's
 
   /** The real runtime's clock. */
   public ModelCheckedRuntime() {

@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One open of the registration cache: a device behind its own IOMMU domain whose translations are
@@ -145,7 +146,7 @@ final class RegCacheDevice extends SimDriverAdapter {
 
   /** The cache runs its DMA at once: the job is done when this returns. */
   @Override
-  public JobFence submit(long va, int words, long[] data) throws ErrnoException {
+  public JobFence submit(long va, int words, long @Nullable [] data) throws ErrnoException {
     checkJob(va, words, data);
     try {
       if (data == null) {
@@ -283,7 +284,7 @@ final class RegCacheDevice extends SimDriverAdapter {
    * CONSOLIDATED registration: the entry's notifier first, then {@code readBegin}, pin, and under
    * the cache lock {@code readRetry}; a collision unpins and returns null (look again).
    */
-  private RegCacheEntry register(long page, boolean write) throws ErrnoException {
+  private @Nullable RegCacheEntry register(long page, boolean write) throws ErrnoException {
     MmuIntervalNotifier n = insertNotifier(page);
     long seq = n.readBegin();
     long pfn;
@@ -317,7 +318,7 @@ final class RegCacheDevice extends SimDriverAdapter {
    * LEGACY registration, the pin-before-insert race: pin, then insert the notifier and publish the
    * entry with no sequence check between the two.
    */
-  private RegCacheEntry registerPinFirst(long page, boolean write) throws ErrnoException {
+  private @Nullable RegCacheEntry registerPinFirst(long page, boolean write) throws ErrnoException {
     // LEGACY RACE: an invalidation that runs between this pin and the notifier's insertion below
     // never reaches the entry, which then caches a frame the CPU no longer maps there.
     long pfn = pin(page, write);

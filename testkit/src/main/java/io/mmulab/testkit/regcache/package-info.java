@@ -10,4 +10,7 @@
  * notifier first, pins between {@code readBegin} and {@code readRetry}, and publishes the entry
  * only when nothing collided.
  */
+@NullMarked
 package io.mmulab.testkit.regcache;
+
+import org.jspecify.annotations.NullMarked;

@@ -21,6 +21,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a {@link Scenario} runs against: a fresh deterministic machine with one process, the driver
@@ -62,7 +63,7 @@ public final class ScenarioContext {
   private final List<SimProcess> processes = new ArrayList<>();
   private final AtomicLong noted = new AtomicLong();
   private final List<Violation> findings = new ArrayList<>(); // simulated threads, one at a time
-  private DriverAdapter adapter;
+  private @Nullable DriverAdapter adapter;
 
   ScenarioContext(
       DeterministicRuntime runtime,

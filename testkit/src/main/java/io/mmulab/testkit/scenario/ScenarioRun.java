@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One run of a scenario: what the scheduler, the checker and the kernel's warnings saw.
@@ -61,7 +62,7 @@ public record ScenarioRun(
   private static final int STALL_TRACE_TAIL = 24;
 
   /** A stuck run's finding, or null if the run is not stuck or already carries it. */
-  private static Violation stallFinding(RunResult result, List<Violation> violations) {
+  private static @Nullable Violation stallFinding(RunResult result, List<Violation> violations) {
     ViolationKind kind =
         switch (result.outcome()) {
           case DEADLOCK -> ViolationKind.DEADLOCK;

@@ -24,6 +24,7 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Runs scenarios against one driver variant under the deterministic runtime: each run builds a
@@ -54,7 +55,7 @@ public final class ScenarioRunner {
   private final DriverFactory factory;
   private final DriverVariant variant;
   private final int frameBudget;
-  private final ThreadKind threads; // null: the selected kind at each run
+  private final @Nullable ThreadKind threads; // null: the selected kind at each run
 
   /**
    * A runner with {@link #DEFAULT_FRAME_BUDGET} frames.
@@ -80,7 +81,7 @@ public final class ScenarioRunner {
   }
 
   private ScenarioRunner(
-      DriverFactory factory, DriverVariant variant, int frameBudget, ThreadKind threads) {
+      DriverFactory factory, DriverVariant variant, int frameBudget, @Nullable ThreadKind threads) {
     this.factory = Objects.requireNonNull(factory, "factory is null");
     this.variant = Objects.requireNonNull(variant, "variant is null");
     if (!factory.variants().contains(variant)) {
@@ -358,7 +359,7 @@ public final class ScenarioRunner {
 
   private static final class Capture {
     final ScenarioStats stats = new ScenarioStats();
-    volatile SimMachine machine;
-    volatile ScenarioContext ctx;
+    volatile @Nullable SimMachine machine;
+    volatile @Nullable ScenarioContext ctx;
   }
 }

@@ -17,6 +17,7 @@ import io.mmulab.sim.driver.SignaledFence;
 import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What both ports share: the device (one {@link DeviceMmu}: a page table and a TLB) and the adapter
@@ -101,7 +102,7 @@ abstract class TutorialMirror implements DriverAdapter {
 
   /** No job queue: the job runs now and its fence is returned signaled. */
   @Override
-  public JobFence submit(long va, int words, long[] data) {
+  public JobFence submit(long va, int words, long @Nullable [] data) {
     try {
       if (data == null) {
         read(va, words);

@@ -15,4 +15,7 @@
  * <p>The documentation's code excerpts are checked against these sources by a test, so the two
  * cannot drift apart.
  */
+@NullMarked
 package io.mmulab.testkit.tutorial;
+
+import org.jspecify.annotations.NullMarked;

@@ -8,6 +8,7 @@ import io.mmulab.sim.driver.DriverStats;
 import io.mmulab.sim.driver.SimDriverAdapter;
 import io.mmulab.sim.gpu.GpuJob;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The scenario verbs on i915: each is an execbuf of a batch over userptr objects. {@code read} and
@@ -45,7 +46,7 @@ public final class I915Adapter extends SimDriverAdapter {
   public long[] read(long va, int words) throws ErrnoException {
     checkWords(va, words);
     GpuJob job = GpuJob.builder(jobName("read")).read(va, words).build();
-    DmaFence fence = userptr.execbuf(va, va + 8L * words, false, job);
+    DmaFence fence = execbufJob(va, va + 8L * words, false, job);
     fence.waitSignaled();
     if (job.error() != null) {
       throw job.error();
@@ -57,7 +58,7 @@ public final class I915Adapter extends SimDriverAdapter {
   public void write(long va, long[] data) throws ErrnoException {
     checkWrite(va, data);
     GpuJob job = GpuJob.builder(jobName("write")).write(va, data).build();
-    DmaFence fence = userptr.execbuf(va, va + 8L * data.length, true, job);
+    DmaFence fence = execbufJob(va, va + 8L * data.length, true, job);
     fence.waitSignaled();
     if (job.error() != null) {
       throw job.error();
@@ -71,13 +72,13 @@ public final class I915Adapter extends SimDriverAdapter {
   }
 
   @Override
-  public JobFence submit(long va, int words, long[] data) throws ErrnoException {
+  public JobFence submit(long va, int words, long @Nullable [] data) throws ErrnoException {
     checkJob(va, words, data);
     GpuJob job =
         data == null
             ? GpuJob.builder(jobName("job-read")).read(va, words).build()
             : GpuJob.builder(jobName("job-write")).write(va, data).build();
-    DmaFence fence = userptr.execbuf(va, va + 8L * words, data != null, job);
+    DmaFence fence = execbufJob(va, va + 8L * words, data != null, job);
     return fence(fence);
   }
 
@@ -93,5 +94,11 @@ public final class I915Adapter extends SimDriverAdapter {
   @Override
   public String toString() {
     return "i915 " + userptr.variant() + " adapter on " + userptr.hw.deviceId();
+  }
+
+  /** Runs execbuf with a job: it returns the job's fence. */
+  private DmaFence execbufJob(long start, long end, boolean write, GpuJob job)
+      throws ErrnoException {
+    return Objects.requireNonNull(userptr.execbuf(start, end, write, job), "execbuf of a job");
   }
 }

@@ -12,6 +12,8 @@ import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.dev.DmaFence;
 import io.mmulab.sim.gpu.GpuJob;
 import java.util.List;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The consolidated userptr code (v5.13, ed29c2691188): every object embeds an interval notifier
@@ -101,7 +103,8 @@ final class I915ConsolidatedUserptr extends I915Userptr {
   }
 
   @Override
-  DmaFence execbuf(long start, long end, boolean write, GpuJob job) throws ErrnoException {
+  @Nullable DmaFence execbuf(long start, long end, boolean write, @Nullable GpuJob job)
+      throws ErrnoException {
     for (int attempt = 0; attempt < MAX_RESTARTS; attempt++) {
       structMutex.lock(); // the objects' locks (ww) of eb_lock_vmas
       try {
@@ -111,7 +114,7 @@ final class I915ConsolidatedUserptr extends I915Userptr {
         for (int i = 0; i < objs.size(); i++) {
           I915Object o = objs.get(i);
           unbindAndPutPages(o); // unbind (waits for the GPU), drop the previous pages
-          seqs[i] = o.notifier.readBegin(); // waits for a running invalidation of the object
+          seqs[i] = notifierOf(o).readBegin(); // waits for a running invalidation of the object
         }
         int pinned = 0;
         try {
@@ -137,7 +140,7 @@ final class I915ConsolidatedUserptr extends I915Userptr {
         try {
           boolean collided = false;
           for (int i = 0; i < objs.size(); i++) {
-            collided |= objs.get(i).notifier.readRetry(seqs[i]);
+            collided |= notifierOf(objs.get(i)).readRetry(seqs[i]);
           }
           if (!collided) {
             for (I915Object o : objs) {
@@ -176,7 +179,7 @@ final class I915ConsolidatedUserptr extends I915Userptr {
       for (I915Object o : objects.values()) {
         // i915_gem_userptr_release: remove the notifier (waits for a running callback), then
         // put the pages
-        o.notifier.remove();
+        notifierOf(o).remove();
         hw.subscriptionRemoved(o.name);
         unbindAndPutPages(o);
       }
@@ -185,5 +188,10 @@ final class I915ConsolidatedUserptr extends I915Userptr {
       structMutex.unlock();
     }
     hw.shutdown();
+  }
+
+  /** The notifier every object of this variant gets when it is created. */
+  private static MmuIntervalNotifier notifierOf(I915Object o) {
+    return Objects.requireNonNull(o.notifier, o.name);
   }
 }

@@ -12,6 +12,7 @@ import io.mmulab.sim.dev.DmaFence;
 import io.mmulab.sim.gpu.GpuJob;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The legacy userptr code (≈ v4.x–v5.12, {@code i915_gem_userptr.c} before ed29c2691188): one
@@ -59,7 +60,8 @@ final class I915LegacyUserptr extends I915Userptr {
   }
 
   @Override
-  DmaFence execbuf(long start, long end, boolean write, GpuJob job) throws ErrnoException {
+  @Nullable DmaFence execbuf(long start, long end, boolean write, @Nullable GpuJob job)
+      throws ErrnoException {
     for (int attempt = 0; attempt < MAX_RESTARTS; attempt++) {
       List<I915Object> objs;
       structMutex.lock();
@@ -167,7 +169,7 @@ final class I915LegacyUserptr extends I915Userptr {
   }
 
   /** The first active object intersecting the range; caller holds the tree lock. */
-  private I915Object firstIntersecting(long start, long end) {
+  private @Nullable I915Object firstIntersecting(long start, long end) {
     I915Object first = null;
     for (I915Object o : tree) {
       if (o.intersects(start, end)

@@ -2,6 +2,7 @@ package io.mmulab.driver.i915;
 
 import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.sim.gpu.GpuBo;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One userptr GEM object (kernel {@code struct drm_i915_gem_object} with its {@code userptr} part):
@@ -22,7 +23,7 @@ final class I915Object {
   final GpuBo bo;
 
   /** Consolidated: the object's own interval notifier (kernel {@code obj->userptr.notifier}). */
-  MmuIntervalNotifier notifier;
+  @Nullable MmuIntervalNotifier notifier;
 
   /** Legacy: the object is in the mm's private interval tree (kernel {@code mo->attached}). */
   boolean active;

@@ -13,6 +13,7 @@ import io.mmulab.sim.gpu.GpuJob;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The part of the userptr code that differs between the two variants: how an execbuf gets the
@@ -63,7 +64,8 @@ abstract class I915Userptr {
    * @throws ErrnoException {@code EFAULT} if the range is not mapped, {@code EAGAIN} if
    *     invalidations kept colliding, {@code EINVAL} after teardown
    */
-  abstract DmaFence execbuf(long start, long end, boolean write, GpuJob job) throws ErrnoException;
+  abstract @Nullable DmaFence execbuf(long start, long end, boolean write, @Nullable GpuJob job)
+      throws ErrnoException;
 
   /** Removes the notifier(s), waits for the jobs, unbinds and unpins everything. Idempotent. */
   abstract void teardown();

@@ -9,6 +9,7 @@ import io.mmulab.sim.driver.SimDriverAdapter;
 import io.mmulab.sim.gpu.GpuJob;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The driver SPI's view of one nouveau SVM client. {@link #read}, {@link #write} and {@link
@@ -83,7 +84,7 @@ public final class NouveauAdapter extends SimDriverAdapter {
   }
 
   @Override
-  public JobFence submit(long va, int words, long[] data) throws ErrnoException {
+  public JobFence submit(long va, int words, long @Nullable [] data) throws ErrnoException {
     checkJob(va, words, data);
     GpuJob.Builder b = GpuJob.builder("job");
     GpuJob job = (data == null ? b.read(va, words) : b.write(va, data)).build();

@@ -58,7 +58,8 @@ public final class NouveauSvmm {
       vm.tearDown();
       throw e;
     }
-    vm.faultQueue().startHandler(this::handleFault);
+    Objects.requireNonNull(vm.faultQueue(), "nouveau's VM has replayable faults")
+        .startHandler(this::handleFault);
   }
 
   private static String nextGpuName(SimMachine machine) {

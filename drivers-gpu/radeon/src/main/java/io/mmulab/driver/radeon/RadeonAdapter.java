@@ -24,7 +24,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The radeon device every variant shares: one GPU with one VM per device context, userptr BOs (one
@@ -84,11 +86,12 @@ final class RadeonAdapter extends SimDriverAdapter {
   }
 
   /** The CS's job submission: queues the job with the BO in its list; run under the reservation. */
-  private Supplier<DmaFence> submitter(RadeonBo bo, GpuJob job) {
+  private @Nullable Supplier<DmaFence> submitter(RadeonBo bo, @Nullable GpuJob job) {
     return job == null ? null : () -> gpu.submit(vm, job, List.of(RadeonSimGart.gpuBo(bo)));
   }
 
-  private DmaFence validateAndSubmit(RadeonBo bo, boolean write, GpuJob job) throws ErrnoException {
+  private @Nullable DmaFence validateAndSubmit(RadeonBo bo, boolean write, @Nullable GpuJob job)
+      throws ErrnoException {
     return protocol.validateAndSubmit(bo, write, submitter(bo, job));
   }
 
@@ -171,7 +174,7 @@ final class RadeonAdapter extends SimDriverAdapter {
       throw new ErrnoException(Errno.EFAULT, gpuName + ": the process is gone");
     }
     try {
-      return validateAndSubmit(userptr(page), write, job);
+      return Objects.requireNonNull(validateAndSubmit(userptr(page), write, job), "a CS's fence");
     } finally {
       mm.mmput();
     }
@@ -187,7 +190,7 @@ final class RadeonAdapter extends SimDriverAdapter {
   }
 
   /** Splits {@code [va, va + 8 * words)} per page and submits one job per page. */
-  private RadeonJobFence run(long va, int words, long[] data) throws ErrnoException {
+  private RadeonJobFence run(long va, int words, long @Nullable [] data) throws ErrnoException {
     List<DmaFence> fences = new ArrayList<>();
     List<GpuJob> jobList = new ArrayList<>();
     int done = 0;
@@ -239,7 +242,7 @@ final class RadeonAdapter extends SimDriverAdapter {
   }
 
   @Override
-  public JobFence submit(long va, int words, long[] data) throws ErrnoException {
+  public JobFence submit(long va, int words, long @Nullable [] data) throws ErrnoException {
     checkJob(va, words, data);
     return run(va, words, data);
   }

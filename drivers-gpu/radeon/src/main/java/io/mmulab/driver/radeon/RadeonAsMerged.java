@@ -7,6 +7,7 @@ import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.sync.SyncRuntime;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * radeon as merged in 5.5 (commit 3506ff69c3ec): every BO embeds an interval notifier over exactly
@@ -72,7 +73,7 @@ final class RadeonAsMerged extends RadeonUserptr {
 
   /** The CS path, unchanged from the legacy driver: GUP, then reserve and bind, no check. */
   @Override
-  <F> F validateAndSubmit(RadeonBo bo, boolean write, Supplier<F> submitLocked)
+  <F> @Nullable F validateAndSubmit(RadeonBo bo, boolean write, @Nullable Supplier<F> submitLocked)
       throws ErrnoException {
     while (true) {
       bo.reserve.lock();

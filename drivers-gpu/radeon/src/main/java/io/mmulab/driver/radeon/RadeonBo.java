@@ -2,6 +2,7 @@ package io.mmulab.driver.radeon;
 
 import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.api.sync.Mutex;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A userptr BO ({@code struct radeon_bo} created by {@code RADEON_GEM_USERPTR}): its range, its
@@ -24,7 +25,7 @@ final class RadeonBo {
   final Mutex reserve;
 
   /** Interval-notifier variants only: the BO's subscription; null in the legacy variant. */
-  MmuIntervalNotifier notifier;
+  @Nullable MmuIntervalNotifier notifier;
 
   /** Whether the current binding is writable; guarded by {@link #reserve}. */
   boolean writable;

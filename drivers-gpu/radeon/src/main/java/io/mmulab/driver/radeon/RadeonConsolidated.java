@@ -6,7 +6,9 @@ import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.driver.DriverVariant;
 import io.mmulab.api.sync.SyncRuntime;
+import java.util.Objects;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The "ideal radeon" the 5.5 FIXME asks for (spec I1): the per-BO interval notifier of {@link
@@ -78,9 +80,10 @@ final class RadeonConsolidated extends RadeonUserptr {
 
   /** The CS path with the sequence check. */
   @Override
-  <F> F validateAndSubmit(RadeonBo bo, boolean write, Supplier<F> submitLocked)
+  <F> @Nullable F validateAndSubmit(RadeonBo bo, boolean write, @Nullable Supplier<F> submitLocked)
       throws ErrnoException {
-    MmuIntervalNotifier sub = bo.notifier;
+    MmuIntervalNotifier sub =
+        Objects.requireNonNull(bo.notifier, "a consolidated BO has a notifier");
     while (true) {
       bo.reserve.lock();
       try {

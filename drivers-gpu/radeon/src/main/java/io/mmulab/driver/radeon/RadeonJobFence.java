@@ -6,6 +6,7 @@ import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.dev.DmaFence;
 import io.mmulab.sim.gpu.GpuJob;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /** The fences of the per-BO jobs one adapter call was split into, as one {@link JobFence}. */
 final class RadeonJobFence implements JobFence {
@@ -49,7 +50,7 @@ final class RadeonJobFence implements JobFence {
   }
 
   @Override
-  public ErrnoException error() {
+  public @Nullable ErrnoException error() {
     for (GpuJob j : jobs) {
       ErrnoException e = j.error();
       if (e != null) {

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * radeon before 5.5 (v5.4, {@code radeon_mn.c} after the {@code mmu_notifier_get} conversion): one
@@ -173,7 +174,7 @@ final class RadeonLegacy extends RadeonUserptr {
     }
 
     /** The node covering {@code bo}, for tests: its inclusive range {@code [start, last]}. */
-    long[] nodeOf(RadeonBo bo) {
+    long @Nullable [] nodeOf(RadeonBo bo) {
       lock.lock();
       try {
         for (Node n : nodes) {
@@ -218,7 +219,7 @@ final class RadeonLegacy extends RadeonUserptr {
    * reserve, bind and submit.
    */
   @Override
-  <F> F validateAndSubmit(RadeonBo bo, boolean write, Supplier<F> submitLocked)
+  <F> @Nullable F validateAndSubmit(RadeonBo bo, boolean write, @Nullable Supplier<F> submitLocked)
       throws ErrnoException {
     while (true) {
       bo.reserve.lock();

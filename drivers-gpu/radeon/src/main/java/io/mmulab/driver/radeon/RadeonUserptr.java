@@ -7,6 +7,7 @@ import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.driver.DriverStats;
 import java.util.Objects;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The protocol core of a radeon variant ({@code radeon_mn.c} plus the userptr part of the CS path):
@@ -63,8 +64,8 @@ abstract class RadeonUserptr {
    *     (prefetch)
    * @return what {@code submitLocked} returned, or null for a prefetch
    */
-  abstract <F> F validateAndSubmit(RadeonBo bo, boolean write, Supplier<F> submitLocked)
-      throws ErrnoException;
+  abstract <F> @Nullable F validateAndSubmit(
+      RadeonBo bo, boolean write, @Nullable Supplier<F> submitLocked) throws ErrnoException;
 
   // ---- helpers of the CS path and the callbacks -------------------------------------------
 
@@ -74,7 +75,7 @@ abstract class RadeonUserptr {
   }
 
   /** Runs the CS's submission; caller holds {@code bo.reserve}. */
-  static <F> F submit(Supplier<F> submitLocked) {
+  static <F> @Nullable F submit(@Nullable Supplier<F> submitLocked) {
     return submitLocked == null ? null : submitLocked.get();
   }
 

@@ -6,4 +6,7 @@
  * sequence check, the FIXME race kept) and {@link io.mmulab.driver.radeon.RadeonConsolidated} (the
  * collision-retry pattern the FIXME asks for). See {@code MIGRATION.md}.
  */
+@NullMarked
 package io.mmulab.driver.radeon;
+
+import org.jspecify.annotations.NullMarked;

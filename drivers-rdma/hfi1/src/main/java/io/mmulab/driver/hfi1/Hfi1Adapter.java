@@ -20,6 +20,7 @@ import io.mmulab.sim.mm.SimMachine;
 import io.mmulab.sim.mm.SimProcess;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One open of {@code /dev/hfi1_N} by a process, with PSM on top: the device's writes to user memory
@@ -72,7 +73,7 @@ final class Hfi1Adapter extends SimDriverAdapter {
           }
 
           @Override
-          public void program(int tid, long va, long pfn, String subscription) {
+          public void program(int tid, long va, long pfn, @Nullable String subscription) {
             rcv.program(tid, va, pfn, subscription);
           }
 
@@ -148,7 +149,7 @@ final class Hfi1Adapter extends SimDriverAdapter {
   }
 
   @Override
-  public JobFence submit(long va, int words, long[] data) throws ErrnoException {
+  public JobFence submit(long va, int words, long @Nullable [] data) throws ErrnoException {
     checkJob(va, words, data);
     enter();
     try {
@@ -213,7 +214,7 @@ final class Hfi1Adapter extends SimDriverAdapter {
     }
 
     @Override
-    public ErrnoException error() {
+    public @Nullable ErrnoException error() {
       return null;
     }
   }

@@ -13,6 +13,7 @@ import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code user_exp_rcv}: the expected-receive ioctls of one context, common to the three variants —
@@ -252,7 +253,7 @@ abstract class Hfi1ExpRcv implements HfiUserContext {
     }
   }
 
-  private Hfi1TidNode take(int tid) {
+  private @Nullable Hfi1TidNode take(int tid) {
     tidLock.lock();
     try {
       return nodes.remove(tid);

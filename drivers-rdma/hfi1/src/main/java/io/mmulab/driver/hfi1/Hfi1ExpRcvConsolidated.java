@@ -10,6 +10,7 @@ import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.driver.DriverStats;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Expected receive after the 2023 fixes ("remove user expected buffer invalidate race" and
@@ -75,17 +76,18 @@ final class Hfi1ExpRcvConsolidated extends Hfi1ExpRcv {
         n.notifier =
             mm.insertIntervalNotifier(n.addr, PAGE, (sub, range, s) -> invalidate(n, range, s));
         hw.subscribed(n.name, n.addr, n.addr + PAGE);
-        n.invalidateMutex.lock();
+        invalidateMutex(n).lock();
         try {
           if (!n.freed) { // else its callback ran already: the cover saw it too
             program(n, true);
           }
         } finally {
-          n.invalidateMutex.unlock();
+          invalidateMutex(n).unlock();
         }
       }
       for (Hfi1TidNode n : got) {
-        n.notifier.readBegin(); // returns once the notifier is in the tree
+        Objects.requireNonNull(n.notifier, n.name)
+            .readBegin(); // returns once the notifier is in the tree
       }
       boolean collided;
       coverMutex.lock();
@@ -153,8 +155,8 @@ final class Hfi1ExpRcvConsolidated extends Hfi1ExpRcv {
     hw.callbackEntered(n.name, range.start(), range.end());
     stats.invalidation();
     if (range.blockable()) {
-      n.invalidateMutex.lock();
-    } else if (!n.invalidateMutex.tryLock()) {
+      invalidateMutex(n).lock();
+    } else if (!invalidateMutex(n).tryLock()) {
       stats.refused();
       return false;
     }
@@ -165,7 +167,7 @@ final class Hfi1ExpRcvConsolidated extends Hfi1ExpRcv {
         clearLocked(n);
       }
     } finally {
-      n.invalidateMutex.unlock();
+      invalidateMutex(n).unlock();
     }
     if (cleared) {
       report(n, false);
@@ -186,16 +188,21 @@ final class Hfi1ExpRcvConsolidated extends Hfi1ExpRcv {
       node.notifier.remove(); // waits for a running callback
       hw.unsubscribed(node.name);
     }
-    node.invalidateMutex.lock();
+    invalidateMutex(node).lock();
     try {
       if (!node.freed) {
         clearLocked(node);
       }
     } finally {
-      node.invalidateMutex.unlock();
+      invalidateMutex(node).unlock();
     }
   }
 
   @Override
   void unsubscribe() {}
+
+  /** This variant creates every node with its invalidate mutex. */
+  private static Mutex invalidateMutex(Hfi1TidNode n) {
+    return Objects.requireNonNull(n.invalidateMutex, n.name);
+  }
 }

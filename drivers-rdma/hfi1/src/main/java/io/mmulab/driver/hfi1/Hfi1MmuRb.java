@@ -11,6 +11,7 @@ import io.mmulab.sim.driver.DriverStats;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code mmu_rb_handler}: the driver's own cache of user-address nodes behind one classic notifier,
@@ -88,7 +89,7 @@ final class Hfi1MmuRb<N extends Hfi1MmuRb.Node> implements MmuNotifier {
     return lock;
   }
 
-  N findLocked(long addr) {
+  @Nullable N findLocked(long addr) {
     return tree.get(addr);
   }
 

@@ -2,6 +2,7 @@ package io.mmulab.driver.hfi1;
 
 import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.api.sync.Mutex;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code tid_rb_node}: one programmed TID, the page it maps and the pinned frame. Each variant says
@@ -16,15 +17,15 @@ final class Hfi1TidNode extends Hfi1MmuRb.Node {
   final String name;
 
   /** The consolidated variant's {@code invalidate_mutex}, null in the others. */
-  final Mutex invalidateMutex;
+  final @Nullable Mutex invalidateMutex;
 
   /** The node's own interval notifier (as merged and consolidated). */
-  MmuIntervalNotifier notifier;
+  @Nullable MmuIntervalNotifier notifier;
 
   /** An invalidation reached the node (legacy, as merged) or unprogrammed it (consolidated). */
   boolean freed;
 
-  Hfi1TidNode(int tid, long va, long pfn, String name, Mutex invalidateMutex) {
+  Hfi1TidNode(int tid, long va, long pfn, String name, @Nullable Mutex invalidateMutex) {
     super(va);
     this.tid = tid;
     this.pfn = pfn;

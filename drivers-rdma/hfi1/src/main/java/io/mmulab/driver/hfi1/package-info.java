@@ -4,4 +4,7 @@
  * pinned-page cache, both registration caches. See {@link io.mmulab.driver.hfi1.Hfi1Factory} and
  * the module's MIGRATION.md.
  */
+@NullMarked
 package io.mmulab.driver.hfi1;
+
+import org.jspecify.annotations.NullMarked;

@@ -8,6 +8,7 @@ import io.mmulab.api.MmuNotifierRange;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.driver.DriverStats;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The SCIF window cache on interval notifiers. <b>Hypothetical:</b> the kernel removed SCIF (the
@@ -107,7 +108,8 @@ final class ScifConsolidatedCache extends ScifRmaCache {
   }
 
   private void removeNotifier(ScifWindow w) {
-    w.notifier.remove(); // waits for a running callback: never from one, never under tc_lock
+    Objects.requireNonNull(w.notifier, "a cached window has its notifier")
+        .remove(); // waits for a running callback: never from one, never under tc_lock
     hw.unsubscribed(w.subscription);
   }
 

@@ -14,6 +14,7 @@ import io.mmulab.sim.scif.ScifPeerWindow;
 import io.mmulab.sim.scif.SimScif;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One SCIF endpoint connected to a peer, opened by a process: its card (channel and peer window),
@@ -103,7 +104,7 @@ final class ScifEndpoint extends SimDriverAdapter {
   }
 
   @Override
-  public JobFence submit(long va, int words, long[] data) throws ErrnoException {
+  public JobFence submit(long va, int words, long @Nullable [] data) throws ErrnoException {
     checkJob(va, words, data);
     long off = data == null ? peerSlot(words) : toPeer(data);
     DmaFence done = new DmaFence(rt, card.deviceId() + ".rma", jobs.incrementAndGet());

@@ -1,6 +1,7 @@
 package io.mmulab.driver.scif;
 
 import io.mmulab.api.ErrnoException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The card and memory that the window cache drives: pinning, the DMA mapping of windows, copies on
@@ -34,7 +35,7 @@ interface ScifRma {
       int words,
       long peerOffset,
       boolean toPeer,
-      Runnable interrupt);
+      @Nullable Runnable interrupt);
 
   /** Waits until every descriptor queued so far completed ({@code scif_drain_dma_intr}). */
   void drain();

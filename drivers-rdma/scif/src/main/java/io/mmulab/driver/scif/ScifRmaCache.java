@@ -10,6 +10,7 @@ import io.mmulab.sim.driver.DriverStats;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The temporary window cache of one endpoint and its process (kernel {@code scif_rma_copy} with
@@ -84,7 +85,12 @@ abstract class ScifRmaCache {
    * @param sync whether to drain the channel before returning ({@code SCIF_RMA_SYNC})
    */
   final void copy(
-      long va, int words, long peerOffset, boolean toPeer, Runnable interrupt, boolean sync)
+      long va,
+      int words,
+      long peerOffset,
+      boolean toPeer,
+      @Nullable Runnable interrupt,
+      boolean sync)
       throws ErrnoException {
     long start = va & -PAGE;
     long end = (va + (long) words * Long.BYTES + PAGE - 1) & -PAGE;

@@ -7,7 +7,10 @@ import io.mmulab.api.Gup;
 import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.driver.DriverStats;
 import io.mmulab.sim.mem.PhysicalMemory;
+import io.mmulab.sim.scif.ScifDmaWindow;
 import io.mmulab.sim.scif.SimScif;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /** {@link ScifRma} on the simulated card: GUP, the card's windows and channel, the checker. */
 final class ScifSimRma implements ScifRma {
@@ -72,12 +75,12 @@ final class ScifSimRma implements ScifRma {
 
   @Override
   public void map(ScifWindow w) {
-    w.dma = card.mapWindow(mm.name(), w.va, w.pfns, w.writable, w.subscription);
+    w.dma = card.mapWindow(mm.name(), w.va, pinned(w), w.writable, w.subscription);
   }
 
   @Override
   public void destroy(ScifWindow w) {
-    card.destroyWindow(w.dma);
+    card.destroyWindow(mapped(w));
     stats.unpinned(w.nrPages());
   }
 
@@ -94,8 +97,8 @@ final class ScifSimRma implements ScifRma {
       int words,
       long peerOffset,
       boolean toPeer,
-      Runnable interrupt) {
-    card.channel().copy(w.dma, operation, va, words, peerOffset, toPeer, interrupt);
+      @Nullable Runnable interrupt) {
+    card.channel().copy(mapped(w), operation, va, words, peerOffset, toPeer, interrupt);
   }
 
   @Override
@@ -126,5 +129,13 @@ final class ScifSimRma implements ScifRma {
   @Override
   public void callbackReturned(String subscription, long start, long end, long seq) {
     checker.invalidateCallbackReturned(card.deviceId(), subscription, mm.name(), start, end, seq);
+  }
+
+  private static long[] pinned(ScifWindow w) {
+    return Objects.requireNonNull(w.pfns, "the window is pinned before it is mapped");
+  }
+
+  private static ScifDmaWindow mapped(ScifWindow w) {
+    return Objects.requireNonNull(w.dma, "the window is mapped");
   }
 }

@@ -3,6 +3,7 @@ package io.mmulab.driver.scif;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The cached temporary windows of one endpoint and address space (kernel {@code tc_reg_list}): a
@@ -19,7 +20,7 @@ final class ScifTcList {
    * @param evicted the overlapping window the lookup took off the list to make room for a bigger
    *     one, or null; the caller queues it for destruction
    */
-  record Lookup(ScifWindow hit, long start, long end, ScifWindow evicted) {}
+  record Lookup(@Nullable ScifWindow hit, long start, long end, @Nullable ScifWindow evicted) {}
 
   private final List<ScifWindow> windows = new ArrayList<>();
 

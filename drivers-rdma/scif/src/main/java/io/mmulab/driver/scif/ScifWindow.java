@@ -3,6 +3,7 @@ package io.mmulab.driver.scif;
 import io.mmulab.api.AddressSpace;
 import io.mmulab.api.MmuIntervalNotifier;
 import io.mmulab.sim.scif.ScifDmaWindow;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A temporary registered window (kernel {@code struct scif_window} of a {@code vreadfrom}/{@code
@@ -22,13 +23,13 @@ final class ScifWindow {
   final String subscription;
 
   /** The pinned frames, one per page; null until pinned. */
-  long[] pfns;
+  long @Nullable [] pfns;
 
   /** The card's mapping, set by {@link ScifSimRma#map}; null behind a test's hardware. */
-  ScifDmaWindow dma;
+  @Nullable ScifDmaWindow dma;
 
   /** The window's own interval notifier (consolidated only). */
-  MmuIntervalNotifier notifier;
+  @Nullable MmuIntervalNotifier notifier;
 
   /** On the cache's list: a copy may still find it. */
   boolean linked;

@@ -7,4 +7,7 @@
  * interval notifier per window; our design, the kernel never converted SCIF). See {@code
  * MIGRATION.md} in the module.
  */
+@NullMarked
 package io.mmulab.driver.scif;
+
+import org.jspecify.annotations.NullMarked;

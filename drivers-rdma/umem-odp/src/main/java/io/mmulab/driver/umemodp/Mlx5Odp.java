@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One mlx5 device context bound to one process (kernel {@code mlx5_ib_dev} with the process's
@@ -52,7 +53,7 @@ final class Mlx5Odp implements UmemOdpContext {
   private final Map<NicMr, UmemOdpUmem> umems = new LinkedHashMap<>(); // guarded by umemsLock
   private final List<NicMr> explicit = new ArrayList<>(); // guarded by umemsLock
   private final NicImplicitMr imr;
-  private final UmemOdpPerMm implicitPerMm; // LEGACY: the implicit parent's reference
+  private final @Nullable UmemOdpPerMm implicitPerMm; // LEGACY: the implicit parent's reference
   private volatile boolean closed; // written under regMutex
 
   Mlx5Odp(DriverVariant variant, SimProcess process, SimMachine machine) throws ErrnoException {
@@ -224,7 +225,7 @@ final class Mlx5Odp implements UmemOdpContext {
     }
   }
 
-  private NicMr findExplicit(long va, long bytes) {
+  private @Nullable NicMr findExplicit(long va, long bytes) {
     umemsLock.lock();
     try {
       for (NicMr mr : explicit) {
@@ -238,7 +239,7 @@ final class Mlx5Odp implements UmemOdpContext {
     }
   }
 
-  UmemOdpUmem explicitUmem(NicMr mr) {
+  @Nullable UmemOdpUmem explicitUmem(NicMr mr) {
     umemsLock.lock();
     try {
       return umems.get(mr);
@@ -248,7 +249,7 @@ final class Mlx5Odp implements UmemOdpContext {
   }
 
   /** Kernel {@code implicit_get_child_mr}: the child of {@code va}'s span, created if missing. */
-  private UmemOdpUmem childUmem(long va) throws ErrnoException {
+  private @Nullable UmemOdpUmem childUmem(long va) throws ErrnoException {
     NicMr child = imr.child(va).orElse(null);
     if (child != null) {
       return explicitUmem(child);
@@ -313,6 +314,9 @@ final class Mlx5Odp implements UmemOdpContext {
   void prefetch(long start, long end, boolean write) throws ErrnoException {
     NicMr mr = explicitMr(start, end - start);
     UmemOdpUmem umem = explicitUmem(mr);
+    if (umem == null) {
+      throw new ErrnoException(Errno.EFAULT, mr + " has no umem any more");
+    }
     for (long p = start; p < end; p += AddressSpace.PAGE_SIZE) {
       while (!umem.pagefault(p, write)) {
         stats.retry();

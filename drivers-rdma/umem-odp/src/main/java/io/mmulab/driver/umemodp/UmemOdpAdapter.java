@@ -9,6 +9,7 @@ import io.mmulab.sim.driver.SimDriverAdapter;
 import io.mmulab.sim.nic.NicMemoryRegion;
 import io.mmulab.sim.nic.NicWorkRequest;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The driver SPI's view of one mlx5 ODP context, playing the application too: {@link #read} and
@@ -94,7 +95,7 @@ public final class UmemOdpAdapter extends SimDriverAdapter {
   }
 
   @Override
-  public JobFence submit(long va, int words, long[] data) throws ErrnoException {
+  public JobFence submit(long va, int words, long @Nullable [] data) throws ErrnoException {
     checkJob(va, words, data);
     requireOpen(dev.isClosed(), dev.id());
     NicWorkRequest wr =

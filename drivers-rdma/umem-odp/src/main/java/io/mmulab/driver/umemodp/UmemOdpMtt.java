@@ -1,6 +1,7 @@
 package io.mmulab.driver.umemodp;
 
 import io.mmulab.sim.nic.NicMr;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A umem's translation table as the umem programs it: a {@link NicMr} of the simulated NIC ({@link
@@ -15,7 +16,7 @@ interface UmemOdpMtt {
   String deviceId();
 
   /** The checker's name of the notifier covering the entries, or null for any of the device. */
-  String subscription();
+  @Nullable String subscription();
 
   /** A UMR writing one entry. */
   void umrUpdate(long va, long dmaAddress, boolean writable);
@@ -41,7 +42,7 @@ interface UmemOdpMtt {
       }
 
       @Override
-      public String subscription() {
+      public @Nullable String subscription() {
         return mr.subscription();
       }
 

@@ -5,4 +5,7 @@
  * io.mmulab.driver.umemodp.UmemOdpPerMm}) and the 5.5 consolidated one ({@link
  * io.mmulab.driver.umemodp.UmemOdpConsolidatedUmem}). See {@code MIGRATION.md} in the module.
  */
+@NullMarked
 package io.mmulab.driver.umemodp;
+
+import org.jspecify.annotations.NullMarked;

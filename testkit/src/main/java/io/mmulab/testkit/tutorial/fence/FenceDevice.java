@@ -28,6 +28,7 @@ import io.mmulab.sim.mm.SimProcess;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One open of the fence-waiting device: jobs run asynchronously on a {@link DmaEngine} through the
@@ -88,7 +89,7 @@ final class FenceDevice extends SimDriverAdapter {
   }
 
   @Override
-  public JobFence submit(long va, int words, long[] data) throws ErrnoException {
+  public JobFence submit(long va, int words, long @Nullable [] data) throws ErrnoException {
     checkJob(va, words, data);
     return fence(dispatch(va, words, data).fence());
   }
@@ -121,7 +122,7 @@ final class FenceDevice extends SimDriverAdapter {
   }
 
   /** Builds the job of {@code words} words at {@code va} (a write if {@code data}) and binds it. */
-  private DmaJob dispatch(long va, int words, long[] data) throws ErrnoException {
+  private DmaJob dispatch(long va, int words, long @Nullable [] data) throws ErrnoException {
     DmaJob.Builder b = DmaJob.builder(id + ".job");
     DmaJob job = (data == null ? b.read(mmu, va, words) : b.write(mmu, va, data)).build();
     bind(va & -PAGE, (va + 8L * words + PAGE - 1) & -PAGE, data != null, job);
@@ -133,7 +134,8 @@ final class FenceDevice extends SimDriverAdapter {
    * invalidation ran since {@code readBegin}, programs the page table and puts {@code job} (if any)
    * on the ring.
    */
-  private void bind(long start, long end, boolean write, DmaJob job) throws ErrnoException {
+  private void bind(long start, long end, boolean write, @Nullable DmaJob job)
+      throws ErrnoException {
     update.lock(); // a torn-down device fails before it looks at the process
     try {
       requireOpen(tornDown, id);

@@ -5,4 +5,7 @@
  * One variant, {@link io.mmulab.api.driver.DriverVariant#CONSOLIDATED}; registered only by the
  * testkit's tests, as the tutorial driver is.
  */
+@NullMarked
 package io.mmulab.testkit.tutorial.fence;
+
+import org.jspecify.annotations.NullMarked;
