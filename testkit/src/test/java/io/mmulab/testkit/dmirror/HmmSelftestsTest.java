@@ -80,13 +80,7 @@ class HmmSelftestsTest {
     final DmirrorMirror m1;
 
     Hmm(Variant variant) throws ErrnoException {
-      this(variant, 16_384);
-    }
-
-    Hmm(Variant variant, int frames) throws ErrnoException {
-      this.f =
-          new DmirrorFixture(
-              DriverVariant.CONSOLIDATED, io.mmulab.core.sync.RealSyncRuntime.get(), frames);
+      this.f = new DmirrorFixture(DriverVariant.CONSOLIDATED);
       this.p = f.proc;
       this.m = f.open(p, variant.device0);
       this.m1 = f.open(p, variant.device1);
