@@ -3,11 +3,14 @@ package io.mmulab.sim.mm;
 import io.mmulab.api.ErrnoException;
 
 /**
- * Device-private memory of one device (kernel {@code struct dev_pagemap} of type {@code
- * MEMORY_DEVICE_PRIVATE} with its {@code dev_pagemap_ops}). Its pages are ordinary frames of {@link
- * io.mmulab.sim.mem.PhysicalMemory} that the CPU cannot reach: a CPU page table holds a
- * device-private entry for them, and a CPU access (or GUP, or an {@code hmmRangeFault} of another
- * owner) calls {@link #migrateToRam}.
+ * Device memory of one device (kernel {@code struct dev_pagemap} with its {@code dev_pagemap_ops}),
+ * of type {@code MEMORY_DEVICE_PRIVATE} unless {@link #isCoherent}. Its pages are ordinary frames
+ * of {@link io.mmulab.sim.mem.PhysicalMemory}. Device-private pages are out of the CPU's reach: a
+ * CPU page table holds a device-private entry for them, and a CPU access (or GUP, or an {@code
+ * hmmRangeFault} of another owner) calls {@link #migrateToRam}. Device-coherent pages ({@code
+ * MEMORY_DEVICE_COHERENT}) are mapped by ordinary present entries and accessed directly; only an
+ * explicit migration ({@link MigrateVma#SELECT_DEVICE_COHERENT}) or a long-term pin moves them to
+ * system memory.
  */
 public interface DevicePagemap {
   /**
@@ -17,6 +20,15 @@ public interface DevicePagemap {
    * @return the owner, not null
    */
   Object owner();
+
+  /**
+   * Tells whether this is device-coherent memory ({@code MEMORY_DEVICE_COHERENT}).
+   *
+   * @return true for coherent memory; false (the default) for device-private memory
+   */
+  default boolean isCoherent() {
+    return false;
+  }
 
   /**
    * A CPU fault hit a device-private page of this pagemap (kernel {@code migrate_to_ram}); called

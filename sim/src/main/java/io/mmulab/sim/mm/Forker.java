@@ -139,7 +139,7 @@ final class Forker {
         } else if (pte instanceof Pte.DevicePrivate dp) {
           parent.memory.get(dp.pfn());
           Pte.DevicePrivate copy =
-              new Pte.DevicePrivate(dp.pfn(), dp.pagemap(), dp.writable() && !cow);
+              new Pte.DevicePrivate(dp.pfn(), dp.pagemap(), dp.writable() && !cow, dp.huge());
           parent.pt.set(va, copy);
           child.pt.set(va, copy);
         } else if (pte instanceof Pte.Migration) {

@@ -6,6 +6,7 @@ import io.mmulab.api.Gup;
 import io.mmulab.api.sync.SpinLock;
 import io.mmulab.sim.mm.Pte.PageKind;
 import io.mmulab.sim.mm.Pte.Present;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code get_user_pages_remote} / {@code pin_user_pages_remote}: per page, find the VMA and check
@@ -14,8 +15,10 @@ import io.mmulab.sim.mm.Pte.Present;
  * follow_page}) and take a reference or a pin, or fault and look again. A pin of an anonymous page
  * that is not exclusive first unshares it ({@code gup_must_unshare}), so a pinned anonymous page is
  * never shared with a fork. Stops at the first failure and returns the count so far (the error if
- * none). {@code FOLL_LONGTERM} is accepted and has no further effect here (no movable zones, no
- * file systems with dirty tracking). The mmap lock is held by the caller.
+ * none). {@code FOLL_LONGTERM} only matters for device-coherent pages, which are not long-term
+ * pinnable: such a page is migrated to system memory first ({@code
+ * check_and_migrate_movable_pages}); there are no movable zones and no file systems with dirty
+ * tracking. The mmap lock is held by the caller.
  */
 final class GupWalker {
   private static final int MAX_TRIES = 10_000;
@@ -47,6 +50,7 @@ final class GupWalker {
   long getOne(long va, int gupFlags, boolean splitPmd) throws ErrnoException {
     boolean write = (gupFlags & Gup.FOLL_WRITE) != 0;
     boolean pin = (gupFlags & Gup.FOLL_PIN) != 0;
+    boolean longterm = (gupFlags & Gup.FOLL_LONGTERM) != 0;
     Vma vma = s.findVma(va);
     if (vma == null) {
       throw efault(va, "no mapping");
@@ -63,10 +67,16 @@ final class GupWalker {
       }
       boolean got = false;
       long pfn = -1;
+      @Nullable DevicePagemap unpinnable = null;
       SpinLock ptl = s.pt.ptl();
       ptl.lock();
       try {
-        if (s.pt.get(va) instanceof Present p
+        Pte e = s.pt.get(va);
+        if (longterm && e instanceof Present c && c.kind() == PageKind.ANON) {
+          unpinnable = s.machine.deviceCoherentPages().pagemapOf(c.pfn());
+        }
+        if (unpinnable == null
+            && e instanceof Present p
             && p.accessible()
             && (!write || p.writable())
             && !(pin && p.kind() == PageKind.ANON && !p.exclusive())) {
@@ -92,6 +102,14 @@ final class GupWalker {
       s.rt.yieldPoint("gup: after page lookup");
       if (got) {
         return pfn;
+      }
+      if (unpinnable != null) {
+        if (MigrateVma.migrateCoherentToRam(s, va, unpinnable) == 0) {
+          throw new ErrnoException(
+              Errno.EBUSY,
+              "gup at 0x" + Long.toHexString(va) + " in " + s + ": coherent page could not move");
+        }
+        continue;
       }
       s.faults.fault(vma, va, write, pin && !write);
     }

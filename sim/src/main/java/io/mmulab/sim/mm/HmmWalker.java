@@ -266,7 +266,8 @@ final class HmmWalker {
     if (e instanceof Pte.DevicePrivate d
         && range.devPrivateOwner() != null
         && d.pagemap().owner() == range.devPrivateOwner()) {
-      out(range, i, layout.encode(d.pfn(), VALID | (d.writable() ? WRITE : 0), 0));
+      int order = d.huge() ? PageTable.HPAGE_ORDER : 0;
+      out(range, i, layout.encode(d.pfn(), VALID | (d.writable() ? WRITE : 0), order));
       return DONE;
     }
     int required = needFault(range, i, 0);

@@ -26,18 +26,22 @@ import org.jspecify.annotations.Nullable;
  *       collects the pages and replaces each collected entry by a migration entry (faults, GUP and
  *       {@code hmmRangeFault} wait on it). Selected: with {@link #SELECT_SYSTEM}, empty entries of
  *       an anonymous VMA and zero-page entries (no source page), exclusive unpinned anonymous pages
- *       nobody else references, and unpinned anonymous pages shared copy-on-write (fork); with
- *       {@link #SELECT_DEVICE_PRIVATE}, device-private entries whose pagemap owner is the owner.
- *       Huge mappings are split first. Then the slow path (kernel {@code migrate_vma_unmap} →
- *       {@code try_to_migrate}): every other mapping of a shared page, in any address space, found
- *       by a scan of the machine's page tables (the reverse map), is replaced by a migration entry
- *       inside a CLEAR invalidation of that page in that address space, with no owner; a page that
- *       keeps a mapping or a reference the migration does not hold (a pin, a GUP reference, a
- *       mapping in an address space whose mmap lock is contended, part of a huge mapping there) is
- *       put back everywhere and not migrated, as the kernel's {@code migrate_vma_check_page} does.
+ *       nobody else references, and unpinned anonymous pages shared copy-on-write (fork), but never
+ *       device-coherent pages; with {@link #SELECT_DEVICE_PRIVATE}, device-private entries whose
+ *       pagemap owner is the owner; with {@link #SELECT_DEVICE_COHERENT}, device-coherent pages of
+ *       such a pagemap. Huge mappings are split first; with {@link #SELECT_COMPOUND} a 2 MiB block
+ *       that was mapped huge or is empty is marked as one unit ({@link #isCompound}). Then the slow
+ *       path (kernel {@code migrate_vma_unmap} → {@code try_to_migrate}): every other mapping of a
+ *       shared page, in any address space, found by a scan of the machine's page tables (the
+ *       reverse map), is replaced by a migration entry inside a CLEAR invalidation of that page in
+ *       that address space, with no owner; a page that keeps a mapping or a reference the migration
+ *       does not hold (a pin, a GUP reference, a mapping in an address space whose mmap lock is
+ *       contended, part of a huge mapping there) is put back everywhere and not migrated, as the
+ *       kernel's {@code migrate_vma_check_page} does.
  *   <li>The caller allocates a destination for each page it wants moved, copies the data and calls
- *       {@link #setDestination} or {@link #setDevicePrivateDestination}, handing over one
- *       reference.
+ *       {@link #setDestination}, {@link #setDevicePrivateDestination} or {@link
+ *       #setDeviceCoherentDestination}, handing over one reference; {@link #setHugeDestination}
+ *       makes a unit's device-private destinations one 2 MiB device page.
  *   <li>{@link #pages}: destinations of pages without a source are inserted now, inside a second
  *       MIGRATE invalidation from the first such page to the end.
  *   <li>{@link #finalizeMigration}: every migration entry, in every address space, becomes the
@@ -58,6 +62,20 @@ public final class MigrateVma {
   /** Select device-private pages of the owner's pagemap. */
   public static final int SELECT_DEVICE_PRIVATE = 2;
 
+  /**
+   * Collect whole PMD-sized units ({@code MIGRATE_VMA_SELECT_COMPOUND}): a 2 MiB block of an
+   * anonymous VMA that the range covers entirely and that is either mapped huge or entirely empty
+   * ({@code pmd_none}) is collected as one unit, its first page marked {@link #isCompound}. The
+   * caller may give the unit one huge destination or fall back to 512 base pages.
+   */
+  public static final int SELECT_COMPOUND = 4;
+
+  /**
+   * Select device-coherent pages of the owner's pagemap (present entries whose frame is a page of a
+   * coherent {@link DevicePagemap} with that owner); {@link #SELECT_SYSTEM} never selects them.
+   */
+  public static final int SELECT_DEVICE_COHERENT = 8;
+
   private final SimMm s;
   private final Vma vma;
   private final long start;
@@ -76,6 +94,12 @@ public final class MigrateVma {
     long dst = CoherencyChecker.NO_PFN;
     @Nullable DevicePagemap dstPagemap;
     boolean migrated;
+
+    /** Heads a PMD-sized unit ({@code MIGRATE_PFN_COMPOUND}). */
+    boolean compound;
+
+    /** Part of a unit whose destination is one 2 MiB device-private page. */
+    boolean dstHuge;
 
     /** Shared with other mappings: the slow path must unmap them. */
     boolean shared;
@@ -150,11 +174,16 @@ public final class MigrateVma {
   private void collect(long end, int flags) {
     boolean system = (flags & SELECT_SYSTEM) != 0;
     boolean devicePrivate = (flags & SELECT_DEVICE_PRIVATE) != 0;
+    boolean deviceCoherent = (flags & SELECT_DEVICE_COHERENT) != 0;
+    DeviceCoherentPages coherentPages = s.machine.deviceCoherentPages();
+    boolean compound = (flags & SELECT_COMPOUND) != 0 && system && vma.isAnonymous();
+    List<Long> wasHuge = new ArrayList<>();
     s.invalidate(
         new MmuNotifierRange(s.mm, start, end, MmuNotifierEvent.MIGRATE, true, owner),
         "migrate_vma_setup",
         () -> {
           for (long block : s.hugeBlocksIn(start, end)) {
+            wasHuge.add(block);
             s.splitHugeBlock(block);
           }
         },
@@ -166,7 +195,14 @@ public final class MigrateVma {
             if (e == null) {
               pg.migrate = system && vma.isAnonymous();
             } else if (e instanceof Present p) {
-              if (!system || p.protnone()) {
+              if (p.protnone()) {
+                continue;
+              }
+              DevicePagemap coherent =
+                  p.kind() == PageKind.ANON ? coherentPages.pagemapOf(p.pfn()) : null;
+              boolean wanted =
+                  coherent == null ? system : deviceCoherent && coherent.owner() == owner;
+              if (!wanted) {
                 continue;
               }
               if (p.kind() == PageKind.ZERO) {
@@ -174,7 +210,7 @@ public final class MigrateVma {
               } else if (p.kind() == PageKind.ANON
                   && s.memory.pincount(p.pfn()) == 0
                   && (!p.exclusive() || s.memory.refcount(p.pfn()) == 1)) {
-                take(va, pg, p, p.pfn(), null);
+                take(va, pg, p, p.pfn(), coherent);
                 pg.shared = !p.exclusive();
               }
             } else if (e instanceof Pte.DevicePrivate dp
@@ -183,7 +219,35 @@ public final class MigrateVma {
               take(va, pg, dp, dp.pfn(), dp.pagemap());
             }
           }
+          if (compound) {
+            markCompoundUnits(end, wasHuge);
+          }
         });
+  }
+
+  /**
+   * Kernel {@code migrate_vma_collect_hole} and {@code migrate_vma_collect_huge_pmd} with compound
+   * selection: every block the range covers entirely that was mapped huge (split just before, as
+   * the simulation keeps no huge migration entries) or is {@code pmd_none}, and whose 512 pages
+   * were all collected. Under the ptl.
+   */
+  private void markCompoundUnits(long end, List<Long> wasHuge) {
+    long first = (start + PageTable.HPAGE_SIZE - 1) & PageTable.HPAGE_MASK;
+    for (long block = first; block + PageTable.HPAGE_SIZE <= end; block += PageTable.HPAGE_SIZE) {
+      int head = (int) ((block - start) >>> SimMm.PAGE_SHIFT);
+      if ((wasHuge.contains(block) || s.pt.isPmdNone(block)) && unitCollected(head)) {
+        pages[head].compound = true;
+      }
+    }
+  }
+
+  private boolean unitCollected(int head) {
+    for (int i = head; i < head + PageTable.HPAGE_PAGES; i++) {
+      if (!pages[i].migrate) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void take(long va, Page pg, Pte original, long pfn, @Nullable DevicePagemap pagemap) {
@@ -372,6 +436,17 @@ public final class MigrateVma {
   }
 
   /**
+   * Tells whether page {@code i} heads a PMD-sized unit of 512 pages collected together ({@code
+   * MIGRATE_PFN_COMPOUND}, only with {@link #SELECT_COMPOUND}).
+   *
+   * @param i page index
+   * @return true for the first page of a unit
+   */
+  public boolean isCompound(int i) {
+    return pages[i].compound;
+  }
+
+  /**
    * Returns the source frame of page {@code i}.
    *
    * @param i page index
@@ -400,7 +475,17 @@ public final class MigrateVma {
    * @return true for a device-private source
    */
   public boolean srcIsDevicePrivate(int i) {
-    return pages[i].srcPagemap != null;
+    return pages[i].original instanceof Pte.DevicePrivate;
+  }
+
+  /**
+   * Tells whether the source of page {@code i} is device-coherent memory.
+   *
+   * @param i page index
+   * @return true for a device-coherent source
+   */
+  public boolean srcIsDeviceCoherent(int i) {
+    return pages[i].original instanceof Present && pages[i].srcPagemap != null;
   }
 
   /**
@@ -421,7 +506,62 @@ public final class MigrateVma {
    * @param pagemap the device memory
    */
   public void setDevicePrivateDestination(int i, long pfn, DevicePagemap pagemap) {
-    setDst(i, pfn, Objects.requireNonNull(pagemap, "pagemap is null"));
+    if (Objects.requireNonNull(pagemap, "pagemap is null").isCoherent()) {
+      throw new IllegalArgumentException(pagemap + " is device-coherent memory");
+    }
+    setDst(i, pfn, pagemap);
+  }
+
+  /**
+   * Gives page {@code i} a device-coherent destination, which the CPU will map with an ordinary
+   * present entry; its one reference passes to the migration, and the frame is recorded as a page
+   * of {@code pagemap}.
+   *
+   * @param i a collected page
+   * @param pfn a frame of the device's memory holding the data
+   * @param pagemap the device memory, {@link DevicePagemap#isCoherent coherent}
+   */
+  /**
+   * Makes the 512 destinations of the unit headed by {@code head} ({@link #isCompound}) one 2 MiB
+   * device-private page: once all of them migrated, the CPU maps the unit with a PMD-level
+   * device-private entry, and a later change to part of it splits it. Every page of the unit must
+   * already have a device-private destination of one pagemap.
+   *
+   * @param head the first page of a collected unit
+   */
+  public void setHugeDestination(int head) {
+    if (stage != 0 || !pages[head].compound) {
+      throw new IllegalStateException("page " + head + " does not head a collected unit");
+    }
+    DevicePagemap pagemap = pages[head].dstPagemap;
+    for (int i = head; i < head + PageTable.HPAGE_PAGES; i++) {
+      if (pages[i].dst == CoherencyChecker.NO_PFN
+          || pages[i].dstPagemap != pagemap
+          || !isPrivate(pagemap)) {
+        throw new IllegalStateException(
+            "page " + i + " of the unit at " + head + " has no device-private destination");
+      }
+    }
+    for (int i = head; i < head + PageTable.HPAGE_PAGES; i++) {
+      pages[i].dstHuge = true;
+    }
+  }
+
+  /**
+   * Gives page {@code i} a device-coherent destination, which the CPU will map with an ordinary
+   * present entry; its one reference passes to the migration, and the frame is recorded as a page
+   * of {@code pagemap}.
+   *
+   * @param i a collected page
+   * @param pfn a frame of the device's memory holding the data
+   * @param pagemap the device memory, {@link DevicePagemap#isCoherent coherent}
+   */
+  public void setDeviceCoherentDestination(int i, long pfn, DevicePagemap pagemap) {
+    if (!Objects.requireNonNull(pagemap, "pagemap is null").isCoherent()) {
+      throw new IllegalArgumentException(pagemap + " is not device-coherent memory");
+    }
+    setDst(i, pfn, pagemap);
+    s.machine.deviceCoherentPages().add(pfn, pagemap);
   }
 
   private void setDst(int i, long pfn, @Nullable DevicePagemap pagemap) {
@@ -478,10 +618,11 @@ public final class MigrateVma {
               continue;
             }
             boolean w = vma.isWritable();
+            DevicePagemap pm = pg.dstPagemap;
             s.pt.set(
                 va,
-                pg.dstPagemap != null
-                    ? new Pte.DevicePrivate(pg.dst, pg.dstPagemap, w)
+                pm != null && !pm.isCoherent()
+                    ? new Pte.DevicePrivate(pg.dst, pm, w, false)
                     : Present.anon(pg.dst, w, w));
             pg.migrated = true;
             anon[0] = true;
@@ -542,6 +683,7 @@ public final class MigrateVma {
           }
         }
       }
+      installHugeDestinations();
     } finally {
       ptl.unlock();
     }
@@ -553,6 +695,32 @@ public final class MigrateVma {
     }
     deferred.run();
     done.completeAll();
+  }
+
+  /**
+   * Turns every unit whose 512 pages all reached their huge destination into one PMD-level
+   * device-private page. The frames and permissions do not change, so no invalidation is due; a
+   * unit that did not migrate entirely stays in base entries (the kernel's split on fallback).
+   * Under the ptl.
+   */
+  private void installHugeDestinations() {
+    for (int head = 0; head < pages.length; head++) {
+      if (!pages[head].compound || !pages[head].dstHuge) {
+        continue;
+      }
+      boolean complete = true;
+      for (int i = head; i < head + PageTable.HPAGE_PAGES; i++) {
+        complete &=
+            pages[i].migrated
+                && s.pt.get(address(i)) instanceof Pte.DevicePrivate d
+                && d.pfn() == pages[i].dst;
+      }
+      for (int i = head; complete && i < head + PageTable.HPAGE_PAGES; i++) {
+        if (s.pt.get(address(i)) instanceof Pte.DevicePrivate d) {
+          s.pt.set(address(i), d.withHuge(true));
+        }
+      }
+    }
   }
 
   /**
@@ -570,8 +738,9 @@ public final class MigrateVma {
 
   private Pte destinationEntry(Page pg) {
     boolean w = srcWritable(pg);
-    if (pg.dstPagemap != null) {
-      return new Pte.DevicePrivate(pg.dst, pg.dstPagemap, w);
+    DevicePagemap pm = pg.dstPagemap;
+    if (pm != null && !pm.isCoherent()) {
+      return new Pte.DevicePrivate(pg.dst, pm, w, false);
     }
     boolean dirty = pg.original instanceof Present p ? p.dirty() : w;
     if (!pg.remotes.isEmpty()) {
@@ -597,8 +766,12 @@ public final class MigrateVma {
     deferred.add(() -> put(pfn, pm));
   }
 
+  private static boolean isPrivate(@Nullable DevicePagemap pagemap) {
+    return pagemap != null && !pagemap.isCoherent();
+  }
+
   private void put(long pfn, @Nullable DevicePagemap pagemap) {
-    if (pagemap != null) {
+    if (pagemap != null && !pagemap.isCoherent()) {
       s.putDevicePage(pfn, pagemap);
     } else {
       s.memory.put(pfn);
@@ -680,6 +853,32 @@ public final class MigrateVma {
           mm.memory.copy(m.srcPfn(i), dst);
         }
         m.setDevicePrivateDestination(i, dst, pagemap);
+      }
+      m.pages();
+    } finally {
+      m.finalizeMigration();
+    }
+    return m.migratedPages();
+  }
+
+  /**
+   * Migrates the device-coherent page at {@code va} to system memory before a long-term pin (kernel
+   * {@code check_and_migrate_movable_pages} → {@code migrate_device_coherent_folio}: a coherent
+   * page is not long-term pinnable). The caller holds the mmap lock.
+   *
+   * @param mm the address space
+   * @param va page-aligned
+   * @param pagemap the page's coherent memory; its owner is the MIGRATE range's owner
+   * @return pages migrated (0 if the page was not taken: shared with a pin, say)
+   * @throws ErrnoException {@link Errno#ENOMEM} if no system page could be allocated
+   */
+  static int migrateCoherentToRam(SimMm mm, long va, DevicePagemap pagemap) throws ErrnoException {
+    MigrateVma m = setup(mm, va, va + SimMm.PAGE_SIZE, pagemap.owner(), SELECT_DEVICE_COHERENT);
+    try {
+      if (m.isMigrating(0) && m.srcIsDeviceCoherent(0)) {
+        long dst = mm.memory.alloc(mm.owner("unpinnable coherent page", va));
+        mm.memory.copy(m.srcPfn(0), dst);
+        m.setDestination(0, dst);
       }
       m.pages();
     } finally {

@@ -161,8 +161,15 @@ sealed interface Pte {
    * @param pfn the device frame
    * @param pagemap its device memory
    * @param writable the entry allows writes once migrated back / to the owner's device
+   * @param huge part of a 2 MiB device page (a PMD-level device-private entry; every one of its 512
+   *     entries has it, and a change to part of the block splits it first)
    */
-  record DevicePrivate(long pfn, DevicePagemap pagemap, boolean writable) implements Pte {
+  record DevicePrivate(long pfn, DevicePagemap pagemap, boolean writable, boolean huge)
+      implements Pte {
+    DevicePrivate withHuge(boolean h) {
+      return new DevicePrivate(pfn, pagemap, writable, h);
+    }
+
     @Override
     public long checkerPfn() {
       return pfn;

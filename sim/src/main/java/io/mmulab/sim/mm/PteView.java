@@ -83,7 +83,7 @@ public record PteView(
           d.pfn(),
           d.writable(),
           false,
-          0,
+          d.huge() ? PageTable.HPAGE_ORDER : 0,
           true,
           true,
           false,

@@ -27,6 +27,7 @@ public final class SimMachine implements Machine {
   private final PhysicalMemory memory;
   private final SpinLock pageLock;
   private final SwapSpace swap;
+  private final DeviceCoherentPages deviceCoherentPages;
   private final AtomicInteger pids = new AtomicInteger();
   private final AtomicInteger shmems = new AtomicInteger();
   private final List<SimProcess> processes = new CopyOnWriteArrayList<>();
@@ -49,6 +50,7 @@ public final class SimMachine implements Machine {
     this.memory = Objects.requireNonNull(memory, "memory is null");
     this.pageLock = runtime.newSpinLock("machine.pages");
     this.swap = new SwapSpace(memory, pageLock);
+    this.deviceCoherentPages = new DeviceCoherentPages(memory);
     this.hugetlb = new HugetlbPool(runtime, memory);
   }
 
@@ -246,6 +248,10 @@ public final class SimMachine implements Machine {
 
   SimFile newShmemFile(long pages) {
     return new SimFile("shmem#" + shmems.incrementAndGet(), pages, true, memory, pageLock);
+  }
+
+  DeviceCoherentPages deviceCoherentPages() {
+    return deviceCoherentPages;
   }
 
   SwapSpace swap() {

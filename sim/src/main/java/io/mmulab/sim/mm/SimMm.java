@@ -552,15 +552,16 @@ public final class SimMm implements MmBackend {
   }
 
   /**
-   * Splits the huge mapping of {@code block} into 512 base entries (kernel {@code
-   * __split_huge_pmd}), inside its own CLEAR invalidation of the 2 MiB block; the huge zero page
-   * becomes 512 entries of the base zero page. No-op if the block is not huge (any more).
+   * Splits the huge mapping of {@code block} (a huge page, or a 2 MiB device-private page) into 512
+   * base entries (kernel {@code __split_huge_pmd}), inside its own CLEAR invalidation of the 2 MiB
+   * block; the huge zero page becomes 512 entries of the base zero page. No-op if the block is not
+   * huge (any more).
    */
   void splitHugeBlock(long block) {
     SpinLock ptl = pt.ptl();
     ptl.lock();
     try {
-      if (!pt.isHugeBlock(block)) {
+      if (!pt.isHugeBlock(block) && !isDeviceHugeBlock(block)) {
         return;
       }
     } finally {
@@ -571,6 +572,14 @@ public final class SimMm implements MmBackend {
         "thp split",
         null,
         d -> {
+          if (isDeviceHugeBlock(block)) {
+            for (Map.Entry<Long, Pte> e : pt.entries(block, block + HPAGE_SIZE)) {
+              if (e.getValue() instanceof Pte.DevicePrivate dp) {
+                pt.set(e.getKey(), dp.withHuge(false));
+              }
+            }
+            return;
+          }
           if (!pt.isHugeBlock(block)) {
             return;
           }
@@ -596,6 +605,11 @@ public final class SimMm implements MmBackend {
         });
   }
 
+  /** True if {@code block} holds a 2 MiB device-private page. Under the ptl. */
+  private boolean isDeviceHugeBlock(long block) {
+    return pt.get(block) instanceof Pte.DevicePrivate d && d.huge();
+  }
+
   /** Splits every huge block that {@code [start, end)} covers only partly. */
   void splitPartialHugeBlocks(long start, long end) {
     for (long block : hugeBlocksIn(start, end)) {
@@ -612,7 +626,7 @@ public final class SimMm implements MmBackend {
     ptl.lock();
     try {
       for (long b = start & PageTable.HPAGE_MASK; b < end; b += HPAGE_SIZE) {
-        if (pt.isHugeBlock(b)) {
+        if (pt.isHugeBlock(b) || isDeviceHugeBlock(b)) {
           out.add(b);
         }
       }

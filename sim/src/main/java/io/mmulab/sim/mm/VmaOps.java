@@ -362,7 +362,7 @@ final class VmaOps {
       return p.withWritable(writable).withProtnone(vma.prot() == PROT_NONE);
     }
     if (pte instanceof Pte.DevicePrivate d && d.writable() && !vma.isWritable()) {
-      return new Pte.DevicePrivate(d.pfn(), d.pagemap(), false);
+      return new Pte.DevicePrivate(d.pfn(), d.pagemap(), false, d.huge());
     }
     if (pte instanceof Pte.DeviceExclusive x && x.writable() && !vma.isWritable()) {
       return new Pte.DeviceExclusive(x.pfn(), x.owner(), false, x.dirty());

@@ -10,6 +10,7 @@ import io.mmulab.api.sync.RwSemaphore;
 import io.mmulab.api.sync.SpinLock;
 import io.mmulab.api.sync.SyncRuntime;
 import io.mmulab.sim.check.CoherencyChecker;
+import io.mmulab.sim.mem.FrameState;
 import io.mmulab.sim.mem.PhysicalMemory;
 import io.mmulab.sim.mm.DevicePagemap;
 import io.mmulab.sim.mm.MigrateVma;
@@ -25,8 +26,10 @@ import java.util.Set;
 
 /**
  * One dmirror device ({@code /dev/hmm_dmirrorN}, kernel {@code struct dmirror_device}) of memory
- * type device-private: the pool of its device memory, the {@code dev_pagemap} whose owner (this
- * object) tags its pages, and the mirrors opened on it.
+ * type device-private (devices 0 and 1) or device-coherent (devices 2 and 3): the pool of its
+ * device memory, the {@code dev_pagemap} whose owner (this object) tags its pages, and the mirrors
+ * opened on it. The CPU reaches a coherent page directly (an ordinary present entry, no fault);
+ * only MIGRATE_TO_SYS, eviction or a long-term pin moves it back to system memory.
  *
  * <h2>Device memory</h2>
  *
@@ -36,9 +39,11 @@ import java.util.Set;
  * the frame is both the kernel's {@code ZONE_DEVICE} page (its pfn is what the CPU's device-private
  * entry and {@code hmm_range_fault} name) and the "backing page" that really stores the data. A
  * chunk therefore only counts its pages; freeing the frame (rather than keeping it on a free list)
- * gives the checker a new frame generation for every allocation. {@link #calloc()} and {@link
- * #cfree()} are the kernel's internal counters. Each page remembers the mirror that migrated it
- * (kernel: the backing page's {@code zone_device_data}) and its address.
+ * gives the checker a new frame generation for every allocation. A coherent page is freed by
+ * whichever path drops the CPU's last reference, without telling the device; the device notices
+ * (kernel {@code page_free}) when it next looks at its pages, by the frame's generation. {@link
+ * #calloc()} and {@link #cfree()} are the kernel's internal counters. Each page remembers the
+ * mirror that migrated it (kernel: the backing page's {@code zone_device_data}) and its address.
  *
  * <p>The CPU fault path ({@link #migrateToRam(SimMm, long)}) and MIGRATE_TO_SYS migrate pages back;
  * RELEASE and every close evict them all. The kernel evicts by device pfn through the reverse map
@@ -55,8 +60,11 @@ public final class Dmirror implements DevicePagemap {
   /** Pages per chunk: 256 MiB of 4 KiB pages (kernel {@code DEVMEM_CHUNK_SIZE}). */
   public static final long CHUNK_PAGES = (256L << 20) >>> AddressSpace.PAGE_SHIFT;
 
+  private static final int PMD_ORDER = 9;
+
   private final DmirrorDevices devices;
   private final int minor;
+  private final int memoryType;
   private final String name;
   private final SyncRuntime rt;
   private final PhysicalMemory memory;
@@ -78,12 +86,15 @@ public final class Dmirror implements DevicePagemap {
     boolean remove;
   }
 
-  /** A device page in use. */
-  private record DevicePage(long pfn, Chunk chunk, DmirrorMirror mirror, SimMm mm, long va) {}
+  /** A device page in use; {@code generation} is its frame's at allocation. */
+  private record DevicePage(
+      long pfn, long generation, Chunk chunk, DmirrorMirror mirror, SimMm mm, long va) {}
 
-  Dmirror(DmirrorDevices devices, int minor, SyncRuntime rt, PhysicalMemory memory) {
+  Dmirror(
+      DmirrorDevices devices, int minor, int memoryType, SyncRuntime rt, PhysicalMemory memory) {
     this.devices = devices;
     this.minor = minor;
+    this.memoryType = memoryType;
     this.name = "dmirror" + minor;
     this.rt = rt;
     this.memory = memory;
@@ -140,12 +151,22 @@ public final class Dmirror implements DevicePagemap {
   }
 
   /**
-   * Returns the memory type (uapi {@code HMM_DMIRROR_MEMORY_DEVICE_PRIVATE}).
+   * Returns the memory type (uapi {@code HMM_DMIRROR_MEMORY_DEVICE_*}).
    *
-   * @return {@link DmirrorProt#MEMORY_DEVICE_PRIVATE}
+   * @return {@link DmirrorProt#MEMORY_DEVICE_PRIVATE} or {@link DmirrorProt#MEMORY_DEVICE_COHERENT}
    */
   public int memoryType() {
-    return DmirrorProt.MEMORY_DEVICE_PRIVATE;
+    return memoryType;
+  }
+
+  /**
+   * Tells whether this device's memory is device-coherent.
+   *
+   * @return true for devices 2 and 3
+   */
+  @Override
+  public boolean isCoherent() {
+    return memoryType == DmirrorProt.MEMORY_DEVICE_COHERENT;
   }
 
   /**
@@ -198,6 +219,7 @@ public final class Dmirror implements DevicePagemap {
   public int pagesInUse() {
     lock.lock();
     try {
+      reapFreedCoherentPages();
       return pages.size();
     } finally {
       lock.unlock();
@@ -213,7 +235,12 @@ public final class Dmirror implements DevicePagemap {
   public boolean owns(long pfn) {
     lock.lock();
     try {
-      return pages.containsKey(pfn);
+      DevicePage p = pages.get(pfn);
+      if (p != null && freed(p)) {
+        free(pages.remove(pfn));
+        return false;
+      }
+      return p != null;
     } finally {
       lock.unlock();
     }
@@ -253,6 +280,7 @@ public final class Dmirror implements DevicePagemap {
     } catch (ErrnoException e) {
       return CoherencyChecker.NO_PFN;
     }
+    long generation = isCoherent() ? memory.generation(pfn) : 0;
     lock.lock();
     try {
       Chunk chunk = null;
@@ -268,7 +296,7 @@ public final class Dmirror implements DevicePagemap {
       }
       chunk.used++;
       calloc++;
-      pages.put(pfn, new DevicePage(pfn, chunk, owner, owner.sim(), va));
+      free(pages.put(pfn, new DevicePage(pfn, generation, chunk, owner, owner.sim(), va)));
     } finally {
       lock.unlock();
     }
@@ -280,14 +308,39 @@ public final class Dmirror implements DevicePagemap {
   public void pageFree(long pfn) {
     lock.lock();
     try {
-      DevicePage p = pages.remove(pfn);
-      if (p != null && !p.chunk().remove) {
-        p.chunk().used--;
-        cfree++;
-      }
+      free(pages.remove(pfn));
     } finally {
       lock.unlock();
     }
+  }
+
+  /** Under {@code lock}. */
+  private void free(DevicePage p) {
+    if (p != null && !p.chunk().remove) {
+      p.chunk().used--;
+      cfree++;
+    }
+  }
+
+  /** Under {@code lock}: {@code page_free} for the coherent pages whose frame was freed. */
+  private void reapFreedCoherentPages() {
+    pages
+        .values()
+        .removeIf(
+            p -> {
+              boolean freed = freed(p);
+              if (freed) {
+                free(p);
+              }
+              return freed;
+            });
+  }
+
+  /** A coherent page whose frame was freed (perhaps allocated again since). */
+  private boolean freed(DevicePage p) {
+    return isCoherent()
+        && (memory.state(p.pfn()) != FrameState.ALLOCATED
+            || memory.generation(p.pfn()) != p.generation());
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -302,7 +355,13 @@ public final class Dmirror implements DevicePagemap {
    */
   @Override
   public void migrateToRam(SimMm mm, long addr) throws ErrnoException {
-    migrateToRam(mm, addr, addr + AddressSpace.PAGE_SIZE, true);
+    if (mm.lookup(addr).order() == PMD_ORDER) {
+      // A 2 MiB device page goes back whole (kernel: the range is the folio).
+      long block = addr & -SimMm.HPAGE_SIZE;
+      migrateToRam(mm, block, block + SimMm.HPAGE_SIZE, true);
+    } else {
+      migrateToRam(mm, addr, addr + AddressSpace.PAGE_SIZE, true);
+    }
   }
 
   /**
@@ -315,11 +374,13 @@ public final class Dmirror implements DevicePagemap {
    * @return pages migrated (kernel {@code dmirror_successful_migrated_pages})
    */
   int migrateToRam(SimMm mm, long start, long end, boolean failOnNoMemory) throws ErrnoException {
-    MigrateVma m = MigrateVma.setup(mm, start, end, this, MigrateVma.SELECT_DEVICE_PRIVATE);
+    int select =
+        isCoherent() ? MigrateVma.SELECT_DEVICE_COHERENT : MigrateVma.SELECT_DEVICE_PRIVATE;
+    MigrateVma m = MigrateVma.setup(mm, start, end, this, select);
     ErrnoException noMemory = null;
     try {
       for (int i = 0; i < m.npages(); i++) {
-        if (!m.isMigrating(i) || !m.srcIsDevicePrivate(i)) {
+        if (!m.isMigrating(i) || !(m.srcIsDevicePrivate(i) || m.srcIsDeviceCoherent(i))) {
           continue;
         }
         long va = start + ((long) i << AddressSpace.PAGE_SHIFT);
@@ -429,9 +490,11 @@ public final class Dmirror implements DevicePagemap {
       mmap.downRead();
       try {
         PteView pte = s.lookup(p.va());
-        if (pte.type() == PteView.Type.DEVICE_PRIVATE
-            && pte.pfn() == p.pfn()
-            && pte.owner() == this) {
+        boolean mapped =
+            isCoherent()
+                ? pte.type() == PteView.Type.PRESENT && owns(p.pfn())
+                : pte.type() == PteView.Type.DEVICE_PRIVATE && pte.owner() == this;
+        if (mapped && pte.pfn() == p.pfn()) {
           migrateToRam(s, p.va(), p.va() + AddressSpace.PAGE_SIZE, false);
         }
       } finally {

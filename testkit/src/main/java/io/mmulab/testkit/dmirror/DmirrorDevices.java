@@ -1,6 +1,7 @@
 package io.mmulab.testkit.dmirror;
 
 import io.mmulab.sim.mm.SimMachine;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -8,15 +9,15 @@ import java.util.WeakHashMap;
 
 /**
  * The dmirror module loaded on one simulated machine (kernel {@code hmm_dmirror_init}): devices 0
- * and 1, of memory type device-private. Devices 2 and 3 (device-coherent memory, created only when
- * special-purpose memory is given to the module) are not modelled.
+ * and 1, of memory type device-private, and devices 2 and 3, of memory type device-coherent (the
+ * kernel creates those only when special-purpose memory is given to the module; here it always is).
  *
  * <p>One instance per machine ({@link #of}), so that every adapter and test on a machine shares the
  * same devices and their checker ids are unique on that machine and the same in a replay.
  */
 public final class DmirrorDevices {
   /** How many devices the module creates. */
-  public static final int NDEVICES = 2;
+  public static final int NDEVICES = 4;
 
   private static final Map<SimMachine, DmirrorDevices> LOADED =
       Collections.synchronizedMap(new WeakHashMap<>());
@@ -24,9 +25,12 @@ public final class DmirrorDevices {
   private final List<Dmirror> devices;
 
   private DmirrorDevices(SimMachine machine) {
-    Dmirror d0 = new Dmirror(this, 0, machine.runtime(), machine.memory());
-    Dmirror d1 = new Dmirror(this, 1, machine.runtime(), machine.memory());
-    this.devices = List.of(d0, d1);
+    List<Dmirror> all = new ArrayList<>();
+    for (int minor = 0; minor < NDEVICES; minor++) {
+      int type = minor < 2 ? DmirrorProt.MEMORY_DEVICE_PRIVATE : DmirrorProt.MEMORY_DEVICE_COHERENT;
+      all.add(new Dmirror(this, minor, type, machine.runtime(), machine.memory()));
+    }
+    this.devices = List.copyOf(all);
   }
 
   /**
@@ -42,14 +46,13 @@ public final class DmirrorDevices {
   /**
    * Returns device {@code minor} ({@code /dev/hmm_dmirror<minor>}).
    *
-   * @param minor 0 or 1
+   * @param minor 0 to 3
    * @return the device
    * @throws IllegalArgumentException for another minor
    */
   public Dmirror device(int minor) {
     if (minor < 0 || minor >= devices.size()) {
-      throw new IllegalArgumentException(
-          "no /dev/hmm_dmirror" + minor + " (devices 2 and 3 need device-coherent memory)");
+      throw new IllegalArgumentException("no /dev/hmm_dmirror" + minor);
     }
     return devices.get(minor);
   }
@@ -57,13 +60,13 @@ public final class DmirrorDevices {
   /**
    * Returns every device.
    *
-   * @return devices 0 and 1
+   * @return devices 0 to 3
    */
   public List<Dmirror> devices() {
     return devices;
   }
 
-  /** The device whose private memory holds {@code pfn}, or null. */
+  /** The device whose memory holds {@code pfn}, or null. */
   Dmirror ownerOf(long pfn) {
     for (Dmirror d : devices) {
       if (d.owns(pfn)) {

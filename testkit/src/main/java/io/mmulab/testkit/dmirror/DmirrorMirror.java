@@ -24,6 +24,7 @@ import io.mmulab.sim.check.CoherencyChecker;
 import io.mmulab.sim.driver.DriverStats;
 import io.mmulab.sim.mem.PhysicalMemory;
 import io.mmulab.sim.mm.MigrateVma;
+import io.mmulab.sim.mm.Mman;
 import io.mmulab.sim.mm.PteView;
 import io.mmulab.sim.mm.SimMm;
 import io.mmulab.sim.mm.SimProcess;
@@ -60,8 +61,11 @@ public final class DmirrorMirror implements AutoCloseable {
   /** Pages per temporary subscription of SNAPSHOT. */
   static final int SNAPSHOT_CHUNK = 64;
 
-  /** Pages per {@code migrate_vma} of MIGRATE_TO_DEV and MIGRATE_TO_SYS. */
-  static final int MIGRATE_CHUNK = 64;
+  /**
+   * Pages per {@code migrate_vma} of MIGRATE_TO_DEV and MIGRATE_TO_SYS (the newest kernels: one PTE
+   * table, so that an aligned huge page fits in one migration).
+   */
+  static final int MIGRATE_CHUNK = 512;
 
   /** The largest bounce buffer the device allocates (kernel: what {@code vmalloc} can give). */
   static final long MAX_BOUNCE_BYTES = 1L << 30;
@@ -70,6 +74,7 @@ public final class DmirrorMirror implements AutoCloseable {
   static final HmmPfnLayout LAYOUT = HmmPfnLayout.MAINLINE;
 
   private static final int PMD_ORDER = 9;
+  private static final int HPAGE_PAGES = 1 << PMD_ORDER;
   private static final int PUD_ORDER = 18;
 
   private final Dmirror device;
@@ -616,10 +621,10 @@ public final class DmirrorMirror implements AutoCloseable {
     long pfn = LAYOUT.pfn(e);
     Dmirror owner = device.devices().ownerOf(pfn);
     int perm;
-    if (owner == device) {
-      perm = DmirrorProt.DEV_PRIVATE_LOCAL;
+    if (owner != null && owner.isCoherent()) {
+      perm = owner == device ? DmirrorProt.DEV_COHERENT_LOCAL : DmirrorProt.DEV_COHERENT_REMOTE;
     } else if (owner != null) {
-      perm = DmirrorProt.DEV_PRIVATE_REMOTE;
+      perm = owner == device ? DmirrorProt.DEV_PRIVATE_LOCAL : DmirrorProt.DEV_PRIVATE_REMOTE;
     } else if (pfn == PhysicalMemory.ZERO_PFN) {
       perm = DmirrorProt.ZERO;
     } else {
@@ -689,39 +694,67 @@ public final class DmirrorMirror implements AutoCloseable {
    */
   private void migrateChunkToDevice(long start, long end) throws ErrnoException {
     int n = (int) ((end - start) >>> PAGE_SHIFT);
-    boolean[] huge = new boolean[n];
-    for (int i = 0; i < n; i++) {
-      huge[i] = sim.lookup(start + ((long) i << PAGE_SHIFT)).order() == PMD_ORDER;
-    }
-    MigrateVma m = MigrateVma.setup(sim, start, end, device, MigrateVma.SELECT_SYSTEM);
+    MigrateVma m =
+        MigrateVma.setup(
+            sim, start, end, device, MigrateVma.SELECT_SYSTEM | MigrateVma.SELECT_COMPOUND);
     try {
-      for (int i = 0; i < n; i++) {
-        if (!m.isMigrating(i) || m.srcIsDevicePrivate(i)) {
-          continue;
+      for (int i = 0; i < n; ) {
+        if (m.isCompound(i)) {
+          allocUnit(m, start, i);
+          i += HPAGE_PAGES;
+        } else {
+          if (m.isMigrating(i) && !m.srcIsDevicePrivate(i) && !failAllocOnce()) {
+            allocAndCopy(m, start, i);
+          }
+          i++;
         }
-        long va = start + ((long) i << PAGE_SHIFT);
-        if ((flags.getAndUpdate(f -> f & ~DmirrorProt.FLAG_FAIL_ALLOC)
-                    & DmirrorProt.FLAG_FAIL_ALLOC)
-                != 0
-            && !huge[i]) {
-          // FAIL_ALLOC: this allocation fails once. A base page is simply not migrated; a page
-          // that was part of a huge mapping falls back to base-page allocations (which is what the
-          // simulation always does, since it splits huge pages before migrating them).
-          continue;
-        }
-        long dpfn = device.allocPage(this, va);
-        if (dpfn == CoherencyChecker.NO_PFN) {
-          continue;
-        }
-        if (m.srcPfn(i) != CoherencyChecker.NO_PFN) {
-          memory.copy(m.srcPfn(i), dpfn);
-        }
-        m.setDevicePrivateDestination(i, dpfn, device);
       }
       m.pages();
     } finally {
       m.finalizeMigration();
     }
+  }
+
+  /**
+   * A PMD-sized unit (a huge page, the huge zero page, or an empty aligned block): the device's
+   * huge allocation, which stays one 2 MiB device page, and when it fails (FAIL_ALLOC), the
+   * fallback to 512 base pages, whose own allocations do not consult the flag again (kernel {@code
+   * dmirror_migrate_alloc_and_copy}). Coherent memory is handed out in base pages only.
+   */
+  private void allocUnit(MigrateVma m, long start, int head) {
+    boolean failed = failAllocOnce();
+    int got = 0;
+    for (int i = head; i < head + HPAGE_PAGES; i++) {
+      if (m.isMigrating(i) && allocAndCopy(m, start, i)) {
+        got++;
+      }
+    }
+    if (!failed && !device.isCoherent() && got == HPAGE_PAGES) {
+      m.setHugeDestination(head);
+    }
+  }
+
+  /** FAIL_ALLOC: true (and the flag cleared) if this allocation is the one forced to fail. */
+  private boolean failAllocOnce() {
+    return (flags.getAndUpdate(f -> f & ~DmirrorProt.FLAG_FAIL_ALLOC) & DmirrorProt.FLAG_FAIL_ALLOC)
+        != 0;
+  }
+
+  private boolean allocAndCopy(MigrateVma m, long start, int i) {
+    long va = start + ((long) i << PAGE_SHIFT);
+    long dpfn = device.allocPage(this, va);
+    if (dpfn == CoherencyChecker.NO_PFN) {
+      return false;
+    }
+    if (m.srcPfn(i) != CoherencyChecker.NO_PFN) {
+      memory.copy(m.srcPfn(i), dpfn);
+    }
+    if (device.isCoherent()) {
+      m.setDeviceCoherentDestination(i, dpfn, device);
+    } else {
+      m.setDevicePrivateDestination(i, dpfn, device);
+    }
+    return true;
   }
 
   /**
@@ -775,6 +808,11 @@ public final class DmirrorMirror implements AutoCloseable {
         for (long addr = cmd.addr; Long.compareUnsigned(addr, end) < 0; ) {
           Vma vma = readableVma(addr);
           long next = Math.min(chunkEnd(addr, end, MIGRATE_CHUNK), vma.end());
+          if (holdsHugeDevicePage(addr, next)) {
+            // FAIL_ALLOC fails the huge system allocation of the copy back; it falls back to base
+            // pages, which is how the simulation always copies back.
+            failAllocOnce();
+          }
           cmd.cpages += device.migrateToRam(sim, addr, next, false);
           addr = next;
         }
@@ -784,6 +822,18 @@ public final class DmirrorMirror implements AutoCloseable {
     } finally {
       mm.mmput();
     }
+  }
+
+  private boolean holdsHugeDevicePage(long start, long end) {
+    for (long va = start; Long.compareUnsigned(va, end) < 0; va += PAGE_SIZE) {
+      PteView pte = sim.lookup(va);
+      if (pte.type() == PteView.Type.DEVICE_PRIVATE
+          && pte.owner() == device
+          && pte.order() == PMD_ORDER) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Kernel {@code vma_lookup} plus the {@code VM_READ} check of the migrations. */
@@ -959,6 +1009,50 @@ public final class DmirrorMirror implements AutoCloseable {
       }
       faultOrFail((va + 8L * done) & -PAGE_SIZE, pageUp(end), true);
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // mmap of the device file (kernel dmirror_fops_mmap)
+
+  /**
+   * Maps the device file into the opener's address space, as {@code mmap()} of {@code
+   * /dev/hmm_dmirrorN} does: a mixed mapping ({@code VM_MIXEDMAP}) of {@code length} bytes in which
+   * the driver inserts a freshly zeroed page at every address ({@code vm_insert_page}) and drops
+   * its own reference, so the mapping holds the only one. The entries are writable only in a shared
+   * writable mapping; a private one maps them read-only.
+   *
+   * @param length bytes, rounded up to whole pages
+   * @param prot {@code PROT_*}
+   * @param flags {@code MAP_SHARED} or {@code MAP_PRIVATE} (plus {@code MAP_FIXED} with {@code
+   *     addr})
+   * @param addr the address hint, or the address with {@code MAP_FIXED}
+   * @return the mapping's start
+   * @throws ErrnoException {@link Errno#EINVAL} for a bad length, {@code prot} or {@code flags},
+   *     {@link Errno#ENOMEM} if memory runs out (the mapping is removed again)
+   */
+  public long mmap(long addr, long length, int prot, int flags) throws ErrnoException {
+    if (closed) {
+      throw new ErrnoException(Errno.EINVAL, id + " is closed");
+    }
+    if ((flags & Mman.MAP_ANONYMOUS) != 0) {
+      throw new ErrnoException(Errno.EINVAL, "MAP_ANONYMOUS with a device file");
+    }
+    long start = process.mmap(addr, length, prot, flags | Mman.MAP_MIXEDMAP);
+    long end = start + ((length + PAGE_SIZE - 1) & -PAGE_SIZE);
+    try {
+      for (long va = start; va < end; va += PAGE_SIZE) {
+        long pfn = memory.alloc(id + " mmap page " + mmName + " 0x" + Long.toHexString(va));
+        try {
+          process.vmInsertPage(va, pfn);
+        } finally {
+          memory.put(pfn);
+        }
+      }
+    } catch (ErrnoException e) {
+      process.munmap(start, end - start);
+      throw e;
+    }
+    return start;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -34,10 +34,10 @@ public final class DmirrorProt {
   /** A page in another device's private memory (never reported: such pages are not valid). */
   public static final int DEV_PRIVATE_REMOTE = 0x30;
 
-  /** A page in this device's coherent memory (no coherent devices in this port). */
+  /** A page in this device's coherent memory. */
   public static final int DEV_COHERENT_LOCAL = 0x40;
 
-  /** A page in another device's coherent memory (no coherent devices in this port). */
+  /** A page in another device's coherent memory. */
   public static final int DEV_COHERENT_REMOTE = 0x50;
 
   /** Mirror flag: the next device-memory allocation of a migration fails, once. */
@@ -46,6 +46,6 @@ public final class DmirrorProt {
   /** Memory type of devices 0 and 1. */
   public static final int MEMORY_DEVICE_PRIVATE = 1;
 
-  /** Memory type of devices 2 and 3 (not created in this port). */
+  /** Memory type of devices 2 and 3. */
   public static final int MEMORY_DEVICE_COHERENT = 2;
 }

@@ -119,9 +119,12 @@ class DmirrorFactoryTest {
       assertThat(DmirrorDevices.of(f.machine)).isSameAs(f.devices);
       assertThat(f.devices.devices())
           .extracting(Dmirror::name)
-          .containsExactly("dmirror0", "dmirror1");
+          .containsExactly("dmirror0", "dmirror1", "dmirror2", "dmirror3");
       assertThat(f.devices.device(1).memoryType()).isEqualTo(DmirrorProt.MEMORY_DEVICE_PRIVATE);
-      assertThatThrownBy(() -> f.devices.device(2)).isInstanceOf(IllegalArgumentException.class);
+      assertThat(f.devices.device(1).isCoherent()).isFalse();
+      assertThat(f.devices.device(2).memoryType()).isEqualTo(DmirrorProt.MEMORY_DEVICE_COHERENT);
+      assertThat(f.devices.device(3).isCoherent()).isTrue();
+      assertThatThrownBy(() -> f.devices.device(4)).isInstanceOf(IllegalArgumentException.class);
       assertThat(f.open().id()).isEqualTo("dmirror0.m1");
       assertThat(f.open().id()).isEqualTo("dmirror0.m2");
       assertThat(f.open(f.proc, 1).id()).isEqualTo("dmirror1.m1");

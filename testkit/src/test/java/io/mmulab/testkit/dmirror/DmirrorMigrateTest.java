@@ -13,6 +13,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mmulab.api.Errno;
 import io.mmulab.api.driver.DriverVariant;
+import io.mmulab.sim.mm.Mman;
 import io.mmulab.sim.mm.PteView;
 import io.mmulab.sim.mm.SimFile;
 import io.mmulab.sim.mm.SimProcess;
@@ -268,6 +269,74 @@ class DmirrorMigrateTest {
       assertThat(c.word(2 * WORDS)).isEqualTo(2 * WORDS);
       assertThat(f.proc.load(a + 2 * PAGE)).isEqualTo(2 * WORDS); // fault one page back
       assertThat(type(f, a + 3 * PAGE)).isEqualTo(PteView.Type.DEVICE_PRIVATE);
+    }
+  }
+
+  /**
+   * An untouched range aligned to and spanning a 2 MiB block is one huge unit: the forced failure
+   * hits its huge allocation, the unit falls back to 512 base pages and every page migrates (the
+   * kernel's collect-hole path), with or without the huge-page hint.
+   */
+  @ParameterizedTest
+  @EnumSource(names = {"CONSOLIDATED", "LEGACY"})
+  void failAlloc_untouchedAlignedBlock_isOneUnitThatFallsBackToBasePages(DriverVariant variant)
+      throws Exception {
+    for (int hint : new int[] {0, Mman.MAP_HUGE}) {
+      try (DmirrorFixture f = new DmirrorFixture(variant)) {
+        DmirrorMirror m = f.open();
+        long raw =
+            f.proc.mmap(0, 2 * DmirrorFixture.HPAGE, PROT_READ, DmirrorFixture.ANON_PRIVATE | hint);
+        long a = (raw + DmirrorFixture.HPAGE - 1) & -DmirrorFixture.HPAGE;
+        int pages = (int) (DmirrorFixture.HPAGE / PAGE);
+        m.ioctl(DmirrorCommand.FLAGS, new DmirrorCmd(a, DmirrorProt.FLAG_FAIL_ALLOC, null));
+        DmirrorCmd c = run(m, DmirrorCommand.MIGRATE_TO_DEV, a, pages);
+        assertThat(c.cpages()).isEqualTo(pages);
+        assertThat(m.flags()).isZero();
+        for (int i = 0; i < pages * WORDS; i += 97) {
+          assertThat(c.word(i)).isZero();
+        }
+        assertThat(m.device().pagesInUse()).isEqualTo(pages);
+        assertThat(f.proc.load(a + 2048 * 4)).isZero(); // fault one page back
+      }
+    }
+  }
+
+  /**
+   * A huge page migrated to the device stays huge there: SNAPSHOT reports the PMD level; a change
+   * to part of it splits it, a CPU access brings all of it back, and with FAIL_ALLOC it lands in
+   * base pages.
+   */
+  @ParameterizedTest
+  @EnumSource(names = {"CONSOLIDATED", "LEGACY"})
+  void hugePage_staysHugeOnTheDevice_andSplitsOnFallback(DriverVariant variant) throws Exception {
+    int pages = (int) (DmirrorFixture.HPAGE / PAGE);
+    int huge = DmirrorProt.DEV_PRIVATE_LOCAL | DmirrorProt.WRITE | DmirrorProt.PMD;
+    try (DmirrorFixture f = new DmirrorFixture(variant)) {
+      DmirrorMirror m = f.open();
+      long a = f.huge(2);
+      assertThat(run(m, DmirrorCommand.MIGRATE_TO_DEV, a, 2 * pages).cpages()).isEqualTo(2 * pages);
+      DmirrorCmd s = run(m, DmirrorCommand.SNAPSHOT, a, 2 * pages);
+      for (int i = 0; i < 2 * pages; i++) {
+        assertThat(s.perm(i)).isEqualTo(huge);
+      }
+      assertThat(f.proc.pte(a).order()).isEqualTo(9);
+      // Part of the second one goes away: the rest is split into base entries.
+      f.proc.munmap(a + DmirrorFixture.HPAGE, 4 * PAGE);
+      s = run(m, DmirrorCommand.SNAPSHOT, a + DmirrorFixture.HPAGE + 4 * PAGE, 4);
+      assertThat(s.perm(0)).isEqualTo(DmirrorProt.DEV_PRIVATE_LOCAL | DmirrorProt.WRITE);
+      // A CPU access to the first brings all of it back.
+      assertThat(f.proc.load(a + 5 * PAGE)).isEqualTo(5L * WORDS);
+      assertThat(type(f, a + 300 * PAGE)).isEqualTo(PteView.Type.PRESENT);
+    }
+    try (DmirrorFixture f = new DmirrorFixture(variant)) {
+      DmirrorMirror m = f.open();
+      long a = f.huge(1);
+      m.ioctl(DmirrorCommand.FLAGS, new DmirrorCmd(a, DmirrorProt.FLAG_FAIL_ALLOC, null));
+      run(m, DmirrorCommand.MIGRATE_TO_DEV, a, pages);
+      DmirrorCmd s = run(m, DmirrorCommand.SNAPSHOT, a, pages);
+      assertThat(s.perm(7)).isEqualTo(DmirrorProt.DEV_PRIVATE_LOCAL | DmirrorProt.WRITE);
+      assertThat(f.proc.load(a + 5 * PAGE)).isEqualTo(5L * WORDS);
+      assertThat(type(f, a + 300 * PAGE)).isEqualTo(PteView.Type.DEVICE_PRIVATE);
     }
   }
 
