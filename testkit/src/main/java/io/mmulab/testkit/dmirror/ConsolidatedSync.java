@@ -7,6 +7,8 @@ import io.mmulab.api.MmuIntervalNotifierOps;
 import io.mmulab.api.sync.Clock;
 import io.mmulab.api.sync.Mutex;
 import io.mmulab.sim.driver.DriverStats;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The reference pattern (Linux 5.5 interval notifiers, {@code lib/test_hmm.c}): one subscription
@@ -28,7 +30,7 @@ final class ConsolidatedSync extends MirrorSync {
   static final long WHOLE_SPACE = -1L & -DmirrorMirror.PAGE_SIZE;
 
   private final DmirrorMirror mirror;
-  private MmuIntervalNotifier notifier;
+  private @Nullable MmuIntervalNotifier notifier; // set by open()
 
   ConsolidatedSync(DmirrorMirror mirror) {
     this.mirror = mirror;
@@ -50,9 +52,13 @@ final class ConsolidatedSync extends MirrorSync {
         .subscriptionInserted(mirror.id(), SUBSCRIPTION, mirror.mmName(), 0, WHOLE_SPACE);
   }
 
+  private MmuIntervalNotifier subscription() {
+    return Objects.requireNonNull(notifier, "the mirror was never opened");
+  }
+
   @Override
   void close() {
-    notifier.remove();
+    subscription().remove();
     mirror.checker().subscriptionRemoved(mirror.id(), SUBSCRIPTION);
   }
 
@@ -87,7 +93,7 @@ final class ConsolidatedSync extends MirrorSync {
     MmuIntervalNotifier sub =
         privateNotifier
             ? mirror.mm().insertIntervalNotifier(start, end - start, snapshotOps(), mirror.mutex())
-            : notifier;
+            : subscription();
     try {
       Clock clock = mirror.runtime().clock();
       long deadline = clock.nanoTime() + TIMEOUT_NANOS;

@@ -23,6 +23,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One dmirror device ({@code /dev/hmm_dmirrorN}, kernel {@code struct dmirror_device}) of memory
@@ -315,7 +316,7 @@ public final class Dmirror implements DevicePagemap {
   }
 
   /** Under {@code lock}. */
-  private void free(DevicePage p) {
+  private void free(@Nullable DevicePage p) {
     if (p != null && !p.chunk().remove) {
       p.chunk().used--;
       cfree++;
@@ -410,7 +411,7 @@ public final class Dmirror implements DevicePagemap {
     return m.migratedPages();
   }
 
-  private DmirrorMirror ownerMirror(long pfn) {
+  private @Nullable DmirrorMirror ownerMirror(long pfn) {
     lock.lock();
     try {
       DevicePage p = pages.get(pfn);

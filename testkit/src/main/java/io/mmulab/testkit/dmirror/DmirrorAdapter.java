@@ -6,6 +6,7 @@ import io.mmulab.api.driver.JobFence;
 import io.mmulab.sim.driver.DriverStats;
 import io.mmulab.sim.driver.SimDriverAdapter;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The driver SPI's view of one dmirror open: {@link #read} and {@link #write} are the READ and
@@ -79,7 +80,7 @@ public final class DmirrorAdapter extends SimDriverAdapter {
   }
 
   @Override
-  public JobFence submit(long va, int words, long[] data) throws ErrnoException {
+  public JobFence submit(long va, int words, long @Nullable [] data) throws ErrnoException {
     checkJob(va, words, data);
     requireOpen(mirror.isClosed(), mirror.id());
     try {

@@ -6,6 +6,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The dmirror module loaded on one simulated machine (kernel {@code hmm_dmirror_init}): devices 0
@@ -67,7 +68,7 @@ public final class DmirrorDevices {
   }
 
   /** The device whose memory holds {@code pfn}, or null. */
-  Dmirror ownerOf(long pfn) {
+  @Nullable Dmirror ownerOf(long pfn) {
     for (Dmirror d : devices) {
       if (d.owns(pfn)) {
         return d;

@@ -33,6 +33,7 @@ import io.mmulab.testkit.dmirror.DmirrorPageTable.Entry;
 import io.mmulab.testkit.dmirror.DmirrorPageTable.Tag;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One open of a dmirror device (kernel {@code struct dmirror}, one per {@code open()} of {@code
@@ -93,7 +94,7 @@ public final class DmirrorMirror implements AutoCloseable {
   private final AtomicLong flags = new AtomicLong();
   private final DriverStats stats = new DriverStats();
   private volatile boolean closed;
-  private volatile Runnable afterLookupHook;
+  private volatile @Nullable Runnable afterLookupHook;
 
   private DmirrorMirror(Dmirror device, SimProcess process, DriverVariant variant, String id) {
     this.device = device;

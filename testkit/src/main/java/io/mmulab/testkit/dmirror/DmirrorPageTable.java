@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A mirror's device page table (kernel: the {@code pt} XArray): virtual page number to the frame
@@ -43,7 +44,7 @@ final class DmirrorPageTable {
   }
 
   /** Kernel {@code xa_load}. */
-  Entry load(long va) {
+  @Nullable Entry load(long va) {
     requireLock();
     return entries.get(va >>> DmirrorMirror.PAGE_SHIFT);
   }

@@ -20,5 +20,10 @@
  * <p>Lock order: the mmap lock, then a mirror's {@code mutex} (the update lock), then a device's
  * pool spin lock, then physical memory's frame locks. A device's {@code evict} mutex is taken
  * before any mmap lock and never inside a callback.
+ *
+ * <p>Everything here is non-null unless marked {@code @Nullable}.
  */
+@NullMarked
 package io.mmulab.testkit.dmirror;
+
+import org.jspecify.annotations.NullMarked;
