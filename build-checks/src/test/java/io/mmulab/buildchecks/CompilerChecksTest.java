@@ -3,6 +3,7 @@ package io.mmulab.buildchecks;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -141,13 +142,46 @@ class CompilerChecksTest {
     assertThat(r.errors()).anySatisfy(e -> assertThat(e).contains("[MissingOverride]"));
   }
 
+  @Test
+  void plantedNullDereference_inAProjectPackageWithoutNullMarked_failsTheBuild()
+      throws IOException {
+    Result r =
+        compile(
+            "io/mmulab/planted",
+            false,
+            """
+            package io.mmulab.planted;
+
+            public final class Planted {
+              static int length() {
+                String s = null;
+                return s.length();
+              }
+            }
+            """);
+
+    assertThat(r.success()).isFalse();
+    assertThat(r.errors()).anySatisfy(e -> assertThat(e).contains("[NullAway]"));
+  }
+
   private record Result(boolean success, List<String> errors) {}
 
   private Result compile(String source) throws IOException {
-    Path src = Files.createDirectories(dir.resolve("src/planted"));
+    return compile("planted", true, source);
+  }
+
+  /**
+   * Compiles {@code source} in folder {@code packageDir}, with a {@code @NullMarked} package-info
+   * or none.
+   */
+  private Result compile(String packageDir, boolean nullMarked, String source) throws IOException {
+    Path src = Files.createDirectories(dir.resolve("src").resolve(packageDir));
     Path out = Files.createDirectories(dir.resolve("classes"));
-    Path info = Files.writeString(src.resolve("package-info.java"), PACKAGE_INFO);
     Path planted = Files.writeString(src.resolve("Planted.java"), source);
+    List<File> sources = new ArrayList<>(List.of(planted.toFile()));
+    if (nullMarked) {
+      sources.add(Files.writeString(src.resolve("package-info.java"), PACKAGE_INFO).toFile());
+    }
     String plugin = System.getProperty("mmulab.errorprone.plugin");
     assertThat(plugin).as("the build's -Xplugin argument").startsWith("-Xplugin:ErrorProne");
     // Surefire puts the real test class path (with Error Prone, NullAway, JSpecify) here.
@@ -171,7 +205,7 @@ class CompilerChecksTest {
                   diagnostics,
                   options,
                   null,
-                  files.getJavaFileObjects(info.toFile(), planted.toFile()))
+                  files.getJavaFileObjectsFromFiles(sources))
               .call();
       List<String> errors =
           diagnostics.getDiagnostics().stream()
